@@ -218,8 +218,8 @@ class StateTree:
             _hash_leaves(self.leaves, pos, pos + 1, self.nodes, level0)
         _rehash(self.nodes, self.offsets, self.widths, EMPTY, positions, len(positions))
 
-    def insert(self, key: bytes, value: np.ndarray) -> None:
-        """Host-side insert of a new key (genesis, dev methods): the low leaf is relinked."""
+    def insert(self, key: bytes, value: np.ndarray) -> list[int]:
+        """Host-side insert of a new key (genesis, dev methods); returns the changed positions."""
         assert key not in self.index, "key exists"
         low = self.low_leaf(key)
         low_row = self.leaf_at(low).copy()
@@ -228,17 +228,24 @@ class StateTree:
         row[LEAF_NEXT : LEAF_NEXT + 8] = low_row[LEAF_NEXT : LEAF_NEXT + 8]
         row[16:] = value
         low_row[LEAF_NEXT : LEAF_NEXT + 8] = row[LEAF_KEY : LEAF_KEY + 8]
-        self.apply(np.array([low, self.size], dtype=np.int64), np.concatenate([low_row, row]))
+        new = self.size
+        self.apply(np.array([low, new], dtype=np.int64), np.concatenate([low_row, row]))
+        return [low, new]
 
-    def set_value(self, key: bytes, value: np.ndarray) -> None:
+    def set_value(self, key: bytes, value: np.ndarray) -> list[int]:
         """Host-side write of a leaf's 16 value words, inserting the key if needed."""
         pos = self.index.get(key)
         if pos is None:
-            self.insert(key, value)
-            return
+            return self.insert(key, value)
         row = self.leaf_at(pos).copy()
         row[16:] = value
         self.apply(np.array([pos], dtype=np.int64), row)
+        return [pos]
+
+    def value(self, key: bytes) -> np.ndarray:
+        """The 16 value words of `key` (zeros when absent)."""
+        leaf = self.leaf(key)
+        return np.zeros(16, dtype=np.uint32) if leaf is None else leaf[16:].copy()
 
     @classmethod
     def from_leaves(cls, leaves: np.ndarray) -> "StateTree":

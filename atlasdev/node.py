@@ -1,0 +1,102 @@
+"""The node: one process running every chain of a profile — store, chains, sequencers, RPC.
+
+`Node.start()` opens (or creates) the network in the data dir, starts one sequencer thread per
+chain and one JSON-RPC server per chain on 127.0.0.1; `stop()` stops sealing, then serving, then
+closes the store. A lock file keeps two nodes off one data dir.
+"""
+
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+
+from .engine.chain import Chain
+from .engine.rpc.server import RpcServer
+from .engine.sequencer import Sequencer
+from .engine.store import BlockRow, Store, TxRow
+from .profiles import Profile
+
+log = logging.getLogger("atlasdev.node")
+
+
+class NodeError(RuntimeError):
+    """The node cannot start as asked; the message says why and what to do."""
+
+
+def default_data_dir(profile_name: str) -> Path:
+    return Path(platformdirs.user_data_dir("atlasdev")) / profile_name
+
+
+class Node:
+    def __init__(self, profile: Profile, data_dir: Path,
+                 on_block: Callable[[Chain, BlockRow, list[TxRow]], None] | None = None) -> None:
+        self.profile = profile
+        self.data_dir = data_dir
+        self.on_block = on_block
+        self.chains: dict[int, Chain] = {}
+        self.sequencers: list[Sequencer] = []
+        self.rpc: RpcServer | None = None
+        self.store: Store | None = None
+        self._lock_fd: int | None = None
+        self.stopped = threading.Event()
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        self.store = Store(self.data_dir)
+        self._check_profile()
+        for cfg in self.profile.chains:
+            chain = Chain(cfg, self.store)
+            if self.on_block is not None:
+                chain.listeners.append(lambda b, t, c=chain: self.on_block(c, b, t))
+            self.chains[cfg.chain_id] = chain
+        self.rpc = RpcServer(self)
+        self.rpc.start()  # fails fast (port in use) before any block is sealed
+        for chain in self.chains.values():
+            seq = Sequencer(chain)
+            seq.start()
+            self.sequencers.append(seq)
+
+    def stop(self) -> None:
+        for seq in self.sequencers:
+            seq.stop()
+        if self.rpc is not None:
+            self.rpc.stop()
+        if self.store is not None:
+            self.store.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self.stopped.set()
+
+    def chain_by_name_or_id(self, ref: str) -> Chain | None:
+        for chain in self.chains.values():
+            if ref in (chain.config.name, str(chain.chain_id)):
+                return chain
+        return None
+
+    def _take_lock(self) -> None:
+        fd = os.open(self.data_dir / "node.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise NodeError(f"another atlasdev node is running on {self.data_dir}") from None
+        self._lock_fd = fd
+
+    def _check_profile(self) -> None:
+        assert self.store is not None
+        wanted = ",".join(f"{c.name}:{c.chain_id}" for c in self.profile.chains)
+        found = self.store.get_meta("chains")
+        if found is None:
+            self.store.set_meta("chains", wanted)
+            self.store.set_meta("profile", self.profile.name)
+        elif found != wanted:
+            raise NodeError(
+                f"{self.data_dir} holds a network with chains {found}, not {wanted}: "
+                "use another --data-dir or run `atlasdev reset`"
+            )
