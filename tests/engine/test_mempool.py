@@ -319,23 +319,17 @@ N_SENDERS = 3
 MAX_NONCE = 4
 BUMPS = (0, 9, 10, 50)  # percent over the slot's current fees (0 re-sends the same tx)
 
-add_op = st.tuples(
-    st.just("add"),
-    st.integers(0, N_SENDERS - 1),
-    st.integers(0, MAX_NONCE),
-    st.sampled_from(BUMPS),
-)
+# (kind, sender, nonce, bump index, count); kinds 0-5 add (mostly adds, so runs form out of
+# order and limits bite), 6 take, 7 seal, 8 set the sender's nonce, 9 remove a pooled tx.
 ops = st.lists(
-    st.one_of(
-        add_op,
-        add_op,
-        add_op,  # mostly adds, so the pool fills up and runs form out of order
-        st.tuples(st.just("take"), st.integers(1, 12)),
-        st.tuples(st.just("seal"), st.integers(1, 6)),
-        st.tuples(st.just("set_nonce"), st.integers(0, N_SENDERS - 1), st.integers(0, MAX_NONCE)),
-        st.tuples(st.just("remove"), st.integers(0, 50)),
+    st.tuples(
+        st.integers(0, 9),
+        st.integers(0, N_SENDERS - 1),
+        st.integers(0, MAX_NONCE),
+        st.integers(0, len(BUMPS) - 1),
+        st.integers(1, 12),
     ),
-    min_size=1,
+    min_size=5,
     max_size=50,
 )
 
@@ -396,21 +390,23 @@ class Model:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=ops, max_per_sender=st.integers(1, 6), max_total=st.integers(1, 16))
-def test_matches_model(ops: list[tuple], max_per_sender: int, max_total: int) -> None:
+def test_matches_model(
+    ops: list[tuple[int, int, int, int, int]], max_per_sender: int, max_total: int
+) -> None:
     pool = Mempool(max_per_sender=max_per_sender, max_total=max_total)
     model = Model(max_per_sender, max_total)
     account = model.account
     next_nonce = nonces_from(account)
-    for op in ops:
-        if op[0] == "add":
-            _, s, nonce, bump = op
-            sender = addr(s)
+    for kind, s, nonce, bump_index, count in ops:
+        sender = addr(s)
+        if kind <= 5:
             current = model.slots.get((sender, nonce))
             fee, tip = (
                 (current[1].max_fee_per_gas, current[1].max_priority_fee_per_gas)
                 if current
                 else (100, 10)
             )
+            bump = BUMPS[bump_index]
             tx = make_tx(sender, nonce, fee * (100 + bump) // 100, tip * (100 + bump) // 100)
             expected = model.add(tx)
             try:
@@ -418,30 +414,30 @@ def test_matches_model(ops: list[tuple], max_per_sender: int, max_total: int) ->
                 assert expected is None
             except MempoolError as exc:
                 assert str(exc) == expected
-        elif op[0] in ("take", "seal"):
-            batch = pool.take(op[1], next_nonce)
-            assert batch == model.executable()[: op[1]]
+        elif kind in (6, 7):
+            batch = pool.take(count, next_nonce)
+            assert batch == model.executable()[:count]
             # Invariants independent of the model: executable runs, in nonce order.
             seen: dict[bytes, int] = {}
             for tx in batch:
                 assert tx.nonce == seen.get(tx.sender, account.get(tx.sender, 0))
                 seen[tx.sender] = tx.nonce + 1
-            if op[0] == "seal":
+            if kind == 7:  # seal: the batch is included, so its senders' nonces advance
                 pool.remove(batch)
                 for tx in batch:
                     model.remove(tx)
                 account.update(seen)
-        elif op[0] == "set_nonce":
-            account[addr(op[1])] = op[2]
+        elif kind == 8:
+            account[sender] = nonce
             dropped = pool.drop_stale(next_nonce)
-            stale = [t for (s, n), (_, t) in model.slots.items() if n < account.get(s, 0)]
+            stale = [t for (s_, n), (_, t) in model.slots.items() if n < account.get(s_, 0)]
             assert sorted(t.hash for t in dropped) == sorted(t.hash for t in stale)
             for tx in stale:
                 model.remove(tx)
         else:
-            pooled = [tx for _, tx in sorted(model.slots.values(), key=lambda st: st[0])]
+            pooled = [tx for _, tx in sorted(model.slots.values(), key=lambda slot: slot[0])]
             if pooled:
-                victim = pooled[op[1] % len(pooled)]
+                victim = pooled[count % len(pooled)]
                 pool.remove([victim])
                 model.remove(victim)
         assert len(pool) == len(model.slots)

@@ -125,6 +125,9 @@ STATUS_TEXT = {
 }
 
 
+SCRATCH_WORDS = 136  # the STF's scratch area; state.py names its parts
+
+
 @njit(inline="always", cache=True)
 def table_size(n_rows):
     """Power-of-two hash table size with load factor <= 1/2."""
@@ -146,7 +149,7 @@ def work_offsets(n_exist, n_absent, n_txs):
     mp_pos = insert_rows + n_absent
     mp_dig = mp_pos + rows
     scratch = mp_dig + rows * 8
-    tx_leaves = scratch + 64
+    tx_leaves = scratch + SCRATCH_WORDS
     end = tx_leaves + n_txs * 8 + 8
     return table, rows_off, row_pos, row_state, insert_rows, mp_pos, mp_dig, scratch, tx_leaves, end
 

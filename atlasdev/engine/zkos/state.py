@@ -54,8 +54,7 @@ S_T2 = 72
 S_TXBLOCK = 80  # 48 words: transaction leaf preimage
 V_N_INSERTED = 128
 V_N_LOGS = 129
-V_N_MSGS = 130
-SCRATCH_WORDS = 136
+V_N_MSGS = 130  # must stay below layout.SCRATCH_WORDS
 
 DOMAIN_ACCOUNT = 1
 DOMAIN_STORAGE = 2
