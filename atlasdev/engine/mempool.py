@@ -157,7 +157,7 @@ class Mempool:
                 # Successors that arrived earlier were skipped while waiting for this one.
                 while count < max_count:
                     slot = slots.get(cursor)
-                    if slot is None or slot[0] > seq:
+                    if slot is None:
                         break
                     append(slot[1])
                     count += 1
