@@ -315,8 +315,8 @@ def test_invalid_limits() -> None:
 # Model-based property test
 # ------------------------------------------------------------------------------------------
 
-N_SENDERS = 3
-MAX_NONCE = 4
+N_SENDERS = 2
+MAX_NONCE = 3
 BUMPS = (0, 9, 10, 50)  # percent over the slot's current fees (0 re-sends the same tx)
 
 # (kind, sender, nonce, bump index, count); kinds 0-5 add (mostly adds, so runs form out of

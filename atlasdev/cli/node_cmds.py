@@ -1,0 +1,390 @@
+"""Commands that work on this machine rather than over JSON-RPC: up, reset, profiles.
+
+`up` is the only command that imports the node (and with it numpy and numba); it does so inside
+the command, so `atlasdev --help` and every scripting command start without them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..profiles import Profile, builtin_profiles, load_profile, with_port_base
+from ._app import CliError, JsonOpt, emit, table
+
+if TYPE_CHECKING:
+    from ..node import Node
+
+__all__ = ["BlockLog", "default_data_dir", "profiles", "reset", "serve", "up"]
+
+DB_NAME = "atlasdev.db"  # atlasdev.engine.store.DB_NAME (a test checks they agree)
+DB_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
+LOCK_NAME = "node.lock"
+EMPTY_BLOCK_EVERY_S = 5.0
+
+ProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile",
+        metavar="NAME|PATH",
+        help="Network profile: a builtin name (see `atlasdev profiles`) or a .toml file.",
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        metavar="PATH",
+        file_okay=False,
+        help="Folder of the network's SQLite file (default: the user data dir, per profile).",
+    ),
+]
+
+
+def default_data_dir(profile_name: str) -> Path:
+    """Where a profile's network lives unless --data-dir says otherwise.
+
+    The same rule as `atlasdev.node.default_data_dir` (a test checks that they agree), kept here
+    so that `atlasdev reset` does not import the node.
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("atlasdev")) / profile_name
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atlasdev")
+    except PackageNotFoundError:
+        return "(source checkout)"
+
+
+# ---- up -------------------------------------------------------------------------------------------
+
+
+class BlockLog:
+    """The node's on_block callback for headless mode: one line per sealed block.
+
+    Blocks with transactions are always printed; empty blocks at most once per chain every
+    ``empty_every_s`` seconds (a chain seals 4 a second). With ``json_out`` every block is printed
+    as one JSON object per line. It never raises: the sequencer thread that calls it must go on.
+    """
+
+    def __init__(
+        self,
+        json_out: bool = False,
+        empty_every_s: float = EMPTY_BLOCK_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+        echo: Callable[[str], None] = typer.echo,
+    ) -> None:
+        self.json_out = json_out
+        self.empty_every_s = empty_every_s
+        self.clock = clock
+        self.echo = echo
+        self._lock = threading.Lock()
+        self._last_empty: dict[str, float] = {}
+
+    def __call__(self, chain: Any, block: Any, txs: Any) -> None:
+        with contextlib.suppress(Exception):
+            line = self.line(chain.config.name, block)
+            if line is not None:
+                with self._lock:
+                    self.echo(line)
+
+    def line(self, name: str, block: Any) -> str | None:
+        """The line for ``block`` of chain ``name``, or None when an empty block is skipped."""
+        if self.json_out:
+            return json.dumps(
+                {
+                    "event": "block",
+                    "chain": name,
+                    "chainId": block.chain_id,
+                    "number": block.number,
+                    "hash": "0x" + block.hash.hex(),
+                    "txs": block.tx_count,
+                    "gasUsed": block.gas_used,
+                    "stateRoot": "0x" + block.state_root.hex(),
+                }
+            )
+        if block.tx_count == 0:
+            now = self.clock()
+            with self._lock:
+                last = self._last_empty.get(name)
+                if last is not None and now - last < self.empty_every_s:
+                    return None
+                self._last_empty[name] = now
+        count = f"{block.tx_count} tx{'' if block.tx_count == 1 else 's'}"
+        root = "0x" + block.state_root.hex()[:4] + "…"
+        return f"[{name}] #{block.number}  {count}  gas {block.gas_used}  root {root}"
+
+
+def ready_info(profile: Profile, data_dir: Path) -> dict[str, Any]:
+    """What `up` announces once the network is serving (printed as text, or JSON with --json)."""
+    from ..engine.accounts import DEV_BALANCE_WEI, DEV_DERIVATION_PATH, DEV_MNEMONIC, dev_accounts
+
+    return {
+        "event": "ready",
+        "network": profile.name,
+        "dataDir": str(data_dir),
+        "chains": [
+            {
+                "name": c.name,
+                "chainId": c.chain_id,
+                "rpc": f"http://127.0.0.1:{c.rpc_port}",
+                "blockTimeMs": c.block_time_ms,
+                "private": c.private,
+            }
+            for c in profile.chains
+        ],
+        "accounts": [
+            {"index": a.index, "address": a.checksum_address, "privateKey": a.private_key_hex}
+            for a in dev_accounts(10)
+        ],
+        "genesisBalanceWei": str(DEV_BALANCE_WEI),
+        "mnemonic": DEV_MNEMONIC,
+        "derivationPath": DEV_DERIVATION_PATH,
+    }
+
+
+def ready_lines(info: dict[str, Any]) -> list[str]:
+    from ..amounts import format_wei
+
+    chains = info["chains"]
+    lines = [
+        f"atlasdev {_version()}: network {info['network']} "
+        f"({len(chains)} chain{'s' if len(chains) != 1 else ''}), data in {info['dataDir']}",
+        "",
+        "Chains",
+        *table(
+            (
+                (
+                    c["name"],
+                    f"id {c['chainId']}",
+                    c["rpc"],
+                    f"{c['blockTimeMs']} ms blocks",
+                    "private" if c["private"] else "public",
+                )
+                for c in chains
+            ),
+            "  ",
+        ),
+        "",
+        f"Dev accounts (prefunded with {format_wei(int(info['genesisBalanceWei']))} at genesis)",
+        *table(
+            ((f"({a['index']})", a["address"], a["privateKey"]) for a in info["accounts"]), "  "
+        ),
+        "",
+        f"Mnemonic         {info['mnemonic']}",
+        f"Derivation path  {info['derivationPath']}",
+        "",
+        "Sealing blocks; Ctrl-C to stop.",
+    ]
+    return lines
+
+
+def _start_error(profile: Profile, exc: OSError) -> str:
+    ports = ", ".join(str(c.rpc_port) for c in profile.chains)
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot serve JSON-RPC on 127.0.0.1 port {ports}: address already in use; "
+            "stop the other node or choose free ports with --port-base N"
+        )
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"cannot start the node: {where}{(exc.strerror or str(exc)).lower()}"
+
+
+def _stop_quietly(node: Node) -> None:
+    """Release what a half-started node holds (its lock, open servers); it failed already."""
+    with contextlib.suppress(Exception):
+        node.stop()
+
+
+def serve(
+    profile: Profile,
+    data_dir: Path,
+    stop: threading.Event,
+    json_out: bool = False,
+    on_ready: Callable[[Node], None] | None = None,
+) -> None:
+    """Run ``profile``'s network from ``data_dir`` until ``stop`` is set, logging blocks.
+
+    This is `atlasdev up` without the signal handling: tests run it in a thread and set ``stop``.
+    """
+    from ..node import Node, NodeError
+
+    log = BlockLog(json_out)
+    node = Node(profile, data_dir, on_block=log)
+    try:
+        node.start()
+    except NodeError as exc:
+        _stop_quietly(node)
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        _stop_quietly(node)
+        raise CliError(_start_error(profile, exc)) from None
+    try:
+        info = ready_info(profile, data_dir)
+        if json_out:  # JSON lines: the ready object on one line, like every event after it
+            typer.echo(json.dumps(info))
+        else:
+            emit(False, info, ready_lines(info))
+        if on_ready is not None:
+            on_ready(node)
+        while not stop.wait(0.25):
+            pass
+    finally:
+        node.stop()
+    if json_out:
+        typer.echo(json.dumps({"event": "stopped"}))
+    else:
+        typer.echo("atlasdev: stopped", err=True)
+
+
+def up(
+    profile: ProfileOpt = "default",
+    data_dir: DataDirOpt = None,
+    port_base: Annotated[
+        int | None,
+        typer.Option(
+            "--port-base",
+            metavar="N",
+            help="Serve chain i's JSON-RPC on port N+i instead of the profile's ports.",
+        ),
+    ] = None,
+    headless: Annotated[
+        bool,
+        typer.Option(
+            "--headless",
+            help="Log one line per block instead of the dashboard (the only mode for now).",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Start the devnet: every chain of the profile, its JSON-RPC servers and its dev accounts.
+
+    Runs until Ctrl-C (SIGINT) or SIGTERM. A restart resumes the network where it stopped;
+    `atlasdev reset` starts it fresh. With --json, prints one JSON object per line (ready, block,
+    stopped).
+
+    Example: atlasdev up --profile prividium --port-base 9545
+    """
+    del headless  # the dashboard does not exist yet: every run is headless
+    chosen = load_profile(profile)
+    if port_base is not None:
+        chosen = with_port_base(chosen, port_base)
+    from ..node import default_data_dir as node_data_dir  # heavy: numpy, numba, the engine
+
+    directory = data_dir if data_dir is not None else node_data_dir(chosen.name)
+    typer.echo(f"atlasdev: starting network {chosen.name} in {directory}", err=True)
+    stop = threading.Event()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        serve(chosen, directory, stop, json_out)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# ---- reset, profiles ------------------------------------------------------------------------------
+
+
+def reset(
+    profile: ProfileOpt = "default",
+    data_dir: DataDirOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a network's chain data so that the next `atlasdev up` starts from genesis.
+
+    Refuses while a node runs on the data dir.
+
+    Example: atlasdev reset --profile solo --yes
+    """
+    import fcntl
+
+    directory = data_dir if data_dir is not None else default_data_dir(load_profile(profile).name)
+    files = [directory / name for name in DB_FILES if (directory / name).exists()]
+    if not files:
+        emit(json_out, {"dataDir": str(directory), "deleted": []}, f"nothing to reset in {directory}")
+        return
+    lock_fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise CliError(
+                f"a node is running on {directory}: stop it (Ctrl-C where `atlasdev up` runs) "
+                "and run `atlasdev reset` again"
+            ) from None
+        if not yes:
+            typer.confirm(
+                f"Delete the network in {directory} ({', '.join(f.name for f in files)})?",
+                abort=True,
+                err=True,
+            )
+        for path in files:
+            path.unlink(missing_ok=True)
+    finally:
+        os.close(lock_fd)
+    emit(
+        json_out,
+        {"dataDir": str(directory), "deleted": [str(f) for f in files]},
+        f"deleted the network in {directory}",
+    )
+
+
+def profiles(json_out: JsonOpt = False) -> None:
+    """List the builtin network profiles and their chains.
+
+    Example: atlasdev profiles --json
+    """
+    data = []
+    lines: list[str] = []
+    for name in builtin_profiles():
+        prof = load_profile(name)
+        data.append(
+            {
+                "name": prof.name,
+                "description": prof.description,
+                "chains": [
+                    {
+                        "name": c.name,
+                        "chainId": c.chain_id,
+                        "rpcPort": c.rpc_port,
+                        "blockTimeMs": c.block_time_ms,
+                        "private": c.private,
+                    }
+                    for c in prof.chains
+                ],
+            }
+        )
+        lines.append(f"{prof.name}  {prof.description}".rstrip())
+        lines += table(
+            (
+                (
+                    c.name,
+                    f"id {c.chain_id}",
+                    f"port {c.rpc_port}",
+                    f"{c.block_time_ms} ms blocks",
+                    "private" if c.private else "public",
+                )
+                for c in prof.chains
+            ),
+            "  ",
+        )
+    emit(json_out, data, lines)
