@@ -29,6 +29,7 @@ from .engine.zkos.system import (
     SEL_TRANSFER,
     STABLECOIN_ADDRESS,
 )
+from .node import tune_gc
 from .profiles import ChainConfig
 
 WORKLOADS = ("transfer", "stablecoin", "oracle")
@@ -122,6 +123,7 @@ def run_sequencer_bench(workload: str, count: int = 20_000, senders: int = 500,
         chain.mempool.max_total = max(chain.mempool.max_total, count)
         _fund(chain, accounts, workload)
         chain.seal()  # warm up: compile and seal one empty block
+        tune_gc()
         sealed_at: dict[bytes, float] = {}
         seal_times: list[float] = []
         done = threading.Event()

@@ -49,9 +49,7 @@ class NodeUnreachable(ConnectionError):
         self.url = url
         self.reason = reason
         detail = f" ({reason})" if reason else ""
-        super().__init__(
-            f"no atlasdev node answers at {url}{detail}: start one with `atlasdev up`"
-        )
+        super().__init__(f"no atlasdev node answers at {url}{detail}: start one with `atlasdev up`")
 
 
 class RpcClient:
@@ -104,11 +102,15 @@ class RpcClient:
         except (ValueError, UnicodeDecodeError):
             shown = raw[:60].decode("utf-8", "replace")
             raise RpcError(
-                _INTERNAL_ERROR, f"{method}: the node's answer is not JSON: {shown!r}", method=method
+                _INTERNAL_ERROR,
+                f"{method}: the node's answer is not JSON: {shown!r}",
+                method=method,
             ) from None
         if not isinstance(reply, dict):
             raise RpcError(
-                _INTERNAL_ERROR, f"{method}: the node's answer is not a JSON-RPC object", method=method
+                _INTERNAL_ERROR,
+                f"{method}: the node's answer is not a JSON-RPC object",
+                method=method,
             )
         error = reply.get("error")
         if error is not None:

@@ -177,16 +177,18 @@ def chain_url(rpc: str, port: int) -> str:
 
 def find_chain(net: dict[str, Any], ref: str) -> dict[str, Any]:
     """The chain of ``net`` named ``ref`` or with chain id ``ref`` (decimal or 0x hex)."""
-    wanted_id: int | None = None
-    try:
-        wanted_id = int(ref, 0)
-    except ValueError:
-        pass
     for chain in net["chains"]:
-        if chain.get("name") == ref or (wanted_id is not None and chain.get("chainId") == wanted_id):
+        if chain.get("name") == ref or _chain_id(ref) == chain.get("chainId"):
             return chain
     known = ", ".join(f"{c.get('name')} ({c.get('chainId')})" for c in net["chains"])
     raise CliError(f"no chain {ref!r} in network {net.get('name')!r}: its chains are {known}")
+
+
+def _chain_id(ref: str) -> int | None:
+    try:
+        return int(ref, 0)
+    except ValueError:
+        return None
 
 
 def connect(rpc: str, chain: str | None) -> Target:
@@ -203,7 +205,9 @@ def table(rows: Iterable[Iterable[Any]], indent: str = "") -> list[str]:
     cells = [[str(c) for c in row] for row in rows]
     if not cells:
         return []
-    widths = [max(len(row[i]) for row in cells if i < len(row)) for i in range(max(map(len, cells)))]
+    widths = [
+        max(len(row[i]) for row in cells if i < len(row)) for i in range(max(map(len, cells)))
+    ]
     return [
         indent + "  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells
     ]

@@ -207,7 +207,9 @@ def decode_return(types: list[str], data: bytes, what: str) -> tuple[Any, ...]:
         raise CliError(f"cannot decode the answer of {what} ({len(data)} bytes): {exc}") from None
 
 
-def view(target: Target, to: str, signature: str, returns: list[str], *args: Any) -> tuple[Any, ...]:
+def view(
+    target: Target, to: str, signature: str, returns: list[str], *args: Any
+) -> tuple[Any, ...]:
     """Call the read-only function ``signature`` of ``to`` and decode its return values."""
     return decode_return(returns, eth_call(target, to, call_data(signature, *args)), signature)
 

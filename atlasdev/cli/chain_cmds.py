@@ -167,7 +167,8 @@ def send(
     ],
     sender: FromOpt = "0",
     data: Annotated[
-        str, typer.Option("--data", metavar="HEX", help="Calldata as hex bytes, such as 0xa9059cbb…")
+        str,
+        typer.Option("--data", metavar="HEX", help="Calldata as hex bytes, such as 0xa9059cbb…"),
     ] = "",
     no_wait: NoWaitOpt = False,
     rpc: RpcOpt = DEFAULT_RPC,

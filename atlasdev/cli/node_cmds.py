@@ -320,7 +320,9 @@ def reset(
     directory = data_dir if data_dir is not None else default_data_dir(load_profile(profile).name)
     files = [directory / name for name in DB_FILES if (directory / name).exists()]
     if not files:
-        emit(json_out, {"dataDir": str(directory), "deleted": []}, f"nothing to reset in {directory}")
+        emit(
+            json_out, {"dataDir": str(directory), "deleted": []}, f"nothing to reset in {directory}"
+        )
         return
     lock_fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:

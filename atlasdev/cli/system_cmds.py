@@ -149,7 +149,11 @@ def oracle_push(
     target = connect(rpc, chain)
     data = call_data("setPrice(bytes32,uint256)", feed_bytes, value)
     sent, receipt = transact(target, signer, ORACLE_ADDRESS, 0, data, wait=not no_wait)
-    extra = {"feed": "0x" + feed_bytes.hex(), "feedName": feed_label(feed_bytes), "price": str(value)}
+    extra = {
+        "feed": "0x" + feed_bytes.hex(),
+        "feedName": feed_label(feed_bytes),
+        "price": str(value),
+    }
     report(json_out, sent, receipt, extra)
 
 
@@ -167,7 +171,11 @@ def oracle_get(
     feed_bytes = feed_id(feed)
     target = connect(rpc, chain)
     (value,) = view(target, ORACLE_ADDRESS, "getPrice(bytes32)", ["uint256"], feed_bytes)
-    data = {"feed": "0x" + feed_bytes.hex(), "feedName": feed_label(feed_bytes), "price": str(value)}
+    data = {
+        "feed": "0x" + feed_bytes.hex(),
+        "feedName": feed_label(feed_bytes),
+        "price": str(value),
+    }
     emit(json_out, data, f"{feed_label(feed_bytes)}  {value}")
 
 

@@ -149,7 +149,7 @@ class Mempool:
                 if nonce != cursor:
                     continue
                 slot = slots.get(nonce)
-                if slot is None or slot[0] != seq:
+                if slot is None:
                     continue  # stale: removed (and perhaps re-added later in the FIFO)
                 append(slot[1])
                 count += 1
@@ -157,7 +157,7 @@ class Mempool:
                 # Successors that arrived earlier were skipped while waiting for this one.
                 while count < max_count:
                     slot = slots.get(cursor)
-                    if slot is None:
+                    if slot is None or slot[0] > seq:
                         break
                     append(slot[1])
                     count += 1

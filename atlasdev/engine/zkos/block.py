@@ -7,6 +7,8 @@ the RISC-V target will take the very same input array.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import struct
+
 import numpy as np
 
 from . import layout as Lo
@@ -15,7 +17,6 @@ from .keys import touched_keys
 from .stf import execute_block
 from .system import EMITTER_ADDRESSES, EVENT_DATA_BYTES, EVENT_TOPICS
 from .tree import StateTree
-from .u256 import from_int
 
 U32 = np.uint32
 
@@ -129,20 +130,18 @@ def _u64(value: int) -> list[int]:
     return [value & 0xFFFFFFFF, value >> 32]
 
 
-def _tx_record(tx: TxInput, data_start: int) -> list[int]:
-    rec = [0] * Lo.TX_WORDS
-    rec[Lo.TX_SENDER : Lo.TX_SENDER + 5] = pack_bytes(tx.sender).tolist()
-    if tx.to is not None:
-        rec[Lo.TX_TO : Lo.TX_TO + 5] = pack_bytes(tx.to).tolist()
-        rec[Lo.TX_HAS_TO] = 1
-    rec[Lo.TX_NONCE : Lo.TX_NONCE + 2] = _u64(tx.nonce)
-    rec[Lo.TX_VALUE : Lo.TX_VALUE + 8] = from_int(tx.value)
-    rec[Lo.TX_GAS_LIMIT : Lo.TX_GAS_LIMIT + 2] = _u64(tx.gas_limit)
-    rec[Lo.TX_MAX_FEE : Lo.TX_MAX_FEE + 2] = _u64(tx.max_fee)
-    rec[Lo.TX_PRIORITY_FEE : Lo.TX_PRIORITY_FEE + 2] = _u64(tx.priority_fee)
-    rec[Lo.TX_DATA_START] = data_start
-    rec[Lo.TX_DATA_LEN] = len(tx.data)
-    return rec
+# A record's bytes are its words' little-endian bytes: addresses stay as raw bytes, integers are
+# little-endian (so a u256 is its 8 limbs), matching layout.TX_* offsets.
+_TX_STRUCT = struct.Struct("<20s20sIQ32sQQQII12x")
+assert _TX_STRUCT.size == 4 * Lo.TX_WORDS
+
+
+def _tx_record(tx: TxInput, data_start: int) -> bytes:
+    return _TX_STRUCT.pack(
+        tx.sender, tx.to or bytes(20), 0 if tx.to is None else 1, tx.nonce,
+        tx.value.to_bytes(32, "little"), tx.gas_limit, tx.max_fee, tx.priority_fee, data_start,
+        len(tx.data),
+    )
 
 
 def build_input(
@@ -150,13 +149,13 @@ def build_input(
 ) -> np.ndarray:
     """The STF input region for a block (layout.IN_*)."""
     arena = b"".join(tx.data for tx in txs)
-    records: list[int] = []
+    records: list[bytes] = []
     start = 0
     for tx in txs:
-        records.extend(_tx_record(tx, start))
+        records.append(_tx_record(tx, start))
         start += len(tx.data)
     sections = [
-        np.array(records, dtype=U32),
+        np.frombuffer(b"".join(records), dtype="<u4").astype(U32),
         pack_bytes(arena),
         witness.positions,
         witness.leaves,
@@ -254,17 +253,17 @@ def _read_result(inp, work, out, offs, n_exist, n_absent, witness, n_txs) -> Blo
         for i in range(int(out[Lo.OUT_N_MSGS]))
     ]
     receipts = []
-    for i in range(n_txs):
-        r = out[receipts_off + i * Lo.RECEIPT_WORDS : receipts_off + (i + 1) * Lo.RECEIPT_WORDS]
-        start, count = int(r[Lo.RECEIPT_LOG_START]), int(r[Lo.RECEIPT_N_LOGS])
-        msg = int(r[Lo.RECEIPT_MSG])
+    table = out[receipts_off : receipts_off + n_txs * Lo.RECEIPT_WORDS]
+    for r in table.reshape(n_txs, Lo.RECEIPT_WORDS).tolist():  # plain ints: fast to unpack
+        start, count = r[Lo.RECEIPT_LOG_START], r[Lo.RECEIPT_N_LOGS]
+        msg = r[Lo.RECEIPT_MSG]
         receipts.append(
             Receipt(
-                included=bool(r[Lo.RECEIPT_INCLUDED]),
-                status=int(r[Lo.RECEIPT_STATUS]),
-                reason=int(r[Lo.RECEIPT_REASON]),
-                gas_used=int(r[Lo.RECEIPT_GAS_USED]) | int(r[Lo.RECEIPT_GAS_USED + 1]) << 32,
-                logs=tuple(logs[start : start + count]),
+                included=r[Lo.RECEIPT_INCLUDED] == 1,
+                status=r[Lo.RECEIPT_STATUS],
+                reason=r[Lo.RECEIPT_REASON],
+                gas_used=r[Lo.RECEIPT_GAS_USED] | r[Lo.RECEIPT_GAS_USED + 1] << 32,
+                logs=tuple(logs[start : start + count]) if count else (),
                 message=None if msg == Lo.NO_MESSAGE else messages[msg],
             )
         )

@@ -5,6 +5,7 @@ test checks these hashlib-based twins against it. Hints may over-approximate: an
 key costs a few hashes, a missing one rejects the block.
 """
 
+import functools
 import hashlib
 import struct
 
@@ -39,6 +40,7 @@ def _key(domain: int, address: bytes, slot: bytes) -> bytes:
     return hashlib.blake2s(preimage).digest()
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def account_key(address: bytes) -> bytes:
     return _key(DOMAIN_ACCOUNT, address, bytes(32))
 
@@ -53,6 +55,7 @@ def feed_key(feed: bytes) -> bytes:
     return _key(DOMAIN_FEED, ORACLE_ADDRESS, feed)
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def token_balance_key(holder: bytes) -> bytes:
     return storage_key(STABLECOIN_ADDRESS, SLOT_BALANCE, holder)
 

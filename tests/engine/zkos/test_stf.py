@@ -293,7 +293,8 @@ def _invalid_case(name: str, tree: StateTree) -> tuple[TxInput, int]:
     if name == "insufficient":
         return tx(CAROL, BOB, value=ETH - 100_000 * 10 + 1), system.REASON_INSUFFICIENT_FUNDS
     if name == "insufficient_gas_only":
-        return tx(CAROL, BOB, gas=ETH // 10 + 1), system.REASON_INSUFFICIENT_FUNDS
+        tree.set_value(keys.account_key(CAROL), account_value(10**15))
+        return tx(CAROL, BOB, gas=10**14 + 1, max_fee=10), system.REASON_INSUFFICIENT_FUNDS
     if name == "unfunded":
         return tx(FRESH[0], BOB, value=0), system.REASON_INSUFFICIENT_FUNDS
     if name == "fee_cap_low":
@@ -660,7 +661,7 @@ def test_malformed_message_never_charges_more_than_the_gas_limit() -> None:
 # ---- simulate (eth_call / estimateGas) -----------------------------------------------------------
 def test_simulate_charges_nothing(tree) -> None:
     hdr = BlockHeader(CHAIN, 1, 0, base_fee=10**9, simulate=True)
-    t = tx(CAROL, COIN, nonce=42, data=transfer_data(BOB, 0), gas=0, max_fee=0, prio=0)
+    t = tx(CAROL, COIN, nonce=42, data=transfer_data(BOB, 0), gas=10**6, max_fee=0, prio=0)
     res = execute(hdr, [t], tree)
     r = res.receipts[0]
     assert (r.included, r.status) == (True, 1)
