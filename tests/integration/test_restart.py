@@ -1,0 +1,116 @@
+"""`atlasdev up` as a user runs it: restart resumes, kill -9 loses nothing a client was told."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from atlasdev.engine.accounts import dev_accounts
+from tests.conftest import free_port_base
+
+DEV = dev_accounts()
+
+
+def start_node(data_dir: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atlasdev", "up", "--headless", "--profile", "solo",
+         "--data-dir", str(data_dir), "--port-base", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 10}))
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise AssertionError(f"node exited: {proc.stdout.read()}")
+        try:
+            w3.eth.block_number
+            return proc
+        except Exception:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("node did not answer within 60 s")
+
+
+def w3_at(port: int) -> Web3:
+    return Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 10}))
+
+
+def transfer(w3: Web3, nonce: int, to: str) -> bytes:
+    acct = Account.from_key(DEV[0].private_key)
+    signed = acct.sign_transaction({"to": to, "value": 1, "gas": 21_000, "nonce": nonce,
+                                    "maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**9,
+                                    "chainId": 271})
+    return w3.eth.send_raw_transaction(signed.raw_transaction)
+
+
+def test_restart_resumes_at_same_height_and_root(tmp_path: Path) -> None:
+    port = free_port_base(1)
+    proc = start_node(tmp_path, port)
+    w3 = w3_at(port)
+    to = Account.create().address
+    receipts = [w3.eth.wait_for_transaction_receipt(transfer(w3, n, to), timeout=30,
+                                                    poll_latency=0.05) for n in range(3)]
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    # the head as the store left it
+    proc = start_node(tmp_path, port)
+    try:
+        w3 = w3_at(port)
+        last = receipts[-1].blockNumber
+        block = w3.eth.get_block(last)
+        assert block.hash == receipts[-1].blockHash
+        assert w3.eth.get_balance(to) == 3
+        assert w3.eth.get_transaction_count(DEV[0].checksum_address) == 3
+        for _ in range(100):  # the first block sealed after the restart
+            if w3.eth.block_number > last:
+                break
+            time.sleep(0.05)
+        nxt = w3.eth.get_block(last + 1)
+        assert nxt.parentHash == block.hash
+        r = w3.eth.wait_for_transaction_receipt(transfer(w3, 3, to), timeout=30,
+                                                poll_latency=0.05)
+        assert r.status == 1 and w3.eth.get_balance(to) == 4
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.1])
+def test_kill_9_loses_no_receipted_transaction(tmp_path: Path, delay: float) -> None:
+    port = free_port_base(1)
+    proc = start_node(tmp_path, port)
+    w3 = w3_at(port)
+    to = Account.create().address
+    confirmed: dict[bytes, int] = {}
+    deadline = time.monotonic() + delay
+    nonce = 0
+    try:
+        while time.monotonic() < deadline:
+            h = transfer(w3, nonce, to)
+            nonce += 1
+            r = w3.eth.wait_for_transaction_receipt(h, timeout=30, poll_latency=0.02)
+            confirmed[bytes(h)] = r.blockNumber
+        for _ in range(5):  # some in flight at the moment of the kill
+            transfer(w3, nonce, to)
+            nonce += 1
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert confirmed
+    proc = start_node(tmp_path, port)
+    try:
+        w3 = w3_at(port)
+        for h, number in confirmed.items():
+            r = w3.eth.get_transaction_receipt(h)
+            assert r is not None and r.blockNumber == number and r.status == 1
+        assert w3.eth.get_balance(to) >= len(confirmed)
+        head = w3.eth.block_number
+        assert head >= max(confirmed.values())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
