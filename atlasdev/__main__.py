@@ -2,4 +2,5 @@
 
 from atlasdev.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # spawned worker processes (engine/recovery.py) re-import this module
+    raise SystemExit(main())

@@ -65,18 +65,27 @@ def _sign_workload(workload: str, count: int, chain_id: int, senders: int) -> tu
     for i in range(count):
         acct = accounts[i % len(accounts)]
         nonce = i // len(accounts)
-        tx = {"chainId": chain_id, "nonce": nonce, "maxFeePerGas": 2 * 10**9,
-              "maxPriorityFeePerGas": 10**9, "value": 0}
+        tx = {
+            "chainId": chain_id,
+            "nonce": nonce,
+            "maxFeePerGas": 2 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "value": 0,
+        }
         if workload == "transfer":
             tx.update(to=accounts[(i + 1) % len(accounts)].address, value=1, gas=21_000)
         elif workload == "stablecoin":
-            data = _calldata(SEL_TRANSFER, ["address", "uint256"],
-                             [accounts[(i + 1) % len(accounts)].address, 1])
+            data = _calldata(
+                SEL_TRANSFER, ["address", "uint256"], [accounts[(i + 1) % len(accounts)].address, 1]
+            )
             tx.update(to=Account.from_key(bytes(31) + b"\x01").address, data=data, gas=60_000)
             tx["to"] = "0x" + STABLECOIN_ADDRESS.hex()
         else:
-            data = _calldata(SEL_SET_PRICE, ["bytes32", "uint256"],
-                             [i.to_bytes(2, "big").ljust(32, b"\0"), 1000 + i])
+            data = _calldata(
+                SEL_SET_PRICE,
+                ["bytes32", "uint256"],
+                [i.to_bytes(2, "big").ljust(32, b"\0"), 1000 + i],
+            )
             tx.update(to="0x" + ORACLE_ADDRESS.hex(), data=data, gas=60_000)
         from web3 import Web3  # checksum only; web3 is a test/bench dependency
 
@@ -104,13 +113,21 @@ def _fund(chain: Chain, accounts: list, workload: str) -> None:
             # persist the funded state so the chain stays consistent with its store
             chain.set_balance(bytes(20), 0)
             leaves = [(p, chain.tree.leaf_at(p).tobytes()) for p in range(chain.tree.size)]
-            chain.store.write_leaves(chain.chain_id, chain.head.number, leaves,
-                                     meta=(chain._dev_root_key, chain._dev_root_tag()))
+            chain.store.write_leaves(
+                chain.chain_id,
+                chain.head.number,
+                leaves,
+                meta=(chain._dev_root_key, chain._dev_root_tag()),
+            )
 
 
-def run_sequencer_bench(workload: str, count: int = 20_000, senders: int = 500,
-                        block_time_ms: int = 250, feeders: int = 1,
-                        log: Callable[[str], None] = print) -> BenchResult:
+def run_sequencer_bench(
+    workload: str,
+    count: int = 20_000,
+    senders: int = 500,
+    block_time_ms: int = 250,
+    log: Callable[[str], None] = print,
+) -> BenchResult:
     if workload not in WORKLOADS:
         raise ValueError(f"unknown workload {workload!r}: choose {', '.join(WORKLOADS)}")
     cfg = ChainConfig(name="bench", chain_id=271, block_time_ms=block_time_ms, rpc_port=1)
@@ -148,20 +165,11 @@ def run_sequencer_bench(workload: str, count: int = 20_000, senders: int = 500,
         submitted: dict[bytes, float] = {}
         seq = Sequencer(chain)
         seq.start()
+
         start = time.perf_counter()
-
-        def feed(part: list[bytes]) -> None:
-            for raw in part:
-                h = chain.submit(raw)
-                submitted[h] = time.perf_counter()
-
-        # senders' nonces must arrive in order: split by sender, not by position
-        parts = [raws[i::feeders] for i in range(feeders)] if workload != "oracle" else [raws]
-        threads = [threading.Thread(target=feed, args=(p,)) for p in parts]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        for raw in raws:
+            h = chain.submit(raw)
+            submitted[h] = time.perf_counter()
         submit_done = time.perf_counter()
         done.wait(timeout=600)
         end = time.perf_counter()
@@ -170,8 +178,11 @@ def run_sequencer_bench(workload: str, count: int = 20_000, senders: int = 500,
     latencies = sorted((sealed_at[h] - t) * 1000 for h, t in submitted.items() if h in sealed_at)
     elapsed = end - start
     result = BenchResult(
-        workload=workload, transactions=len(latencies), senders=len(accounts),
-        seconds=round(elapsed, 3), tps=round(len(latencies) / elapsed, 1),
+        workload=workload,
+        transactions=len(latencies),
+        senders=len(accounts),
+        seconds=round(elapsed, 3),
+        tps=round(len(latencies) / elapsed, 1),
         submit_tps=round(count / (submit_done - start), 1),
         latency_p50_ms=round(statistics.median(latencies), 1),
         latency_p99_ms=round(latencies[int(0.99 * (len(latencies) - 1))], 1),

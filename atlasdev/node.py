@@ -42,8 +42,12 @@ def default_data_dir(profile_name: str) -> Path:
 
 
 class Node:
-    def __init__(self, profile: Profile, data_dir: Path,
-                 on_block: Callable[[Chain, BlockRow, list[TxRow]], None] | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        data_dir: Path,
+        on_block: Callable[[Chain, BlockRow, list[TxRow]], None] | None = None,
+    ) -> None:
         self.profile = profile
         self.data_dir = data_dir
         self.on_block = on_block

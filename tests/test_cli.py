@@ -652,3 +652,65 @@ def test_rpc_client(alpha: FakeChain) -> None:
         RpcClient(f"http://127.0.0.1:{closed_port()}").call("eth_chainId")
     with pytest.raises(ValueError):
         RpcClient("127.0.0.1:8545")
+
+
+# ---- error lines ----------------------------------------------------------------------------------
+
+
+def test_error_lines() -> None:
+    from atlasdev.cli._app import describe
+
+    busy = OSError("cannot serve JSON-RPC: port 8545 (alpha): address already in use")
+    assert "--port-base" in node_cmds._start_error(busy)
+    revert = RpcError(3, "execution reverted: no", "0x08c379a0" + "00" * 64, "eth_call")
+    assert describe(revert) == "the node rejected eth_call: execution reverted: no"
+    assert describe(FileNotFoundError(2, "No such file or directory", "/x")) == (
+        "/x: no such file or directory"
+    )
+    assert "internal error (KeyError" in describe(KeyError("k"))
+
+
+# ---- `up` on a real node --------------------------------------------------------------------------
+
+
+def test_serve_a_real_node(tmp_path: Path) -> None:
+    pytest.importorskip("atlasdev.node")
+    from atlasdev.cli._app import CliError
+    from atlasdev.profiles import load_profile, with_port_base
+
+    profile = with_port_base(load_profile("solo"), closed_port())
+    url = f"http://127.0.0.1:{profile.chains[0].rpc_port}"
+    stop, ready = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    lines: list[str] = []
+
+    def run() -> None:
+        try:
+            node_cmds.serve(
+                profile,
+                tmp_path,
+                stop,
+                json_out=True,
+                on_ready=lambda _: ready.set(),
+                echo=lines.append,
+            )
+        except BaseException as exc:
+            errors.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert ready.wait(120) and not errors, errors
+        assert run_json("send", "1", "1eth", "--rpc", url)["status"] == "success"
+        assert run_json("status", "--rpc", url)["chains"][0]["name"] == "alpha"
+        assert_one_line_error(invoke("reset", "--data-dir", str(tmp_path), "--yes"), "running")
+        with pytest.raises(CliError, match="another atlasdev node"):
+            node_cmds.serve(profile, tmp_path, threading.Event())
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive() and not errors
+    events = [json.loads(line)["event"] for line in lines]
+    assert events[0] == "ready" and "block" in events and events[-1] == "stopped"
+    assert invoke("reset", "--data-dir", str(tmp_path), "--yes").exit_code == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
@@ -51,17 +52,34 @@ class AtlasGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.TyperException, typer.Exit, typer.Abort):
             raise  # usage errors (exit 2), typer.Exit, Ctrl-C: typer reports those itself
+        except BrokenPipeError:
+            _silence_stdout()  # `atlasdev accounts | head -3`: the reader left; exit quietly
+            raise typer.Exit(1) from None
         except Exception as exc:
             if os.environ.get(DEBUG_ENV):
                 raise
             fail(describe(exc))
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests capture stdout): nothing will flush to a pipe
+
+
 def describe(exc: BaseException) -> str:
     """One line that says what went wrong, for any exception a command may raise."""
     if isinstance(exc, RpcError):
         text = exc.message
-        if isinstance(exc.data, str) and exc.data and exc.data not in text:
+        if (
+            isinstance(exc.data, str)
+            and exc.data
+            and not exc.data.startswith("0x")
+            and (exc.data not in text)
+        ):  # a text detail is worth showing; hex revert data only repeats the message
             text = f"{text} ({exc.data})"
         where = f"{exc.method}: " if exc.method and not text.startswith(exc.method) else ""
         text = f"the node rejected {where}{text}"
@@ -71,7 +89,7 @@ def describe(exc: BaseException) -> str:
         text = str(exc) or type(exc).__name__
     elif isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
-        text = f"{where}{(exc.strerror or str(exc)).lower()}"
+        text = f"{where}{exc.strerror.lower()}" if exc.strerror else str(exc)
     else:
         text = (
             f"internal error ({type(exc).__name__}: {exc}); "

@@ -194,15 +194,18 @@ def ready_lines(info: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _start_error(profile: Profile, exc: OSError) -> str:
-    ports = ", ".join(str(c.rpc_port) for c in profile.chains)
-    if exc.errno == errno.EADDRINUSE:
-        return (
-            f"cannot serve JSON-RPC on 127.0.0.1 port {ports}: address already in use; "
-            "stop the other node or choose free ports with --port-base N"
-        )
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"cannot start the node: {where}{(exc.strerror or str(exc)).lower()}"
+def _start_error(exc: OSError) -> str:
+    """One line for an OSError from `Node.start()`: a busy port gets the --port-base hint."""
+    if exc.strerror:
+        text = exc.strerror[0].lower() + exc.strerror[1:]
+        text = f"{exc.filename}: {text}" if exc.filename else text
+    else:
+        text = str(exc)
+    if not text.lower().startswith("cannot"):
+        text = f"cannot start the node: {text}"
+    if exc.errno == errno.EADDRINUSE or "address already in use" in text.lower():
+        text += "; stop what uses the port, or choose free ports with --port-base N"
+    return text
 
 
 def _stop_quietly(node: Node) -> None:
@@ -217,15 +220,16 @@ def serve(
     stop: threading.Event,
     json_out: bool = False,
     on_ready: Callable[[Node], None] | None = None,
+    echo: Callable[[str], None] = typer.echo,
 ) -> None:
     """Run ``profile``'s network from ``data_dir`` until ``stop`` is set, logging blocks.
 
-    This is `atlasdev up` without the signal handling: tests run it in a thread and set ``stop``.
+    This is `atlasdev up` without the signal handling: tests run it in a thread, set ``stop``, and
+    pass ``echo`` to collect the output lines (ready, blocks, stopped) instead of printing them.
     """
     from ..node import Node, NodeError
 
-    log = BlockLog(json_out)
-    node = Node(profile, data_dir, on_block=log)
+    node = Node(profile, data_dir, on_block=BlockLog(json_out, echo=echo))
     try:
         node.start()
     except NodeError as exc:
@@ -233,13 +237,12 @@ def serve(
         raise CliError(str(exc)) from None
     except OSError as exc:
         _stop_quietly(node)
-        raise CliError(_start_error(profile, exc)) from None
+        raise CliError(_start_error(exc)) from None
     try:
         info = ready_info(profile, data_dir)
-        if json_out:  # JSON lines: the ready object on one line, like every event after it
-            typer.echo(json.dumps(info))
-        else:
-            emit(False, info, ready_lines(info))
+        # JSON lines: the ready object on one line, like every event after it
+        for line in [json.dumps(info)] if json_out else ready_lines(info):
+            echo(line)
         if on_ready is not None:
             on_ready(node)
         while not stop.wait(0.25):
@@ -247,7 +250,7 @@ def serve(
     finally:
         node.stop()
     if json_out:
-        typer.echo(json.dumps({"event": "stopped"}))
+        echo(json.dumps({"event": "stopped"}))
     else:
         typer.echo("atlasdev: stopped", err=True)
 

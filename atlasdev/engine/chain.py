@@ -52,12 +52,25 @@ class CallResult:
     gas_used: int
 
 
-def block_hash(chain_id: int, number: int, parent: bytes, timestamp: int, state_root: bytes,
-               tx_commitment: bytes, message_root: bytes, gas_used: int) -> bytes:
+def block_hash(
+    chain_id: int,
+    number: int,
+    parent: bytes,
+    timestamp: int,
+    state_root: bytes,
+    tx_commitment: bytes,
+    message_root: bytes,
+    gas_used: int,
+) -> bytes:
     """Keccak of the header fields: clients expect 32-byte keccak-looking block hashes."""
     return keccak(
-        chain_id.to_bytes(8, "big") + number.to_bytes(8, "big") + parent
-        + timestamp.to_bytes(8, "big") + state_root + tx_commitment + message_root
+        chain_id.to_bytes(8, "big")
+        + number.to_bytes(8, "big")
+        + parent
+        + timestamp.to_bytes(8, "big")
+        + state_root
+        + tx_commitment
+        + message_root
         + gas_used.to_bytes(8, "big")
     )
 
@@ -83,8 +96,14 @@ def _uint_value(value: int) -> np.ndarray:
 
 def tx_input(tx: SignedTransaction) -> TxInput:
     return TxInput(
-        sender=tx.sender, to=tx.to, nonce=tx.nonce, value=tx.value, gas_limit=tx.gas_limit,
-        max_fee=tx.max_fee_per_gas, priority_fee=tx.max_priority_fee_per_gas, data=tx.data,
+        sender=tx.sender,
+        to=tx.to,
+        nonce=tx.nonce,
+        value=tx.value,
+        gas_limit=tx.gas_limit,
+        max_fee=tx.max_fee_per_gas,
+        priority_fee=tx.max_priority_fee_per_gas,
+        data=tx.data,
     )
 
 
@@ -98,8 +117,9 @@ class Chain:
         self.lock = threading.RLock()
         self.arrivals: dict[bytes, float] = {}  # tx hash -> submit time, for inclusion latency
         self.listeners: list[Callable[[BlockRow, list[TxRow]], None]] = []
-        store.register_chain(config.chain_id, config.name, config.private, config.block_time_ms,
-                             config.rpc_port)
+        store.register_chain(
+            config.chain_id, config.name, config.private, config.block_time_ms, config.rpc_port
+        )
         head = store.head(config.chain_id)
         if head is None:
             self.tree = StateTree()
@@ -126,25 +146,43 @@ class Chain:
         changed: set[int] = set()
         accounts = dev_accounts()
         for acct in accounts:
-            changed.update(self.tree.set_value(keys.account_key(acct.address),
-                                               _account_value(DEV_BALANCE_WEI, 0)))
-            changed.update(self.tree.set_value(keys.token_balance_key(acct.address),
-                                               _uint_value(GENESIS_TOKEN_WEI)))
-            changed.update(self.tree.set_value(keys.token_minter_key(acct.address),
-                                               _uint_value(1)))
-            changed.update(self.tree.set_value(keys.oracle_feeder_key(acct.address),
-                                               _uint_value(1)))
-        changed.update(self.tree.set_value(keys.TOKEN_SUPPLY_KEY,
-                                           _uint_value(GENESIS_TOKEN_WEI * len(accounts))))
+            changed.update(
+                self.tree.set_value(
+                    keys.account_key(acct.address), _account_value(DEV_BALANCE_WEI, 0)
+                )
+            )
+            changed.update(
+                self.tree.set_value(
+                    keys.token_balance_key(acct.address), _uint_value(GENESIS_TOKEN_WEI)
+                )
+            )
+            changed.update(self.tree.set_value(keys.token_minter_key(acct.address), _uint_value(1)))
+            changed.update(
+                self.tree.set_value(keys.oracle_feeder_key(acct.address), _uint_value(1))
+            )
+        changed.update(
+            self.tree.set_value(
+                keys.TOKEN_SUPPLY_KEY, _uint_value(GENESIS_TOKEN_WEI * len(accounts))
+            )
+        )
         root = self.tree.root()
         timestamp = int(self.clock())
         zero = bytes(32)
         block = BlockRow(
-            chain_id=self.chain_id, number=0,
+            chain_id=self.chain_id,
+            number=0,
             hash=block_hash(self.chain_id, 0, zero, timestamp, root, zero, zero, 0),
-            parent_hash=zero, timestamp=timestamp, state_root=root, tx_commitment=zero,
-            message_root=zero, interop_root=zero, base_fee=BASE_FEE_WEI, gas_used=0,
-            tx_count=0, tree_size=self.tree.size, sealed_at=self.clock(),
+            parent_hash=zero,
+            timestamp=timestamp,
+            state_root=root,
+            tx_commitment=zero,
+            message_root=zero,
+            interop_root=zero,
+            base_fee=BASE_FEE_WEI,
+            gas_used=0,
+            tx_count=0,
+            tree_size=self.tree.size,
+            sealed_at=self.clock(),
         )
         leaves = [(p, self.tree.leaf_at(p).tobytes()) for p in range(self.tree.size)]
         self.store.write_block(block, [], [], [], leaves)
@@ -162,6 +200,11 @@ class Chain:
         if data is None:
             return np.zeros(16, dtype=np.uint32)
         return np.frombuffer(data, dtype="<u4")[16:].astype(np.uint32)
+
+    def account(self, address: bytes, block: int | None = None) -> tuple[int, int]:
+        """(balance, nonce) in one state read."""
+        v = self._value(keys.account_key(address), block)
+        return to_int(v[:8]), int(v[8]) | int(v[9]) << 32
 
     def balance(self, address: bytes, block: int | None = None) -> int:
         return to_int(self._value(keys.account_key(address), block)[:8])
@@ -185,23 +228,32 @@ class Chain:
             tx = decode_raw_transaction(raw)
         except InvalidTransaction as exc:
             raise ChainError(f"failed to decode transaction: {exc}", -32602) from None
-        self.validate(tx)
+        return self.admit(tx)
+
+    def admit(self, tx: SignedTransaction) -> bytes:
+        """Queue a decoded transaction after geth's admission checks; returns its hash."""
+        balance, nonce = self.account(tx.sender)
+        self.validate(tx, balance)
         try:
-            self.mempool.add(tx, self.nonce(tx.sender))
+            self.mempool.add(tx, nonce)
         except MempoolError as exc:
             raise ChainError(str(exc)) from None
         self.arrivals[tx.hash] = self.clock()
         return tx.hash
 
-    def validate(self, tx: SignedTransaction) -> None:
+    def validate(self, tx: SignedTransaction, balance: int) -> None:
         """The admission checks geth applies, with geth's messages."""
         if tx.chain_id is None:
             raise ChainError("only replay-protected (EIP-155) transactions allowed over RPC")
         if tx.chain_id != self.chain_id:
-            raise ChainError(f"invalid chain id for signer: have {tx.chain_id} want {self.chain_id}")
+            raise ChainError(
+                f"invalid chain id for signer: have {tx.chain_id} want {self.chain_id}"
+            )
         if tx.to is None:
-            raise ChainError("contract creation is not supported: this chain runs zkOS system "
-                             "contracts, not the EVM")
+            raise ChainError(
+                "contract creation is not supported: this chain runs zkOS system "
+                "contracts, not the EVM"
+            )
         if tx.max_fee_per_gas > U64_MAX or tx.max_priority_fee_per_gas > U64_MAX:
             raise ChainError("max fee per gas higher than 2^64-1")
         if tx.max_priority_fee_per_gas > tx.max_fee_per_gas:
@@ -216,7 +268,7 @@ class Chain:
                 f"max fee per gas less than block base fee: address 0x{tx.sender.hex()}, "
                 f"maxFeePerGas: {tx.max_fee_per_gas}, baseFee: {BASE_FEE_WEI}"
             )
-        have = self.balance(tx.sender)
+        have = balance
         want = tx.gas_limit * tx.max_fee_per_gas + tx.value
         if have < want:
             raise ChainError(
@@ -231,8 +283,10 @@ class Chain:
             batch = self.mempool.take(MAX_TXS_PER_BLOCK, self.nonce)
             parent = self.head
             header = BlockHeader(
-                chain_id=self.chain_id, number=parent.number + 1,
-                timestamp=max(int(self.clock()), parent.timestamp), base_fee=BASE_FEE_WEI,
+                chain_id=self.chain_id,
+                number=parent.number + 1,
+                timestamp=max(int(self.clock()), parent.timestamp),
+                base_fee=BASE_FEE_WEI,
             )
             result = execute(header, [tx_input(t) for t in batch], self.tree)
             invalid = [t for t, r in zip(batch, result.receipts, strict=True) if not r.included]
@@ -241,8 +295,10 @@ class Chain:
                 batch = [t for t, r in zip(batch, result.receipts, strict=True) if r.included]
                 result = execute(header, [tx_input(t) for t in batch], self.tree)
             block, txs, logs, messages = self._rows(header, parent, batch, result)
-            leaves = [(int(p), result.changed_leaves[i].tobytes())
-                      for i, p in enumerate(result.changed_positions)]
+            leaves = [
+                (int(p), result.changed_leaves[i].tobytes())
+                for i, p in enumerate(result.changed_positions)
+            ]
             self.store.write_block(block, txs, logs, messages, leaves)
             self.tree.apply(result.changed_positions, result.changed_leaves.reshape(-1))
             if self.tree.root() != block.state_root:
@@ -255,17 +311,39 @@ class Chain:
             listener(block, txs)
         return block, txs
 
-    def _rows(self, header: BlockHeader, parent: BlockRow, batch: list[SignedTransaction],
-              result: BlockResult) -> tuple[BlockRow, list[TxRow], list[LogRow], list[MessageRow]]:
+    def _rows(
+        self,
+        header: BlockHeader,
+        parent: BlockRow,
+        batch: list[SignedTransaction],
+        result: BlockResult,
+    ) -> tuple[BlockRow, list[TxRow], list[LogRow], list[MessageRow]]:
         pv = result.public
         number = header.number
-        bhash = block_hash(self.chain_id, number, parent.hash, header.timestamp, pv.post_root,
-                           pv.tx_commitment, pv.message_root, result.gas_used)
+        bhash = block_hash(
+            self.chain_id,
+            number,
+            parent.hash,
+            header.timestamp,
+            pv.post_root,
+            pv.tx_commitment,
+            pv.message_root,
+            result.gas_used,
+        )
         block = BlockRow(
-            chain_id=self.chain_id, number=number, hash=bhash, parent_hash=parent.hash,
-            timestamp=header.timestamp, state_root=pv.post_root, tx_commitment=pv.tx_commitment,
-            message_root=pv.message_root, interop_root=pv.interop_root, base_fee=BASE_FEE_WEI,
-            gas_used=result.gas_used, tx_count=len(batch), tree_size=result.tree_size,
+            chain_id=self.chain_id,
+            number=number,
+            hash=bhash,
+            parent_hash=parent.hash,
+            timestamp=header.timestamp,
+            state_root=pv.post_root,
+            tx_commitment=pv.tx_commitment,
+            message_root=pv.message_root,
+            interop_root=pv.interop_root,
+            base_fee=BASE_FEE_WEI,
+            gas_used=result.gas_used,
+            tx_count=len(batch),
+            tree_size=result.tree_size,
             sealed_at=self.clock(),
         )
         txs: list[TxRow] = []
@@ -274,39 +352,85 @@ class Chain:
         cumulative = 0
         for i, (tx, r) in enumerate(zip(batch, result.receipts, strict=True)):
             cumulative += r.gas_used
-            txs.append(TxRow(
-                chain_id=self.chain_id, hash=tx.hash, block_number=number, tx_index=i,
-                sender=tx.sender, to=tx.to, nonce=tx.nonce, value=tx.value,
-                gas_limit=tx.gas_limit, max_fee=tx.max_fee_per_gas,
-                priority_fee=tx.max_priority_fee_per_gas,
-                gas_price=tx.effective_gas_price(BASE_FEE_WEI), tx_type=tx.tx_type, data=tx.data,
-                raw=tx.raw, status=r.status,
-                reason=REASON_TEXT.get(r.reason, f"reason {r.reason}")
-                if r.reason >= REASON_FIRST_FAILURE else "",
-                gas_used=r.gas_used, cumulative_gas_used=cumulative,
-                message_hash=r.message.hash if r.message else None,
-            ))
+            txs.append(
+                TxRow(
+                    chain_id=self.chain_id,
+                    hash=tx.hash,
+                    block_number=number,
+                    tx_index=i,
+                    sender=tx.sender,
+                    to=tx.to,
+                    nonce=tx.nonce,
+                    value=tx.value,
+                    gas_limit=tx.gas_limit,
+                    max_fee=tx.max_fee_per_gas,
+                    priority_fee=tx.max_priority_fee_per_gas,
+                    gas_price=tx.effective_gas_price(BASE_FEE_WEI),
+                    tx_type=tx.tx_type,
+                    data=tx.data,
+                    raw=tx.raw,
+                    status=r.status,
+                    reason=REASON_TEXT.get(r.reason, f"reason {r.reason}")
+                    if r.reason >= REASON_FIRST_FAILURE
+                    else "",
+                    gas_used=r.gas_used,
+                    cumulative_gas_used=cumulative,
+                    message_hash=r.message.hash if r.message else None,
+                )
+            )
             for lg in r.logs:
-                logs.append(LogRow(self.chain_id, number, i, len(logs), tx.hash, lg.address,
-                                   lg.topics, lg.data))
+                logs.append(
+                    LogRow(
+                        self.chain_id, number, i, len(logs), tx.hash, lg.address, lg.topics, lg.data
+                    )
+                )
             if r.message is not None:
                 m = r.message
                 payload = _message_payload(tx.data)
-                messages.append(MessageRow(self.chain_id, number, tx.hash, m.nonce, m.dst_chain,
-                                           m.sender, m.to, m.value, payload, m.hash))
+                messages.append(
+                    MessageRow(
+                        self.chain_id,
+                        number,
+                        tx.hash,
+                        m.nonce,
+                        m.dst_chain,
+                        m.sender,
+                        m.to,
+                        m.value,
+                        payload,
+                        m.hash,
+                    )
+                )
         return block, txs, logs, messages
 
     # ---- simulation and dev methods ------------------------------------------------------------
-    def call(self, sender: bytes | None, to: bytes | None, data: bytes, value: int = 0,
-             gas: int | None = None) -> CallResult:
+    def call(
+        self,
+        sender: bytes | None,
+        to: bytes | None,
+        data: bytes,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> CallResult:
         """Execute a call against the latest state without changing it (eth_call, estimateGas)."""
         with self.lock:
-            header = BlockHeader(chain_id=self.chain_id, number=self.head.number + 1,
-                                 timestamp=max(int(self.clock()), self.head.timestamp),
-                                 base_fee=BASE_FEE_WEI, simulate=True)
-            tx = TxInput(sender=sender or bytes(20), to=to, nonce=0, value=value,
-                         gas_limit=gas if gas is not None else CALL_GAS_LIMIT, max_fee=0,
-                         priority_fee=0, data=data)
+            header = BlockHeader(
+                chain_id=self.chain_id,
+                number=self.head.number + 1,
+                timestamp=max(int(self.clock()), self.head.timestamp),
+                base_fee=BASE_FEE_WEI,
+                simulate=True,
+            )
+            tx = TxInput(
+                sender=sender or bytes(20),
+                to=to,
+                nonce=0,
+                value=value,
+                gas_limit=gas if gas is not None else CALL_GAS_LIMIT,
+                max_fee=0,
+                priority_fee=0,
+                data=data,
+            )
             result = execute(header, [tx], self.tree)
         r = result.receipts[0]
         if not r.included:
@@ -321,9 +445,12 @@ class Chain:
             value = self.tree.value(key)
             value[:8] = from_int(wei)
             changed = self.tree.set_value(key, value)
-            self.store.write_leaves(self.chain_id, self.head.number,
-                                    [(p, self.tree.leaf_at(p).tobytes()) for p in changed],
-                                    meta=(self._dev_root_key, self._dev_root_tag()))
+            self.store.write_leaves(
+                self.chain_id,
+                self.head.number,
+                [(p, self.tree.leaf_at(p).tobytes()) for p in changed],
+                meta=(self._dev_root_key, self._dev_root_tag()),
+            )
 
     def latency_of(self, tx_hash: bytes) -> float | None:
         t = self.arrivals.get(tx_hash)
@@ -335,4 +462,3 @@ def _message_payload(calldata: bytes) -> bytes:
     offset = int.from_bytes(calldata[68:100], "big")
     length = int.from_bytes(calldata[4 + offset : 36 + offset], "big")
     return calldata[36 + offset : 36 + offset + length]
-

@@ -149,7 +149,7 @@ class Mempool:
                 if nonce != cursor:
                     continue
                 slot = slots.get(nonce)
-                if slot is None:
+                if slot is None or slot[0] != seq:
                     continue  # stale: removed (and perhaps re-added later in the FIFO)
                 append(slot[1])
                 count += 1

@@ -112,8 +112,9 @@ class Store:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
             conn.execute("PRAGMA busy_timeout=30000")
@@ -141,47 +142,103 @@ class Store:
         db = sqlite_utils.Database(self._conn())
         db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
         db["chains"].create(
-            {"chain_id": int, "name": str, "private": int, "block_time_ms": int,
-             "rpc_port": int},
-            pk="chain_id", if_not_exists=True,
+            {"chain_id": int, "name": str, "private": int, "block_time_ms": int, "rpc_port": int},
+            pk="chain_id",
+            if_not_exists=True,
         )
         db["blocks"].create(
-            {"chain_id": int, "number": int, "hash": bytes, "parent_hash": bytes,
-             "timestamp": int, "state_root": bytes, "tx_commitment": bytes,
-             "message_root": bytes, "interop_root": bytes, "base_fee": int, "gas_used": int,
-             "tx_count": int, "tree_size": int, "sealed_at": float},
-            pk=("chain_id", "number"), if_not_exists=True,
+            {
+                "chain_id": int,
+                "number": int,
+                "hash": bytes,
+                "parent_hash": bytes,
+                "timestamp": int,
+                "state_root": bytes,
+                "tx_commitment": bytes,
+                "message_root": bytes,
+                "interop_root": bytes,
+                "base_fee": int,
+                "gas_used": int,
+                "tx_count": int,
+                "tree_size": int,
+                "sealed_at": float,
+            },
+            pk=("chain_id", "number"),
+            if_not_exists=True,
         )
         db["transactions"].create(
-            {"chain_id": int, "hash": bytes, "block_number": int, "tx_index": int,
-             "sender": bytes, "to": bytes, "nonce": int, "value": str, "gas_limit": int,
-             "max_fee": int, "priority_fee": int, "gas_price": int, "tx_type": int,
-             "data": bytes, "raw": bytes, "status": int, "reason": str, "gas_used": int,
-             "cumulative_gas_used": int, "message_hash": bytes},
-            pk=("chain_id", "hash"), if_not_exists=True,
+            {
+                "chain_id": int,
+                "hash": bytes,
+                "block_number": int,
+                "tx_index": int,
+                "sender": bytes,
+                "to": bytes,
+                "nonce": int,
+                "value": str,
+                "gas_limit": int,
+                "max_fee": int,
+                "priority_fee": int,
+                "gas_price": int,
+                "tx_type": int,
+                "data": bytes,
+                "raw": bytes,
+                "status": int,
+                "reason": str,
+                "gas_used": int,
+                "cumulative_gas_used": int,
+                "message_hash": bytes,
+            },
+            pk=("chain_id", "hash"),
+            if_not_exists=True,
         )
         db["logs"].create(
-            {"chain_id": int, "block_number": int, "tx_index": int, "log_index": int,
-             "tx_hash": bytes, "address": bytes, "topic0": bytes, "topic1": bytes,
-             "topic2": bytes, "topic3": bytes, "data": bytes},
-            pk=("chain_id", "block_number", "log_index"), if_not_exists=True,
+            {
+                "chain_id": int,
+                "block_number": int,
+                "tx_index": int,
+                "log_index": int,
+                "tx_hash": bytes,
+                "address": bytes,
+                "topic0": bytes,
+                "topic1": bytes,
+                "topic2": bytes,
+                "topic3": bytes,
+                "data": bytes,
+            },
+            pk=("chain_id", "block_number", "log_index"),
+            if_not_exists=True,
         )
         db["messages"].create(
-            {"chain_id": int, "hash": bytes, "block_number": int, "tx_hash": bytes, "nonce": int,
-             "dst_chain": int, "sender": bytes, "to": bytes, "value": str, "data": bytes},
-            pk=("chain_id", "hash"), if_not_exists=True,
+            {
+                "chain_id": int,
+                "hash": bytes,
+                "block_number": int,
+                "tx_hash": bytes,
+                "nonce": int,
+                "dst_chain": int,
+                "sender": bytes,
+                "to": bytes,
+                "value": str,
+                "data": bytes,
+            },
+            pk=("chain_id", "hash"),
+            if_not_exists=True,
         )
         db["leaves"].create(
             {"chain_id": int, "position": int, "data": bytes},
-            pk=("chain_id", "position"), if_not_exists=True,
+            pk=("chain_id", "position"),
+            if_not_exists=True,
         )
         db["state_changes"].create(
             {"chain_id": int, "position": int, "block_number": int, "data": bytes},
-            pk=("chain_id", "position", "block_number"), if_not_exists=True,
+            pk=("chain_id", "position", "block_number"),
+            if_not_exists=True,
         )
         db["blocks"].create_index(["chain_id", "hash"], if_not_exists=True)
-        db["transactions"].create_index(["chain_id", "block_number", "tx_index"],
-                                        if_not_exists=True)
+        db["transactions"].create_index(
+            ["chain_id", "block_number", "tx_index"], if_not_exists=True
+        )
         db["transactions"].create_index(["chain_id", "sender"], if_not_exists=True)
         db["logs"].create_index(["chain_id", "address", "block_number"], if_not_exists=True)
         db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, replace=True)
@@ -194,100 +251,197 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self._conn().execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    def register_chain(self, chain_id: int, name: str, private: bool, block_time_ms: int,
-                       rpc_port: int) -> None:
+    def register_chain(
+        self, chain_id: int, name: str, private: bool, block_time_ms: int, rpc_port: int
+    ) -> None:
         self._conn().execute(
             "INSERT OR REPLACE INTO chains VALUES (?, ?, ?, ?, ?)",
             (chain_id, name, int(private), block_time_ms, rpc_port),
         )
 
     # ---- the write path ------------------------------------------------------------------------
-    def write_block(self, block: BlockRow, txs: Sequence[TxRow], logs: Sequence[LogRow],
-                    messages: Sequence[MessageRow], leaves: Sequence[tuple[int, bytes]]) -> None:
+    def write_block(
+        self,
+        block: BlockRow,
+        txs: Sequence[TxRow],
+        logs: Sequence[LogRow],
+        messages: Sequence[MessageRow],
+        leaves: Sequence[tuple[int, bytes]],
+    ) -> None:
         """Persist a sealed block and everything it changed, atomically."""
         c = block.chain_id
         with self.atomic() as conn:
             conn.execute(
                 "INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (c, block.number, block.hash, block.parent_hash, block.timestamp,
-                 block.state_root, block.tx_commitment, block.message_root, block.interop_root,
-                 block.base_fee, block.gas_used, block.tx_count, block.tree_size,
-                 block.sealed_at),
+                (
+                    c,
+                    block.number,
+                    block.hash,
+                    block.parent_hash,
+                    block.timestamp,
+                    block.state_root,
+                    block.tx_commitment,
+                    block.message_root,
+                    block.interop_root,
+                    block.base_fee,
+                    block.gas_used,
+                    block.tx_count,
+                    block.tree_size,
+                    block.sealed_at,
+                ),
             )
             conn.executemany(
                 "INSERT INTO transactions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(c, t.hash, t.block_number, t.tx_index, t.sender, t.to, t.nonce, _u256(t.value),
-                  t.gas_limit, t.max_fee, t.priority_fee, t.gas_price, t.tx_type, t.data, t.raw,
-                  t.status, t.reason, t.gas_used, t.cumulative_gas_used, t.message_hash)
-                 for t in txs],
+                [
+                    (
+                        c,
+                        t.hash,
+                        t.block_number,
+                        t.tx_index,
+                        t.sender,
+                        t.to,
+                        t.nonce,
+                        _u256(t.value),
+                        t.gas_limit,
+                        t.max_fee,
+                        t.priority_fee,
+                        t.gas_price,
+                        t.tx_type,
+                        t.data,
+                        t.raw,
+                        t.status,
+                        t.reason,
+                        t.gas_used,
+                        t.cumulative_gas_used,
+                        t.message_hash,
+                    )
+                    for t in txs
+                ],
             )
             conn.executemany(
                 "INSERT INTO logs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(c, lg.block_number, lg.tx_index, lg.log_index, lg.tx_hash, lg.address,
-                  *(list(lg.topics) + [None] * (4 - len(lg.topics))), lg.data) for lg in logs],
+                [
+                    (
+                        c,
+                        lg.block_number,
+                        lg.tx_index,
+                        lg.log_index,
+                        lg.tx_hash,
+                        lg.address,
+                        *(list(lg.topics) + [None] * (4 - len(lg.topics))),
+                        lg.data,
+                    )
+                    for lg in logs
+                ],
             )
             conn.executemany(
                 "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(c, m.hash, m.block_number, m.tx_hash, m.nonce, m.dst_chain, m.sender, m.to,
-                  _u256(m.value), m.data) for m in messages],
+                [
+                    (
+                        c,
+                        m.hash,
+                        m.block_number,
+                        m.tx_hash,
+                        m.nonce,
+                        m.dst_chain,
+                        m.sender,
+                        m.to,
+                        _u256(m.value),
+                        m.data,
+                    )
+                    for m in messages
+                ],
             )
-            conn.executemany("INSERT OR REPLACE INTO leaves VALUES (?,?,?)",
-                             [(c, pos, data) for pos, data in leaves])
-            conn.executemany("INSERT OR REPLACE INTO state_changes VALUES (?,?,?,?)",
-                             [(c, pos, block.number, data) for pos, data in leaves])
+            conn.executemany(
+                "INSERT OR REPLACE INTO leaves VALUES (?,?,?)",
+                [(c, pos, data) for pos, data in leaves],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO state_changes VALUES (?,?,?,?)",
+                [(c, pos, block.number, data) for pos, data in leaves],
+            )
 
-    def write_leaves(self, chain_id: int, block_number: int, leaves: Sequence[tuple[int, bytes]],
-                     meta: tuple[str, str]) -> None:
+    def write_leaves(
+        self,
+        chain_id: int,
+        block_number: int,
+        leaves: Sequence[tuple[int, bytes]],
+        meta: tuple[str, str],
+    ) -> None:
         """State edits outside a block (dev methods such as anvil_setBalance), atomically, with
         a meta entry recording the resulting root so a restart accepts the edited state."""
         with self.atomic() as conn:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
-            conn.executemany("INSERT OR REPLACE INTO leaves VALUES (?,?,?)",
-                             [(chain_id, pos, data) for pos, data in leaves])
-            conn.executemany("INSERT OR REPLACE INTO state_changes VALUES (?,?,?,?)",
-                             [(chain_id, pos, block_number, data) for pos, data in leaves])
+            conn.executemany(
+                "INSERT OR REPLACE INTO leaves VALUES (?,?,?)",
+                [(chain_id, pos, data) for pos, data in leaves],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO state_changes VALUES (?,?,?,?)",
+                [(chain_id, pos, block_number, data) for pos, data in leaves],
+            )
 
     # ---- reads ---------------------------------------------------------------------------------
     def all_leaves(self, chain_id: int) -> list[bytes]:
-        rows = self._conn().execute(
-            "SELECT position, data FROM leaves WHERE chain_id=? ORDER BY position", (chain_id,)
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT position, data FROM leaves WHERE chain_id=? ORDER BY position", (chain_id,)
+            )
+            .fetchall()
+        )
         for i, (pos, _) in enumerate(rows):
             if pos != i:
                 raise StoreError(f"chain {chain_id}: state leaves are not contiguous at {i}")
         return [data for _, data in rows]
 
     def leaf_at_block(self, chain_id: int, position: int, block_number: int) -> bytes | None:
-        row = self._conn().execute(
-            "SELECT data FROM state_changes WHERE chain_id=? AND position=? AND block_number<=? "
-            "ORDER BY block_number DESC LIMIT 1",
-            (chain_id, position, block_number),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT data FROM state_changes WHERE chain_id=? AND position=? AND block_number<=? "
+                "ORDER BY block_number DESC LIMIT 1",
+                (chain_id, position, block_number),
+            )
+            .fetchone()
+        )
         return row[0] if row else None
 
     def head(self, chain_id: int) -> BlockRow | None:
-        row = self._conn().execute(
-            "SELECT * FROM blocks WHERE chain_id=? ORDER BY number DESC LIMIT 1", (chain_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT * FROM blocks WHERE chain_id=? ORDER BY number DESC LIMIT 1", (chain_id,)
+            )
+            .fetchone()
+        )
         return BlockRow(*row) if row else None
 
     def block(self, chain_id: int, number: int) -> BlockRow | None:
-        row = self._conn().execute(
-            "SELECT * FROM blocks WHERE chain_id=? AND number=?", (chain_id, number)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT * FROM blocks WHERE chain_id=? AND number=?", (chain_id, number))
+            .fetchone()
+        )
         return BlockRow(*row) if row else None
 
     def block_by_hash(self, chain_id: int, block_hash: bytes) -> BlockRow | None:
-        row = self._conn().execute(
-            "SELECT * FROM blocks WHERE chain_id=? AND hash=?", (chain_id, block_hash)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT * FROM blocks WHERE chain_id=? AND hash=?", (chain_id, block_hash))
+            .fetchone()
+        )
         return BlockRow(*row) if row else None
 
     def blocks(self, chain_id: int, first: int, last: int) -> list[BlockRow]:
-        rows = self._conn().execute(
-            "SELECT * FROM blocks WHERE chain_id=? AND number BETWEEN ? AND ? ORDER BY number",
-            (chain_id, first, last),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM blocks WHERE chain_id=? AND number BETWEEN ? AND ? ORDER BY number",
+                (chain_id, first, last),
+            )
+            .fetchall()
+        )
         return [BlockRow(*r) for r in rows]
 
     @staticmethod
@@ -297,20 +451,32 @@ class Store:
         return TxRow(*r)
 
     def tx(self, chain_id: int, tx_hash: bytes) -> TxRow | None:
-        row = self._conn().execute(
-            "SELECT * FROM transactions WHERE chain_id=? AND hash=?", (chain_id, tx_hash)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT * FROM transactions WHERE chain_id=? AND hash=?", (chain_id, tx_hash))
+            .fetchone()
+        )
         return self._tx(row) if row else None
 
     def block_transactions(self, chain_id: int, number: int) -> list[TxRow]:
-        rows = self._conn().execute(
-            "SELECT * FROM transactions WHERE chain_id=? AND block_number=? ORDER BY tx_index",
-            (chain_id, number),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT * FROM transactions WHERE chain_id=? AND block_number=? ORDER BY tx_index",
+                (chain_id, number),
+            )
+            .fetchall()
+        )
         return [self._tx(r) for r in rows]
 
-    def logs(self, chain_id: int, first: int, last: int, addresses: Sequence[bytes] = (),
-             tx_hash: bytes | None = None) -> list[LogRow]:
+    def logs(
+        self,
+        chain_id: int,
+        first: int,
+        last: int,
+        addresses: Sequence[bytes] = (),
+        tx_hash: bytes | None = None,
+    ) -> list[LogRow]:
         sql = "SELECT * FROM logs WHERE chain_id=? AND block_number BETWEEN ? AND ?"
         args: list = [chain_id, first, last]
         if addresses:
@@ -327,10 +493,14 @@ class Store:
         return out
 
     def messages(self, chain_id: int, first: int = 0, last: int = 2**62) -> list[MessageRow]:
-        rows = self._conn().execute(
-            "SELECT chain_id, block_number, tx_hash, nonce, dst_chain, sender, \"to\", value, "
-            "data, hash FROM messages WHERE chain_id=? AND block_number BETWEEN ? AND ? "
-            "ORDER BY nonce",
-            (chain_id, first, last),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                'SELECT chain_id, block_number, tx_hash, nonce, dst_chain, sender, "to", value, '
+                "data, hash FROM messages WHERE chain_id=? AND block_number BETWEEN ? AND ? "
+                "ORDER BY nonce",
+                (chain_id, first, last),
+            )
+            .fetchall()
+        )
         return [MessageRow(*r[:7], int(r[7], 16), r[8], r[9]) for r in rows]

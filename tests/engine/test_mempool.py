@@ -150,11 +150,23 @@ def test_remove_then_take_after_seal() -> None:
 def test_remove_and_readd_goes_to_the_back() -> None:
     pool = Mempool()
     a = make_tx(1, 0)
-    pool.add(a, 0)
     pool.add(make_tx(2, 0), 0)
+    pool.add(a, 0)  # its FIFO entry is not at the front, so it stays behind as a stale entry
+    pool.add(make_tx(3, 0), 0)
     pool.remove([a])
     pool.add(a, 0)
-    assert keys(pool.take(10, ZERO)) == [(2, 0), (1, 0)]
+    assert keys(pool.take(10, ZERO)) == [(2, 0), (3, 0), (1, 0)]
+
+
+def test_stale_fifo_entries_do_not_pile_up() -> None:
+    pool = Mempool()
+    pool.add(make_tx(0, 5), 0)  # queued forever at the FIFO's head
+    for n in range(5_000):
+        tx = make_tx(1, n)
+        pool.add(tx, n)
+        pool.remove([tx])
+    assert len(pool) == 1
+    assert len(pool._fifo) <= 2_100  # rebuilt once stale entries dominated
 
 
 def test_drop_stale() -> None:
@@ -258,6 +270,8 @@ def test_replacement_of_zero_fee_needs_a_higher_fee() -> None:
     with pytest.raises(MempoolError) as exc_info:
         pool.add(make_tx(1, 0, max_fee=0, tip=0, value=2), 0)
     assert_error(exc_info, "replacement transaction underpriced")
+    with pytest.raises(MempoolError):  # the tip must rise too, even from zero
+        pool.add(make_tx(1, 0, max_fee=GWEI, tip=0), 0)
     pool.add(make_tx(1, 0, max_fee=1, tip=1), 0)
 
 

@@ -19,9 +19,22 @@ DEV = dev_accounts()
 
 def start_node(data_dir: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "atlasdev", "up", "--headless", "--profile", "solo",
-         "--data-dir", str(data_dir), "--port-base", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "atlasdev",
+            "up",
+            "--headless",
+            "--profile",
+            "solo",
+            "--data-dir",
+            str(data_dir),
+            "--port-base",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 10}))
     for _ in range(600):
@@ -42,9 +55,17 @@ def w3_at(port: int) -> Web3:
 
 def transfer(w3: Web3, nonce: int, to: str) -> bytes:
     acct = Account.from_key(DEV[0].private_key)
-    signed = acct.sign_transaction({"to": to, "value": 1, "gas": 21_000, "nonce": nonce,
-                                    "maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**9,
-                                    "chainId": 271})
+    signed = acct.sign_transaction(
+        {
+            "to": to,
+            "value": 1,
+            "gas": 21_000,
+            "nonce": nonce,
+            "maxFeePerGas": 3 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "chainId": 271,
+        }
+    )
     return w3.eth.send_raw_transaction(signed.raw_transaction)
 
 
@@ -53,8 +74,10 @@ def test_restart_resumes_at_same_height_and_root(tmp_path: Path) -> None:
     proc = start_node(tmp_path, port)
     w3 = w3_at(port)
     to = Account.create().address
-    receipts = [w3.eth.wait_for_transaction_receipt(transfer(w3, n, to), timeout=30,
-                                                    poll_latency=0.05) for n in range(3)]
+    receipts = [
+        w3.eth.wait_for_transaction_receipt(transfer(w3, n, to), timeout=30, poll_latency=0.05)
+        for n in range(3)
+    ]
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
     # the head as the store left it
@@ -72,8 +95,7 @@ def test_restart_resumes_at_same_height_and_root(tmp_path: Path) -> None:
             time.sleep(0.05)
         nxt = w3.eth.get_block(last + 1)
         assert nxt.parentHash == block.hash
-        r = w3.eth.wait_for_transaction_receipt(transfer(w3, 3, to), timeout=30,
-                                                poll_latency=0.05)
+        r = w3.eth.wait_for_transaction_receipt(transfer(w3, 3, to), timeout=30, poll_latency=0.05)
         assert r.status == 1 and w3.eth.get_balance(to) == 4
     finally:
         proc.send_signal(signal.SIGINT)

@@ -79,12 +79,19 @@ def test_eth_transfer_legacy_and_1559(w3: Web3) -> None:
     before = w3.eth.get_balance(DEV[1].checksum_address)
     r1 = send(w3, 1, {"to": to, "value": 10**18, "gas": 21_000})
     acct = Account.from_key(DEV[1].private_key)
-    legacy = acct.sign_transaction({
-        "to": to, "value": 5, "gas": 21_000, "gasPrice": 2 * 10**9, "chainId": 271,
-        "nonce": w3.eth.get_transaction_count(acct.address, "pending"),
-    })
-    r2 = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(legacy.raw_transaction),
-                                             timeout=30, poll_latency=0.05)
+    legacy = acct.sign_transaction(
+        {
+            "to": to,
+            "value": 5,
+            "gas": 21_000,
+            "gasPrice": 2 * 10**9,
+            "chainId": 271,
+            "nonce": w3.eth.get_transaction_count(acct.address, "pending"),
+        }
+    )
+    r2 = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(legacy.raw_transaction), timeout=30, poll_latency=0.05
+    )
     assert r1.status == 1 and r2.status == 1
     assert w3.eth.get_balance(to) == 10**18 + 5
     fees = r1.gasUsed * r1.effectiveGasPrice + r2.gasUsed * r2.effectiveGasPrice
@@ -105,18 +112,21 @@ def test_stablecoin_through_contract_api(w3: Web3) -> None:
     supply = token.functions.totalSupply().call()
     holder = Web3.to_checksum_address("0x00000000000000000000000000000000000c0ffe")
     data = token.functions.transfer(holder, 12345).build_transaction(
-        {"from": DEV[2].checksum_address, "gas": 100_000})["data"]
+        {"from": DEV[2].checksum_address, "gas": 100_000}
+    )["data"]
     r = send(w3, 2, {"to": token.address, "data": data})
     assert r.status == 1
     assert token.functions.balanceOf(holder).call() == 12345
     (ev,) = token.events.Transfer().process_receipt(r)
     assert ev.args["from"] == DEV[2].checksum_address and ev.args.to == holder
     assert ev.args.value == 12345
-    logs = w3.eth.get_logs({"fromBlock": r.blockNumber, "toBlock": r.blockNumber,
-                            "address": token.address})
+    logs = w3.eth.get_logs(
+        {"fromBlock": r.blockNumber, "toBlock": r.blockNumber, "address": token.address}
+    )
     assert [lg["transactionHash"] for lg in logs] == [r.transactionHash]
     mint = token.functions.mint(holder, 5).build_transaction(
-        {"from": DEV[2].checksum_address, "gas": 100_000})["data"]
+        {"from": DEV[2].checksum_address, "gas": 100_000}
+    )["data"]
     assert send(w3, 2, {"to": token.address, "data": mint}).status == 1
     assert token.functions.totalSupply().call() == supply + 5
     # eth_sendTransaction with an unlocked dev account, as on anvil
@@ -130,12 +140,23 @@ def test_failing_transaction_gets_status_0_with_reason(w3: Web3) -> None:
     poor = Account.create()
     w3.provider.make_request("anvil_setBalance", [poor.address, hex(10**18)])
     data = token.functions.transfer(DEV[0].checksum_address, 1).build_transaction(
-        {"from": poor.address, "gas": 100_000})["data"]
-    signed = poor.sign_transaction({"to": token.address, "data": data, "gas": 100_000,
-                                    "maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**9,
-                                    "nonce": 0, "chainId": 271, "value": 0})
-    r = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction),
-                                            timeout=30, poll_latency=0.05)
+        {"from": poor.address, "gas": 100_000}
+    )["data"]
+    signed = poor.sign_transaction(
+        {
+            "to": token.address,
+            "data": data,
+            "gas": 100_000,
+            "maxFeePerGas": 3 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+            "nonce": 0,
+            "chainId": 271,
+            "value": 0,
+        }
+    )
+    r = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction), timeout=30, poll_latency=0.05
+    )
     assert r.status == 0
     assert r["revertReason"] == "ERC20: transfer amount exceeds balance"
     assert w3.eth.get_transaction_count(poor.address) == 1
@@ -149,15 +170,18 @@ def test_oracle_and_messages(w3: Web3) -> None:
     oracle = w3.eth.contract(address=Web3.to_checksum_address(ORACLE_ADDRESS), abi=ORACLE_ABI)
     feed = b"ETH/USD".ljust(32, b"\0")
     data = oracle.functions.setPrice(feed, 3_000 * 10**8).build_transaction(
-        {"from": DEV[4].checksum_address, "gas": 100_000})["data"]
+        {"from": DEV[4].checksum_address, "gas": 100_000}
+    )["data"]
     assert send(w3, 4, {"to": oracle.address, "data": data}).status == 1
     assert oracle.functions.getPrice(feed).call() == 3_000 * 10**8
 
-    messenger = w3.eth.contract(address=Web3.to_checksum_address(MESSENGER_ADDRESS),
-                                abi=MESSENGER_ABI)
+    messenger = w3.eth.contract(
+        address=Web3.to_checksum_address(MESSENGER_ADDRESS), abi=MESSENGER_ABI
+    )
     before = w3.eth.get_balance(DEV[5].checksum_address)
-    data = messenger.functions.sendMessage(272, DEV[6].checksum_address, b"hello").build_transaction(
-        {"from": DEV[5].checksum_address, "gas": 200_000, "value": 7})["data"]
+    data = messenger.functions.sendMessage(
+        272, DEV[6].checksum_address, b"hello"
+    ).build_transaction({"from": DEV[5].checksum_address, "gas": 200_000, "value": 7})["data"]
     r = send(w3, 5, {"to": messenger.address, "data": data, "value": 7, "gas": 200_000})
     assert r.status == 1 and r["messageHash"]
     assert len(r.logs) == 1 and r.logs[0]["topics"][1] == (272).to_bytes(32, "big")
@@ -169,11 +193,16 @@ def test_oracle_and_messages(w3: Web3) -> None:
 
 
 def test_batch_requests(w3: Web3) -> None:
-    answer = rpc(w3, json.dumps([
-        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
-        {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
-        {"jsonrpc": "2.0", "id": 3, "method": "no_such_method", "params": []},
-    ]))
+    answer = rpc(
+        w3,
+        json.dumps(
+            [
+                {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
+                {"jsonrpc": "2.0", "id": 3, "method": "no_such_method", "params": []},
+            ]
+        ),
+    )
     assert isinstance(answer, list) and [a["id"] for a in answer] == [1, 2, 3]
     assert answer[0]["result"] == "0x10f"
     assert answer[2]["error"]["code"] == -32601
@@ -184,10 +213,16 @@ def test_batch_requests(w3: Web3) -> None:
     [
         ("{not json", -32700, "parse error"),
         ("[]", -32600, "empty batch"),
-        ('{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xzz","latest"]}',
-         -32602, "hex"),
-        ('{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xf8"]}',
-         -32602, "decode"),
+        (
+            '{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0xzz","latest"]}',
+            -32602,
+            "hex",
+        ),
+        (
+            '{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xf8"]}',
+            -32602,
+            "decode",
+        ),
         ('{"jsonrpc":"2.0","id":1,"method":"eth_nope","params":[]}', -32601, "does not exist"),
         ('{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":[]}', -32602, "parameters"),
     ],
@@ -201,9 +236,16 @@ def test_bad_input_gets_error_objects(w3: Web3, body: str, code: int, fragment: 
 
 def _signed(w3: Web3, **overrides) -> bytes:
     acct = Account.from_key(DEV[7].private_key)
-    fields = {"to": DEV[8].checksum_address, "value": 1, "gas": 21_000, "chainId": 271,
-              "maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**9,
-              "nonce": w3.eth.get_transaction_count(acct.address, "pending"), **overrides}
+    fields = {
+        "to": DEV[8].checksum_address,
+        "value": 1,
+        "gas": 21_000,
+        "chainId": 271,
+        "maxFeePerGas": 3 * 10**9,
+        "maxPriorityFeePerGas": 10**9,
+        "nonce": w3.eth.get_transaction_count(acct.address, "pending"),
+        **overrides,
+    }
     return bytes(acct.sign_transaction(fields).raw_transaction)
 
 

@@ -146,8 +146,9 @@ class EthApi:
         head = self.chain.head.number
         if isinstance(tag, dict):
             if "blockHash" in tag:
-                row = self.chain.store.block_by_hash(self.chain.chain_id,
-                                                     hash32(tag["blockHash"], "blockHash"))
+                row = self.chain.store.block_by_hash(
+                    self.chain.chain_id, hash32(tag["blockHash"], "blockHash")
+                )
                 if row is None:
                     raise RpcError(-32000, "header not found")
                 return row.number
@@ -181,8 +182,9 @@ class EthApi:
             "gasLimit": hx(BLOCK_GAS_LIMIT),
             "gasUsed": hx(row.gas_used),
             "timestamp": hx(row.timestamp),
-            "transactions": [self._tx_json(t, row) for t in txs] if full else [hb(t.hash)
-                                                                               for t in txs],
+            "transactions": [self._tx_json(t, row) for t in txs]
+            if full
+            else [hb(t.hash) for t in txs],
             "uncles": [],
             "baseFeePerGas": hx(row.base_fee),
             "mixHash": ZERO32,
@@ -257,8 +259,11 @@ class EthApi:
             raise RpcError(-32000, "eth_call on past blocks is not implemented yet; use latest")
         sender, to, data, value, gas = self._call_args(tx)
         if to is None:
-            raise RpcError(-32000, "contract creation is not supported: this chain runs zkOS "
-                                   "system contracts, not the EVM")
+            raise RpcError(
+                -32000,
+                "contract creation is not supported: this chain runs zkOS "
+                "system contracts, not the EVM",
+            )
         result = self.chain.call(sender, to, data, value, gas)
         if result.status == 0:
             revert = "0x08c379a0" + abi_encode(["string"], [result.reason]).hex()
@@ -284,10 +289,16 @@ class EthApi:
         if percentiles:
             rewards = []
             for r in rows:
-                tips = sorted(t.gas_price - r.base_fee for t in
-                              self.chain.store.block_transactions(self.chain.chain_id, r.number))
-                rewards.append([hx(tips[min(len(tips) - 1, int(len(tips) * p / 100))] if tips
-                                   else 0) for p in percentiles])
+                tips = sorted(
+                    t.gas_price - r.base_fee
+                    for t in self.chain.store.block_transactions(self.chain.chain_id, r.number)
+                )
+                rewards.append(
+                    [
+                        hx(tips[min(len(tips) - 1, int(len(tips) * p / 100))] if tips else 0)
+                        for p in percentiles
+                    ]
+                )
             out["reward"] = rewards
         return out
 
@@ -302,22 +313,42 @@ class EthApi:
         sender = address(tx["from"], "from")
         keys = {a.address: a.private_key for a in dev_accounts()}
         if sender not in keys:
-            raise RpcError(-32000, f"no key for 0x{sender.hex()}: only dev accounts can use "
-                                   "eth_sendTransaction; sign and use eth_sendRawTransaction")
+            raise RpcError(
+                -32000,
+                f"no key for 0x{sender.hex()}: only dev accounts can use "
+                "eth_sendTransaction; sign and use eth_sendRawTransaction",
+            )
         to = address(tx["to"], "to") if tx.get("to") else None
         data = data_bytes(tx.get("input", tx.get("data")) or "0x", "input")
         value = quantity(tx["value"], "value") if tx.get("value") is not None else 0
         gas = quantity(tx["gas"], "gas") if tx.get("gas") is not None else None
         if gas is None:
             gas = self.chain.call(sender, to, data, value).gas_used if to else 21_000
-        nonce = (quantity(tx["nonce"], "nonce") if tx.get("nonce") is not None
-                 else self.chain.pending_nonce(sender))
-        tip = (quantity(tx["maxPriorityFeePerGas"], "maxPriorityFeePerGas")
-               if tx.get("maxPriorityFeePerGas") is not None else DEFAULT_TIP_WEI)
-        max_fee = (quantity(tx["maxFeePerGas"], "maxFeePerGas")
-                   if tx.get("maxFeePerGas") is not None else 2 * BASE_FEE_WEI + tip)
-        fields = {"chainId": self.chain.chain_id, "nonce": nonce, "gas": gas, "value": value,
-                  "data": data, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip, "type": 2}
+        nonce = (
+            quantity(tx["nonce"], "nonce")
+            if tx.get("nonce") is not None
+            else self.chain.pending_nonce(sender)
+        )
+        tip = (
+            quantity(tx["maxPriorityFeePerGas"], "maxPriorityFeePerGas")
+            if tx.get("maxPriorityFeePerGas") is not None
+            else DEFAULT_TIP_WEI
+        )
+        max_fee = (
+            quantity(tx["maxFeePerGas"], "maxFeePerGas")
+            if tx.get("maxFeePerGas") is not None
+            else 2 * BASE_FEE_WEI + tip
+        )
+        fields = {
+            "chainId": self.chain.chain_id,
+            "nonce": nonce,
+            "gas": gas,
+            "value": value,
+            "data": data,
+            "maxFeePerGas": max_fee,
+            "maxPriorityFeePerGas": tip,
+            "type": 2,
+        }
         if to is not None:
             fields["to"] = _checksum(to)
         signed = Account.sign_transaction(fields, keys[sender])
@@ -359,18 +390,25 @@ class EthApi:
         h = hash32(tx_hash, "hash")
         row = self.chain.store.tx(self.chain.chain_id, h)
         if row is not None:
-            return self._tx_json(row, self.chain.store.block(self.chain.chain_id,
-                                                             row.block_number))
+            return self._tx_json(row, self.chain.store.block(self.chain.chain_id, row.block_number))
         pending = self.chain.mempool.get(h)
         if pending is None:
             return None
         out = {
-            "blockHash": None, "blockNumber": None, "transactionIndex": None,
-            "from": _checksum(pending.sender), "gas": hx(pending.gas_limit),
-            "gasPrice": hx(pending.effective_gas_price(BASE_FEE_WEI)), "hash": hb(pending.hash),
-            "input": hb(pending.data), "nonce": hx(pending.nonce),
-            "to": _checksum(pending.to) if pending.to else None, "value": hx(pending.value),
-            "type": hx(pending.tx_type), "v": hx(pending.v), "r": hx(pending.r),
+            "blockHash": None,
+            "blockNumber": None,
+            "transactionIndex": None,
+            "from": _checksum(pending.sender),
+            "gas": hx(pending.gas_limit),
+            "gasPrice": hx(pending.effective_gas_price(BASE_FEE_WEI)),
+            "hash": hb(pending.hash),
+            "input": hb(pending.data),
+            "nonce": hx(pending.nonce),
+            "to": _checksum(pending.to) if pending.to else None,
+            "value": hx(pending.value),
+            "type": hx(pending.tx_type),
+            "v": hx(pending.v),
+            "r": hx(pending.r),
             "s": hx(pending.s),
         }
         return out
@@ -380,8 +418,9 @@ class EthApi:
         if row is None:
             return None
         block = self.chain.store.block(self.chain.chain_id, row.block_number)
-        logs = self.chain.store.logs(self.chain.chain_id, row.block_number, row.block_number,
-                                     tx_hash=row.hash)
+        logs = self.chain.store.logs(
+            self.chain.chain_id, row.block_number, row.block_number, tx_hash=row.hash
+        )
         out = {
             "transactionHash": hb(row.hash),
             "transactionIndex": hx(row.tx_index),
@@ -422,8 +461,9 @@ class EthApi:
         if not isinstance(flt, dict):
             raise invalid("filter must be an object")
         if flt.get("blockHash"):
-            row = self.chain.store.block_by_hash(self.chain.chain_id,
-                                                 hash32(flt["blockHash"], "blockHash"))
+            row = self.chain.store.block_by_hash(
+                self.chain.chain_id, hash32(flt["blockHash"], "blockHash")
+            )
             if row is None:
                 raise RpcError(-32000, "unknown block")
             first = last = row.number
@@ -450,12 +490,15 @@ class EthApi:
         blocks: dict[int, BlockRow] = {}
         out = []
         for lg in self.chain.store.logs(self.chain.chain_id, first, last, addresses):
-            if any(w is not None and (i >= len(lg.topics) or lg.topics[i] not in w)
-                   for i, w in enumerate(wanted)):
+            if any(
+                w is not None and (i >= len(lg.topics) or lg.topics[i] not in w)
+                for i, w in enumerate(wanted)
+            ):
                 continue
             if lg.block_number not in blocks:
-                blocks[lg.block_number] = self.chain.store.block(self.chain.chain_id,
-                                                                 lg.block_number)
+                blocks[lg.block_number] = self.chain.store.block(
+                    self.chain.chain_id, lg.block_number
+                )
             out.append(self._log_json(lg, blocks[lg.block_number]))
         return out
 
@@ -476,9 +519,14 @@ class EthApi:
         return {
             "name": self.node.profile.name,
             "chains": [
-                {"name": c.config.name, "chainId": c.chain_id, "rpcPort": c.config.rpc_port,
-                 "private": c.config.private, "blockTimeMs": c.config.block_time_ms,
-                 "height": c.head.number}
+                {
+                    "name": c.config.name,
+                    "chainId": c.chain_id,
+                    "rpcPort": c.config.rpc_port,
+                    "private": c.config.private,
+                    "blockTimeMs": c.config.block_time_ms,
+                    "height": c.head.number,
+                }
                 for c in self.node.chains.values()
             ],
         }

@@ -36,8 +36,9 @@ def _error(req_id: Any, code: int, message: str, data: Any = None) -> dict:
 def handle_one(api: EthApi, req: Any) -> dict | None:
     """Answer one request object; None for a notification (no id)."""
     if not isinstance(req, dict) or not isinstance(req.get("method"), str):
-        return _error(None if not isinstance(req, dict) else req.get("id"), -32600,
-                      "invalid request")
+        return _error(
+            None if not isinstance(req, dict) else req.get("id"), -32600, "invalid request"
+        )
     req_id = req.get("id")
     params = req.get("params", [])
     if params is None:
@@ -104,15 +105,17 @@ class RpcServer:
             try:
                 await site.start()
             except OSError as exc:
-                raise OSError(exc.errno, f"port {chain.config.rpc_port} "
-                                         f"({chain.config.name}): {exc.strerror}") from None
+                raise OSError(
+                    exc.errno, f"port {chain.config.rpc_port} ({chain.config.name}): {exc.strerror}"
+                ) from None
 
     def _handler(self, api: EthApi):
         async def handle(request: web.Request) -> web.Response:
             body = await request.read()
             answer = await self.loop.run_in_executor(self.pool, handle_body, api, body)
-            return web.Response(text=json.dumps(answer), content_type="application/json",
-                                headers=CORS)
+            return web.Response(
+                text=json.dumps(answer), content_type="application/json", headers=CORS
+            )
 
         return handle
 

@@ -138,8 +138,15 @@ assert _TX_STRUCT.size == 4 * Lo.TX_WORDS
 
 def _tx_record(tx: TxInput, data_start: int) -> bytes:
     return _TX_STRUCT.pack(
-        tx.sender, tx.to or bytes(20), 0 if tx.to is None else 1, tx.nonce,
-        tx.value.to_bytes(32, "little"), tx.gas_limit, tx.max_fee, tx.priority_fee, data_start,
+        tx.sender,
+        tx.to or bytes(20),
+        0 if tx.to is None else 1,
+        tx.nonce,
+        tx.value.to_bytes(32, "little"),
+        tx.gas_limit,
+        tx.max_fee,
+        tx.priority_fee,
+        data_start,
         len(tx.data),
     )
 

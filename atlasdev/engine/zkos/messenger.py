@@ -92,6 +92,8 @@ def _send(
 ):
     """Returns (reason, execution gas)."""
     sc = L[L_SCRATCH]
+    if GAS_SEND_MESSAGE > gas_avail:
+        return REASON_OUT_OF_GAS, gas_avail
     args = dlen - 4
     if args < 96:
         return REASON_BAD_CALLDATA, GAS_SEND_MESSAGE

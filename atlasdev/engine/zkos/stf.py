@@ -65,6 +65,7 @@ from .layout import (
     OUT_NUMBER,
     OUT_POST_ROOT,
     OUT_PRE_ROOT,
+    OUT_RET_LEN,
     OUT_TREE_SIZE,
     OUT_TX_COMMITMENT,
     RECEIPT_GAS_USED,
@@ -202,32 +203,38 @@ def _call(inp, work, L, out, logs_off, msgs_off, i, tx, sender_row, gas_avail):
 
 @njit(cache=True)
 def _validate(inp, work, L, tx, sender_row, intrinsic):
-    """Why the transaction cannot be included (REASON_NONE if it can), and its gas price."""
-    simulate = (inp[IN_FLAGS] & FLAG_SIMULATE) != 0
-    if simulate:
-        return REASON_NONE, 0
+    """Why the transaction cannot be included (REASON_NONE if it can), and its gas price.
+
+    A simulation (eth_call) skips the nonce and fee checks and pays nothing, but the sender
+    must still afford the value.
+    """
+    sc = L[L_SCRATCH]
+    if (inp[IN_FLAGS] & FLAG_SIMULATE) != 0:
+        if cmp(work, value_at(L, sender_row), inp, tx + TX_VALUE) < 0:
+            return REASON_INSUFFICIENT_FUNDS, u64(0)
+        return REASON_NONE, u64(0)
     nonce = _u64(work, value_at(L, sender_row) + NONCE_IN_VALUE)
     tx_nonce = _u64(inp, tx + TX_NONCE)
     if tx_nonce < nonce:
-        return REASON_NONCE_TOO_LOW, 0
+        return REASON_NONCE_TOO_LOW, u64(0)
     if tx_nonce > nonce:
-        return REASON_NONCE_TOO_HIGH, 0
+        return REASON_NONCE_TOO_HIGH, u64(0)
     base_fee = _u64(inp, IN_BASE_FEE)
     max_fee = _u64(inp, tx + TX_MAX_FEE)
     tip = _u64(inp, tx + TX_PRIORITY_FEE)
     if tip > max_fee:
-        return REASON_TIP_ABOVE_FEE_CAP, 0
+        return REASON_TIP_ABOVE_FEE_CAP, u64(0)
     if max_fee < base_fee:
-        return REASON_FEE_CAP_TOO_LOW, 0
+        return REASON_FEE_CAP_TOO_LOW, u64(0)
     if _gas_limit(inp, tx) < intrinsic:
-        return REASON_INTRINSIC_GAS, 0
-    sc = L[L_SCRATCH]
+        return REASON_INTRINSIC_GAS, u64(0)
     mul_u64_u64(work, sc + S_T0, _u64(inp, tx + TX_GAS_LIMIT), max_fee)
     if add_in_place(work, sc + S_T0, inp, tx + TX_VALUE):
-        return REASON_INSUFFICIENT_FUNDS, 0
+        return REASON_INSUFFICIENT_FUNDS, u64(0)
     if cmp(work, value_at(L, sender_row), work, sc + S_T0) < 0:
-        return REASON_INSUFFICIENT_FUNDS, 0
-    price = base_fee + tip if base_fee + tip < max_fee else max_fee
+        return REASON_INSUFFICIENT_FUNDS, u64(0)
+    # min(max_fee, base_fee + tip), written so that base_fee + tip cannot wrap
+    price = base_fee + tip if tip < max_fee - base_fee else max_fee
     return REASON_NONE, price
 
 
@@ -262,6 +269,7 @@ def _apply_tx(inp, work, L, out, receipts_off, logs_off, msgs_off, i, n_included
     for w in range(RECEIPT_WORDS):
         out[rec + w] = 0
     out[rec + RECEIPT_MSG] = NO_MESSAGE
+    out[OUT_RET_LEN] = 0  # return data is the last transaction's, never an earlier one's
     account_key(inp, tx + TX_SENDER, work, L)
     sender_row = lookup(work, L)
     if sender_row < 0:
@@ -292,6 +300,8 @@ def _apply_tx(inp, work, L, out, receipts_off, logs_off, msgs_off, i, n_included
     if reason == REASON_FAULT:
         return ERR_WITNESS_MISSING, False, i64(0)
     gas_used = gas_limit if reason == REASON_OUT_OF_GAS else intrinsic + i64(exec_gas)
+    if gas_used > gas_limit:  # contracts check first; never charge beyond what was paid for
+        gas_used = gas_limit
     mul_u64_u64(work, sc + S_T0, u64(gas_used), price)
     sub_in_place(work, value_at(L, sender_row), work, sc + S_T0)
 

@@ -4,6 +4,7 @@ Every function takes (array, offset) pairs: balances live inside state leaves an
 the input region, and the STF works on them where they are instead of copying.
 """
 
+import numpy as np
 from numba import njit
 from numba import uint32 as u32
 from numba import uint64 as u64
@@ -106,9 +107,9 @@ def to_u64(a, ao):
 
 def to_int(words) -> int:
     """Host side: the Python int of 8 limbs."""
-    return sum(int(w) << (32 * i) for i, w in enumerate(words[:LIMBS]))
+    return int.from_bytes(np.asarray(words[:LIMBS], dtype="<u4").tobytes(), "little")
 
 
 def from_int(value: int) -> list[int]:
     """Host side: 8 limbs of a Python int in [0, 2**256)."""
-    return [(value >> (32 * i)) & 0xFFFFFFFF for i in range(LIMBS)]
+    return np.frombuffer(value.to_bytes(32, "little"), dtype="<u4").tolist()

@@ -103,11 +103,13 @@ def test_named_storage_keys(holder: bytes) -> None:
 
 
 def test_singleton_keys() -> None:
-    assert keys.TOKEN_SUPPLY_KEY == stf_slot_row_key(
-        system.STABLECOIN_ADDRESS, system.SLOT_TOTAL_SUPPLY, None
+    assert (
+        stf_slot_row_key(system.STABLECOIN_ADDRESS, system.SLOT_TOTAL_SUPPLY, None)
+        == keys.TOKEN_SUPPLY_KEY
     )
-    assert keys.MESSAGE_COUNT_KEY == stf_slot_row_key(
-        system.MESSENGER_ADDRESS, system.SLOT_MESSAGE_COUNT, None
+    assert (
+        stf_slot_row_key(system.MESSENGER_ADDRESS, system.SLOT_MESSAGE_COUNT, None)
+        == keys.MESSAGE_COUNT_KEY
     )
 
 

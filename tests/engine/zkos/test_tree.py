@@ -14,9 +14,7 @@ from atlasdev.engine.zkos.blake2s import digest_to_bytes, hash_words
 from atlasdev.engine.zkos.layout import LEAF_KEY, LEAF_NEXT, LEAF_VALUE, LEAF_WORDS, TREE_DEPTH
 from atlasdev.engine.zkos.tree import StateTree, sort_key
 
-SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 keys_st = st.binary(min_size=32, max_size=32).filter(lambda k: any(k))
 
@@ -48,7 +46,9 @@ def assert_sorted_list(tree: StateTree) -> None:
     assert keys[0] == bytes(32), "position 0 holds the sentinel"
     assert len(set(keys)) == len(keys)
     ordered = sorted(keys, key=as_int)
-    successor = {k: (ordered[i + 1] if i + 1 < len(ordered) else bytes(32)) for i, k in enumerate(ordered)}
+    successor = {
+        k: (ordered[i + 1] if i + 1 < len(ordered) else bytes(32)) for i, k in enumerate(ordered)
+    }
     for r in rows:
         assert next_of(r) == successor[key_of(r)]
     assert {k: p for k, p in tree.index.items()} == {k: i for i, k in enumerate(keys)}
@@ -84,7 +84,9 @@ def reference_tree_rows(entries: dict[bytes, bytes]) -> list[bytes]:
     """Leaves in insertion order (dict order) with the sorted linked list, sentinel first."""
     keys = [bytes(32), *entries]
     ordered = sorted(keys, key=as_int)
-    nxt = {k: (ordered[i + 1] if i + 1 < len(ordered) else bytes(32)) for i, k in enumerate(ordered)}
+    nxt = {
+        k: (ordered[i + 1] if i + 1 < len(ordered) else bytes(32)) for i, k in enumerate(ordered)
+    }
     vals = {bytes(32): bytes(64), **entries}
     return [k + nxt[k] + vals[k] for k in keys]
 
@@ -167,9 +169,7 @@ def test_apply_unsorted_batch_with_append_and_update() -> None:
     pos_upd = t.index[ks[1]]
     size = t.size
     before = t.root()
-    t.apply(
-        np.array([size, pos_upd, low_pos], dtype=np.int64), np.concatenate([row, upd, low])
-    )
+    t.apply(np.array([size, pos_upd, low_pos], dtype=np.int64), np.concatenate([row, upd, low]))
     assert t.root() != before
     assert t.size == size + 1 and t.index[new] == size
     assert_sorted_list(t)
@@ -233,9 +233,7 @@ def _check_witness(t: StateTree, keys: set[bytes]) -> None:
     dig2 = np.zeros_like(dig)
     for r in range(n_exist):
         hash_words(w.leaves, r * LEAF_WORDS, 2, dig2, 8 * r)
-    assert not merkle.multiproof_root(
-        pos.copy(), 0, dig2, 0, n, padded, 0, n_proof + 1, block, 0
-    )
+    assert not merkle.multiproof_root(pos.copy(), 0, dig2, 0, n, padded, 0, n_proof + 1, block, 0)
     dig3 = np.zeros_like(dig)
     for r in range(n_exist):
         hash_words(w.leaves, r * LEAF_WORDS, 2, dig3, 8 * r)
