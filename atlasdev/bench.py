@@ -16,19 +16,23 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from eth_abi import encode as abi_encode
 from eth_account import Account
+from eth_utils import to_checksum_address
 
 from .engine.accounts import dev_accounts
 from .engine.chain import Chain
 from .engine.sequencer import Sequencer
 from .engine.store import Store
+from .engine.zkos import keys
 from .engine.zkos.system import (
     ORACLE_ADDRESS,
     SEL_SET_PRICE,
     SEL_TRANSFER,
     STABLECOIN_ADDRESS,
 )
+from .engine.zkos.u256 import from_int
 from .node import tune_gc
 from .profiles import ChainConfig
 
@@ -78,8 +82,7 @@ def _sign_workload(workload: str, count: int, chain_id: int, senders: int) -> tu
             data = _calldata(
                 SEL_TRANSFER, ["address", "uint256"], [accounts[(i + 1) % len(accounts)].address, 1]
             )
-            tx.update(to=Account.from_key(bytes(31) + b"\x01").address, data=data, gas=60_000)
-            tx["to"] = "0x" + STABLECOIN_ADDRESS.hex()
+            tx.update(to="0x" + STABLECOIN_ADDRESS.hex(), data=data, gas=60_000)
         else:
             data = _calldata(
                 SEL_SET_PRICE,
@@ -87,9 +90,7 @@ def _sign_workload(workload: str, count: int, chain_id: int, senders: int) -> tu
                 [i.to_bytes(2, "big").ljust(32, b"\0"), 1000 + i],
             )
             tx.update(to="0x" + ORACLE_ADDRESS.hex(), data=data, gas=60_000)
-        from web3 import Web3  # checksum only; web3 is a test/bench dependency
-
-        tx["to"] = Web3.to_checksum_address(tx["to"])
+        tx["to"] = to_checksum_address(tx["to"])
         raws.append(bytes(acct.sign_transaction(tx).raw_transaction))
     return raws, accounts
 
@@ -97,28 +98,20 @@ def _sign_workload(workload: str, count: int, chain_id: int, senders: int) -> tu
 def _fund(chain: Chain, accounts: list, workload: str) -> None:
     """Give benchmark senders ETH (and stablecoin) outside the measured window."""
     if workload == "oracle":
-        return
+        return  # the feeders are the dev accounts
+    edits = {}
     for acct in accounts:
-        chain.set_balance(bytes.fromhex(acct.address[2:]), 10**24)
-    if workload == "stablecoin":
-        from .engine.zkos import keys
-        from .engine.zkos.u256 import from_int
-        import numpy as np
+        address = bytes.fromhex(acct.address[2:])
+        edits[keys.account_key(address)] = _value(10**24)
+        if workload == "stablecoin":
+            edits[keys.token_balance_key(address)] = _value(10**24)
+    chain.dev_edit(edits)
 
-        with chain.lock:
-            for acct in accounts:
-                v = np.zeros(16, dtype=np.uint32)
-                v[:8] = from_int(10**24)
-                chain.tree.set_value(keys.token_balance_key(bytes.fromhex(acct.address[2:])), v)
-            # persist the funded state so the chain stays consistent with its store
-            chain.set_balance(bytes(20), 0)
-            leaves = [(p, chain.tree.leaf_at(p).tobytes()) for p in range(chain.tree.size)]
-            chain.store.write_leaves(
-                chain.chain_id,
-                chain.head.number,
-                leaves,
-                meta=(chain._dev_root_key, chain._dev_root_tag()),
-            )
+
+def _value(amount: int) -> np.ndarray:
+    v = np.zeros(16, dtype=np.uint32)
+    v[:8] = from_int(amount)
+    return v
 
 
 def run_sequencer_bench(

@@ -68,6 +68,8 @@ class Node:
             if self.on_block is not None:
                 chain.listeners.append(lambda b, t, c=chain: self.on_block(c, b, t))
             self.chains[cfg.chain_id] = chain
+        for chain in self.chains.values():
+            chain.warm_up()  # compile zkOS before clients can wait on a chain lock
         tune_gc()
         self.rpc = RpcServer(self)
         self.rpc.start()  # fails fast (port in use) before any block is sealed
@@ -87,6 +89,10 @@ class Node:
             os.close(self._lock_fd)
             self._lock_fd = None
         self.stopped.set()
+
+    def failure(self) -> BaseException | None:
+        """The error that stopped a sequencer, if one did (the CLI stops the node on it)."""
+        return next((s.error for s in self.sequencers if s.error is not None), None)
 
     def chain_by_name_or_id(self, ref: str) -> Chain | None:
         for chain in self.chains.values():

@@ -246,7 +246,12 @@ def serve(
         if on_ready is not None:
             on_ready(node)
         while not stop.wait(0.25):
-            pass
+            failure = node.failure()
+            if failure is not None:
+                raise CliError(
+                    f"sealing stopped: {failure}; the data dir is intact, restart "
+                    "with `atlasdev up`"
+                )
     finally:
         node.stop()
     if json_out:

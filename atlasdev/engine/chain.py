@@ -438,17 +438,33 @@ class Chain:
         reason = REASON_TEXT.get(r.reason, "") if r.reason >= REASON_FIRST_FAILURE else ""
         return CallResult(r.status, reason, result.return_data, r.gas_used)
 
+    def warm_up(self) -> None:
+        """Run the STF once (a read-only call) so numba compiles or loads it now, not while a
+        client's first request waits for the chain lock."""
+        self.call(None, bytes(20), b"")
+
     def set_balance(self, address: bytes, wei: int) -> None:
-        """anvil_setBalance: edits state outside the STF (see docs/decisions.md)."""
+        """anvil_setBalance: the account keeps its nonce."""
+        key = keys.account_key(address)
         with self.lock:
-            key = keys.account_key(address)
             value = self.tree.value(key)
             value[:8] = from_int(wei)
-            changed = self.tree.set_value(key, value)
+            self.dev_edit({key: value})
+
+    def dev_edit(self, values: dict[bytes, np.ndarray]) -> None:
+        """Write state leaves directly, outside the STF (dev methods, benchmark funding).
+
+        The edit is persisted atomically with a note of the resulting root, so a restart accepts
+        a state that no block produced (see docs/decisions.md).
+        """
+        with self.lock:
+            changed: set[int] = set()
+            for key, value in values.items():
+                changed.update(self.tree.set_value(key, value))
             self.store.write_leaves(
                 self.chain_id,
                 self.head.number,
-                [(p, self.tree.leaf_at(p).tobytes()) for p in changed],
+                [(p, self.tree.leaf_at(p).tobytes()) for p in sorted(changed)],
                 meta=(self._dev_root_key, self._dev_root_tag()),
             )
 

@@ -89,7 +89,7 @@ class RpcServer:
             fut.result(timeout=30)
         except OSError as exc:
             self.stop()
-            raise OSError(f"cannot serve JSON-RPC: {exc.strerror or exc}") from None
+            raise OSError(exc.errno, f"cannot serve JSON-RPC: {exc.strerror or exc}") from None
 
     async def _start_all(self) -> None:
         for chain in self.node.chains.values():
