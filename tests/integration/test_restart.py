@@ -41,7 +41,7 @@ def start_node(data_dir: Path, port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise AssertionError(f"node exited: {proc.stdout.read()}")
         try:
-            w3.eth.block_number
+            assert w3.eth.block_number >= 0
             return proc
         except Exception:
             time.sleep(0.1)

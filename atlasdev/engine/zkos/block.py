@@ -4,10 +4,9 @@
 the RISC-V target will take the very same input array.
 """
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import struct
 
 import numpy as np
 

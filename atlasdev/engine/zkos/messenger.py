@@ -92,7 +92,7 @@ def _send(
 ):
     """Returns (reason, execution gas)."""
     sc = L[L_SCRATCH]
-    if GAS_SEND_MESSAGE > gas_avail:
+    if gas_avail < GAS_SEND_MESSAGE:
         return REASON_OUT_OF_GAS, gas_avail
     args = dlen - 4
     if args < 96:
