@@ -1,10 +1,18 @@
-"""Shared fixtures: free ports, and a running in-process node on a temp data dir."""
+"""Shared fixtures: free ports, and `atlasdev up --headless` running on a temp data dir."""
 
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from atlasdev.profiles import Profile, load_profile, with_port_base
 
 
 def free_port_base(count: int = 2) -> int:
@@ -28,13 +36,69 @@ def free_port_base(count: int = 2) -> int:
     raise RuntimeError("no free port range")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator["object"]:
-    from atlasdev.node import Node
-    from atlasdev.profiles import load_profile, with_port_base
+@dataclass
+class RunningNode:
+    """`atlasdev up --headless` in a subprocess, as a user starts it."""
 
-    profile = with_port_base(load_profile("default"), free_port_base(2))
-    n = Node(profile, Path(tmp_path_factory.mktemp("node")))
-    n.start()
-    yield n
-    n.stop()
+    profile: Profile
+    data_dir: Path
+    process: subprocess.Popen
+
+
+def start_up(profile_name: str, data_dir: Path, port_base: int) -> subprocess.Popen:
+    """Start `atlasdev up --headless` and wait until every chain answers JSON-RPC."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "atlasdev",
+            "up",
+            "--headless",
+            "--profile",
+            profile_name,
+            "--data-dir",
+            str(data_dir),
+            "--port-base",
+            str(port_base),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    n_chains = len(load_profile(profile_name).chains)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
+    for _ in range(1200):
+        if proc.poll() is not None:
+            raise AssertionError(f"atlasdev up exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            for i in range(n_chains):
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port_base + i}",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                urllib.request.urlopen(req, timeout=5).read()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("atlasdev up did not answer within 120 s")
+
+
+def stop_up(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    base = free_port_base(2)
+    profile = with_port_base(load_profile("default"), base)
+    data_dir = Path(tmp_path_factory.mktemp("node"))
+    proc = start_up("default", data_dir, base)
+    yield RunningNode(profile, data_dir, proc)
+    stop_up(proc)

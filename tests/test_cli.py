@@ -87,6 +87,7 @@ EXPECTED = {
     ("tx",),
     ("reset",),
     ("profiles",),
+    ("bench", "sequencer"),
 }
 
 
@@ -94,7 +95,7 @@ def test_command_tree_is_complete() -> None:
     assert {p for p, _ in leaf_commands()} == EXPECTED
 
 
-@pytest.mark.parametrize("path", sorted({(), ("token",), ("oracle",), ("msg",)} | EXPECTED))
+@pytest.mark.parametrize("path", sorted({(), ("token",), ("oracle",), ("msg",), ("bench",)} | EXPECTED))
 def test_help_works_for_every_command(path: tuple[str, ...]) -> None:
     result = invoke(*path, "--help")
     assert result.exit_code == 0, result.output

@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,41 +11,13 @@ from eth_account import Account
 from web3 import Web3
 
 from atlasdev.engine.accounts import dev_accounts
-from tests.conftest import free_port_base
+from tests.conftest import free_port_base, start_up
 
 DEV = dev_accounts()
 
 
 def start_node(data_dir: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "atlasdev",
-            "up",
-            "--headless",
-            "--profile",
-            "solo",
-            "--data-dir",
-            str(data_dir),
-            "--port-base",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 10}))
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise AssertionError(f"node exited: {proc.stdout.read()}")
-        try:
-            assert w3.eth.block_number >= 0
-            return proc
-        except Exception:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("node did not answer within 60 s")
+    return start_up("solo", data_dir, port)
 
 
 def w3_at(port: int) -> Web3:
