@@ -95,7 +95,9 @@ def test_command_tree_is_complete() -> None:
     assert {p for p, _ in leaf_commands()} == EXPECTED
 
 
-@pytest.mark.parametrize("path", sorted({(), ("token",), ("oracle",), ("msg",), ("bench",)} | EXPECTED))
+@pytest.mark.parametrize(
+    "path", sorted({(), ("token",), ("oracle",), ("msg",), ("bench",)} | EXPECTED)
+)
 def test_help_works_for_every_command(path: tuple[str, ...]) -> None:
     result = invoke(*path, "--help")
     assert result.exit_code == 0, result.output

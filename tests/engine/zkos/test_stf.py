@@ -1083,6 +1083,10 @@ open(sys.argv[1], "w").write(json.dumps(irs))
 """
 
 
+# numba's runtime allocators: the STF must work in the buffers it is given (DESIGN.md, zkOS)
+_ALLOC = re.compile(r"@(NRT_MemInfo_alloc\w*|NRT_Allocate\w*|NRT_MemInfo_new\w*|malloc|calloc)\(")
+
+
 def _scan_ir(irs: dict[str, str]) -> dict[str, dict]:
     report = {}
     for sig, ir in irs.items():
@@ -1099,10 +1103,14 @@ def _scan_ir(irs: dict[str, str]) -> dict[str, dict]:
             for line in ir.splitlines()
             if line.startswith("declare") and "atlasdev" in line
         ]
+        allocs = [
+            line.strip()[:160] for line in ir.splitlines() if "call" in line and _ALLOC.search(line)
+        ]
         report[sig] = {
             "complete": "define" in ir and "atlasdev" in ir and not undefined,
             "hits": hits[:40],
             "n_hits": len(hits),
+            "allocs": allocs[:40],
         }
     return report
 
@@ -1111,7 +1119,7 @@ def _zkos_fingerprint() -> str:
     import llvmlite
     import numba
 
-    h = hashlib.sha256(f"{numba.__version__}/{llvmlite.__version__}".encode())
+    h = hashlib.sha256(f"{numba.__version__}/{llvmlite.__version__}/report-v2".encode())
     for p in sorted(Path(stf.__file__).parent.glob("*.py")):
         h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:24]
@@ -1181,3 +1189,11 @@ def test_compiled_stf_uses_no_floating_point(request, tmp_path) -> None:
         assert r["n_hits"] == 0, f"{sig}: {r['n_hits']} floating-point lines, e.g.\n" + "\n".join(
             r["hits"]
         )
+
+
+def test_compiled_stf_allocates_nothing(request, tmp_path) -> None:
+    report = _ir_report(request, tmp_path)
+    assert report, "no compiled signature of execute_block"
+    for sig, r in report.items():
+        assert r["complete"], f"{sig}: the IR lacks some zkOS functions it calls"
+        assert not r["allocs"], f"{sig}: the STF allocates:\n" + "\n".join(r["allocs"])
