@@ -77,6 +77,11 @@ class Node:
             seq = Sequencer(chain)
             seq.start()
             self.sequencers.append(seq)
+        log.info(
+            "network %s started: %s",
+            self.profile.name,
+            ", ".join(f"{c.name} ({c.chain_id}) on :{c.rpc_port}" for c in self.profile.chains),
+        )
 
     def stop(self) -> None:
         for seq in self.sequencers:

@@ -9,6 +9,7 @@ steps loses nothing that a client was told is sealed.
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -116,6 +117,7 @@ class Chain:
         self.mempool = Mempool()
         self.lock = threading.RLock()
         self.arrivals: dict[bytes, float] = {}  # tx hash -> submit time, for inclusion latency
+        self.latencies: deque[float] = deque(maxlen=10_000)  # recent inclusion latencies, s
         self.listeners: list[Callable[[BlockRow, list[TxRow]], None]] = []
         store.register_chain(
             config.chain_id, config.name, config.private, config.block_time_ms, config.rpc_port
@@ -305,7 +307,12 @@ class Chain:
                 raise RuntimeError(f"chain {self.config.name}: host tree diverged from zkOS root")
             self.head = block
             self.mempool.remove(batch + invalid)
-            for t in batch + invalid:
+            sealed = self.clock()
+            for t in batch:
+                arrived = self.arrivals.pop(t.hash, None)
+                if arrived is not None:
+                    self.latencies.append(sealed - arrived)
+            for t in invalid:
                 self.arrivals.pop(t.hash, None)
         for listener in self.listeners:
             listener(block, txs)
