@@ -1170,7 +1170,9 @@ def _ir_report(request, tmp_path) -> dict[str, dict]:
 def test_float_scan_detects_floats() -> None:
     """The scanner itself: it flags what a float leak looks like and passes integer IR."""
     ok = "define i32 @_ZN8atlasdev1f(i64 %a) {\n  %b = add i64 %a, 1\n  ret i32 0\n}"
-    assert _scan_ir({"s": ok})["s"] == {"complete": True, "hits": [], "n_hits": 0}
+    assert _scan_ir({"s": ok})["s"] == {"complete": True, "hits": [], "n_hits": 0, "allocs": []}
+    alloc = "  %m = call i8* @NRT_MemInfo_alloc_aligned(i64 64, i32 32)"
+    assert _scan_ir({"s": ok + "\n" + alloc})["s"]["allocs"], "allocation not detected"
     for bad in (
         "  %x = uitofp i64 %a to double",
         "  %y = alloca { i64, double }",
