@@ -33,6 +33,10 @@ def sequencer(
     senders: Annotated[
         int, typer.Option("--senders", min=1, help="Distinct senders (oracle: the 10 feeders).")
     ] = 500,
+    feeders: Annotated[
+        int,
+        typer.Option("--feeders", min=1, max=16, help="Concurrent submitting threads (clients)."),
+    ] = 2,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the result file sequencer-WORKLOAD.json.")
     ] = Path("benchmarks/results"),
@@ -50,7 +54,7 @@ def sequencer(
     def log(line: str) -> None:
         typer.echo(line, err=True)
 
-    result = run_sequencer_bench(workload, count=count, senders=senders, log=log)
+    result = run_sequencer_bench(workload, count=count, senders=senders, feeders=feeders, log=log)
     path = write_result(result, out)
     emit(
         json_out,
