@@ -1,0 +1,120 @@
+"""The second target: the STF's own IR re-targeted to RV32IM must compute what the host computes.
+
+The image is built once per session from a fresh numba compile (about a minute) and run under
+Debian's qemu-riscv32, an emulator nobody here wrote; the public values it reports must equal the
+native STF's byte for byte.
+"""
+
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eth_abi import encode
+
+from atlasdev.engine.zkos import image, keys, linker, riscv
+from atlasdev.engine.zkos.block import BlockHeader, PublicValues, TxInput, execute
+from atlasdev.engine.zkos.system import (
+    MESSENGER_ADDRESS,
+    ORACLE_ADDRESS,
+    SEL_SEND_MESSAGE,
+    SEL_SET_PRICE,
+    SEL_TRANSFER,
+    STABLECOIN_ADDRESS,
+)
+from atlasdev.engine.zkos.tree import StateTree
+from atlasdev.engine.zkos.u256 import from_int
+
+QEMU = shutil.which("qemu-riscv32")
+ALICE = bytes.fromhex("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")
+BOB = bytes(19) + b"\x07"
+
+
+@pytest.fixture(scope="module")
+def host_ir() -> str:
+    return riscv.dump_stf_ir()
+
+
+@pytest.fixture(scope="module")
+def guest(host_ir: str) -> image.Image:
+    return linker.link(riscv.compile_object(riscv.guest_ir(host_ir)), image.MEMORY)
+
+
+def _value(amount: int) -> np.ndarray:
+    v = np.zeros(16, np.uint32)
+    v[:8] = from_int(amount)
+    return v
+
+
+def _genesis() -> StateTree:
+    tree = StateTree()
+    tree.set_value(keys.account_key(ALICE), _value(10**22))
+    tree.set_value(keys.token_balance_key(ALICE), _value(10**21))
+    tree.set_value(keys.token_minter_key(ALICE), _value(1))
+    tree.set_value(keys.oracle_feeder_key(ALICE), _value(1))
+    return tree
+
+
+def _run_qemu(img: image.Image, words: np.ndarray, tmp_path: Path) -> tuple[int, np.ndarray]:
+    payload = struct.pack("<I", len(words)) + words.astype("<u4").tobytes()
+    elf = tmp_path / "block.elf"
+    elf.write_bytes(linker.to_elf(img, payload))
+    os.chmod(elf, 0o755)
+    proc = subprocess.run([QEMU, str(elf)], capture_output=True, timeout=300, check=False)
+    return proc.returncode, np.frombuffer(proc.stdout, dtype="<u4")
+
+
+def _blocks() -> list[list[TxInput]]:
+    def call(to: bytes, data: bytes, nonce: int, value: int = 0) -> TxInput:
+        return TxInput(ALICE, to, nonce, value, 200_000, 2 * 10**9, 10**9, data)
+
+    transfer = SEL_TRANSFER.to_bytes(4, "big") + encode(["address", "uint256"], [BOB, 5])
+    price = SEL_SET_PRICE.to_bytes(4, "big") + encode(["bytes32", "uint256"], [b"E" * 32, 7])
+    message = SEL_SEND_MESSAGE.to_bytes(4, "big") + encode(
+        ["uint256", "address", "bytes"], [272, BOB, b"hello riscv"]
+    )
+    return [
+        [],
+        [TxInput(ALICE, BOB, 0, 10**18, 21_000, 2 * 10**9, 10**9)],
+        [
+            TxInput(ALICE, BOB, 0, 1, 21_000, 2 * 10**9, 10**9),
+            call(STABLECOIN_ADDRESS, transfer, 1),
+            call(ORACLE_ADDRESS, price, 2),
+            call(MESSENGER_ADDRESS, message, 3, value=9),
+            call(STABLECOIN_ADDRESS, b"\x01\x02", 4),  # fails: unknown selector
+            TxInput(ALICE, BOB, 9, 1, 21_000, 2 * 10**9, 10**9),  # invalid: nonce too high
+        ],
+    ]
+
+
+@pytest.mark.skipif(QEMU is None, reason="qemu-riscv32 (Debian qemu-user) is not installed")
+@pytest.mark.parametrize("index", range(3))
+def test_riscv_image_computes_the_native_public_values(
+    guest: image.Image, index: int, tmp_path: Path
+) -> None:
+    txs = _blocks()[index]
+    native = execute(BlockHeader(271, 1 + index, 1000, 10**9), txs, _genesis())
+    code, report = _run_qemu(guest, native.input_words, tmp_path)
+    assert code == 0, f"guest exit code {code}, report {report[:2]}"
+    assert report[0] == 0 and report[1] == 0
+    assert PublicValues.from_words(report[2:]) == native.public
+
+
+def test_guest_module_has_no_host_parts(host_ir: str) -> None:
+    ir = riscv.guest_ir(host_ir)
+    assert "cpython" not in ir and "PyErr" not in ir and "numba.dynamic.globals" not in ir
+    assert "inttoptr (i64" not in ir  # no host addresses
+    assert 'target triple = "riscv32-unknown-elf"' in ir
+
+
+def test_build_is_deterministic(host_ir: str, guest: image.Image) -> None:
+    again = linker.link(riscv.compile_object(riscv.guest_ir(riscv.dump_stf_ir())), image.MEMORY)
+    assert again.image_id == guest.image_id
+    assert again.to_json() == guest.to_json()
+
+
+def test_image_survives_its_cache_format(guest: image.Image) -> None:
+    assert image.Image.from_json(guest.to_json()).image_id == guest.image_id
