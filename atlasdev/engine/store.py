@@ -407,6 +407,24 @@ class Store:
         )
         return row[0] if row else None
 
+    def leaves_at_block(self, chain_id: int, block_number: int) -> list[bytes]:
+        """Every leaf as it stood after `block_number` (and the dev edits made before the next)."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT s.position, s.data FROM state_changes s WHERE s.chain_id=? AND "
+                "s.block_number = (SELECT MAX(block_number) FROM state_changes t WHERE "
+                "t.chain_id=s.chain_id AND t.position=s.position AND t.block_number<=?) "
+                "ORDER BY s.position",
+                (chain_id, block_number),
+            )
+            .fetchall()
+        )
+        for i, (pos, _) in enumerate(rows):
+            if pos != i:
+                raise StoreError(f"chain {chain_id}: leaves at block {block_number} have a gap")
+        return [data for _, data in rows]
+
     def head(self, chain_id: int) -> BlockRow | None:
         row = (
             self._conn()
