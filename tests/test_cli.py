@@ -88,6 +88,8 @@ EXPECTED = {
     ("reset",),
     ("profiles",),
     ("bench", "sequencer"),
+    ("zkos", "build"),
+    ("zkos", "run"),
 }
 
 
@@ -96,7 +98,7 @@ def test_command_tree_is_complete() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted({(), ("token",), ("oracle",), ("msg",), ("bench",)} | EXPECTED)
+    "path", sorted({(), ("token",), ("oracle",), ("msg",), ("bench",), ("zkos",)} | EXPECTED)
 )
 def test_help_works_for_every_command(path: tuple[str, ...]) -> None:
     result = invoke(*path, "--help")
