@@ -14,7 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from eth_abi import encode
+from eth_utils import to_checksum_address
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from atlasdev.engine.store import Store
 from atlasdev.engine.zkos import image, keys, linker, riscv
 from atlasdev.engine.zkos.block import BlockHeader, PublicValues, TxInput, execute
 from atlasdev.engine.zkos.system import (
@@ -132,3 +136,112 @@ def test_build_is_deterministic(host_ir: str, guest: image.Image) -> None:
 
 def test_image_survives_its_cache_format(guest: image.Image) -> None:
     assert image.Image.from_json(guest.to_json()).image_id == guest.image_id
+
+
+# ---- random blocks and a real devnet run ---------------------------------------------------------
+CAROL = bytes(19) + b"\x09"
+PEOPLE = (ALICE, BOB, CAROL)
+
+
+@st.composite
+def random_block(draw: st.DrawFn) -> list[TxInput]:
+    """Transfers (some failing or to new accounts), token moves, prices and messages."""
+    txs = []
+    for nonce in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(["eth", "token", "price", "message", "bad"]))
+        to = draw(st.sampled_from([*PEOPLE, draw(st.binary(min_size=20, max_size=20))]))
+        amount = draw(st.sampled_from([0, 1, 10**18, 10**30]))  # 10**30 fails: too much
+        if kind == "eth":
+            txs.append(TxInput(ALICE, to, nonce, amount, 21_000, 2 * 10**9, 10**9))
+            continue
+        if kind == "token":
+            target, data = (
+                STABLECOIN_ADDRESS,
+                SEL_TRANSFER.to_bytes(4, "big") + encode(["address", "uint256"], [to, amount]),
+            )
+        elif kind == "price":
+            target, data = (
+                ORACLE_ADDRESS,
+                SEL_SET_PRICE.to_bytes(4, "big")
+                + encode(
+                    ["bytes32", "uint256"], [draw(st.binary(min_size=32, max_size=32)), amount]
+                ),
+            )
+        elif kind == "message":
+            target, data = (
+                MESSENGER_ADDRESS,
+                SEL_SEND_MESSAGE.to_bytes(4, "big")
+                + encode(["uint256", "address", "bytes"], [272, to, draw(st.binary(max_size=70))]),
+            )
+        else:
+            target, data = STABLECOIN_ADDRESS, draw(st.binary(max_size=40))
+        txs.append(TxInput(ALICE, target, nonce, 0, 300_000, 2 * 10**9, 10**9, data))
+    return txs
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(txs=random_block())
+def test_random_blocks_agree_on_both_targets(guest: image.Image, txs: list[TxInput]) -> None:
+    from atlasdev.engine.airbender.guest import run_block
+
+    native = execute(BlockHeader(271, 7, 1000, 10**9), txs, _genesis())
+    run = run_block(guest, native.input_words, max_cycles=500_000_000)
+    assert run.stf_status == 0
+    assert run.public == native.public  # the post-state root commits to every leaf
+
+
+def test_every_block_of_a_devnet_run_replays_on_riscv(guest: image.Image, tmp_path: Path) -> None:
+    import time
+
+    from eth_account import Account
+
+    from atlasdev.engine.accounts import dev_accounts
+    from atlasdev.engine.airbender.guest import run_block
+    from atlasdev.engine.replay import replay_block
+    from atlasdev.node import Node
+    from atlasdev.profiles import load_profile, with_port_base
+    from tests.conftest import free_port_base
+
+    node = Node(with_port_base(load_profile("solo"), free_port_base(1)), tmp_path)
+    node.start()
+    try:
+        chain = node.chains[271]
+        acct = Account.from_key(dev_accounts()[0].private_key)
+        transfer = SEL_TRANSFER.to_bytes(4, "big") + encode(["address", "uint256"], [BOB, 3])
+        message = SEL_SEND_MESSAGE.to_bytes(4, "big") + encode(
+            ["uint256", "address", "bytes"], [272, BOB, b"to beta"]
+        )
+        fields = [
+            {"to": "0x" + BOB.hex(), "value": 5, "gas": 21_000},
+            {"to": "0x" + STABLECOIN_ADDRESS.hex(), "data": transfer, "gas": 100_000},
+            {"to": "0x" + MESSENGER_ADDRESS.hex(), "data": message, "gas": 100_000},
+            {"to": "0x" + STABLECOIN_ADDRESS.hex(), "data": b"\xde\xad", "gas": 100_000},
+        ]
+        for nonce, f in enumerate(fields):
+            tx = {
+                "nonce": nonce,
+                "chainId": 271,
+                "maxFeePerGas": 3 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+                "value": 0,
+                **f,
+            }
+            tx["to"] = to_checksum_address(tx["to"])
+            chain.submit(bytes(acct.sign_transaction(tx).raw_transaction))
+        for _ in range(200):
+            if len(chain.mempool) == 0 and chain.head.number >= 3:
+                break
+            time.sleep(0.05)
+    finally:
+        node.stop()
+    store = Store(tmp_path)
+    head = store.head(271).number
+    with_txs = 0
+    for number in range(1, head + 1):
+        replay = replay_block(store, 271, number)
+        assert replay.matches_sealed, number
+        run = run_block(guest, replay.result.input_words, max_cycles=500_000_000)
+        assert run.public == replay.result.public, number
+        assert run.public.post_root == replay.block.state_root, number
+        with_txs += replay.block.tx_count > 0
+    assert with_txs >= 1
