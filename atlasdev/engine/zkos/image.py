@@ -46,6 +46,14 @@ class Image:
     entry: int
     segments: tuple[Segment, ...]
     memory: MemoryMap = MEMORY
+    # (address, size, name) of each function, for cycle profiles; not part of the image ID
+    symbols: tuple[tuple[int, int, str], ...] = ()
+
+    def symbol_at(self, address: int) -> str:
+        for start, size, name in self.symbols:
+            if start <= address < start + max(size, 1):
+                return name
+        return "?"
 
     @property
     def image_id(self) -> bytes:

@@ -17,6 +17,7 @@ from .image import Image, MemoryMap, Segment
 SHT_PROGBITS, SHT_SYMTAB, SHT_NOBITS, SHT_RELA = 1, 2, 8, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
 SHN_UNDEF, SHN_ABS, SHN_COMMON = 0, 0xFFF1, 0xFFF2
+STT_FUNC = 2
 PAGE = 0x1000
 
 R_RISCV_32 = 1
@@ -96,19 +97,19 @@ def _group(sec: _Section) -> int | None:
 GROUP_NAMES = ("text", "text", "rodata", "data", "bss")
 
 
-def _symbols(obj: bytes, sections: list[_Section]) -> tuple[list[tuple[str, int, int]], int]:
-    """(name, value, section index) per symbol, and the symbol table's section index."""
+def _symbols(obj: bytes, sections: list[_Section]) -> tuple[list[tuple[str, int, int, int]], int]:
+    """(name, value, section index, size) per symbol, and the symbol table's section index."""
     symtab = next((s for s in sections if s.type == SHT_SYMTAB), None)
     if symtab is None:
         raise LinkError("object has no symbol table")
     strtab = sections[symtab.link]
     syms = []
     for i in range(symtab.size // 16):
-        name, value, _size, _info, _other, shndx = struct.unpack_from(
+        name, value, size, info, _other, shndx = struct.unpack_from(
             "<IIIBBH", obj, symtab.offset + 16 * i
         )
         end = obj.index(b"\0", strtab.offset + name)
-        syms.append((obj[strtab.offset + name : end].decode(), value, shndx))
+        syms.append((obj[strtab.offset + name : end].decode(), value, shndx, size | (info << 32)))
     return syms, symtab.index
 
 
@@ -142,7 +143,7 @@ def link(obj: bytes, memory: MemoryMap, report_bytes: int = 4 * 98) -> Image:
     by_index = {s.index: s for s in sections}
 
     def address_of(sym: int) -> int:
-        name, value, shndx = syms[sym]
+        name, value, shndx, _ = syms[sym]
         if shndx == SHN_ABS:
             return value
         if shndx == SHN_UNDEF or shndx == SHN_COMMON:
@@ -160,7 +161,7 @@ def link(obj: bytes, memory: MemoryMap, report_bytes: int = 4 * 98) -> Image:
             continue
         _relocate(obj, rela, target, image, memory.text_base, address_of)
 
-    main = next((i for i, (n, _, sh) in enumerate(syms) if n == MAIN and sh != SHN_UNDEF), None)
+    main = next((i for i, (n, _, sh, _) in enumerate(syms) if n == MAIN and sh != SHN_UNDEF), None)
     if main is None:
         raise LinkError(f"the object does not define {MAIN}")
     stub = start_stub(memory, memory.text_base, address_of(main), report_bytes)
@@ -175,7 +176,11 @@ def link(obj: bytes, memory: MemoryMap, report_bytes: int = 4 * 98) -> Image:
         hi = max(s.address + s.size for s in secs)
         data = b"" if name == "bss" else bytes(image[lo - memory.text_base : hi - memory.text_base])
         segments.append(Segment(name, lo, data, hi - lo))
-    return Image(entry, tuple(segments), memory)
+    functions = [(memory.text_base, STUB_BYTES, "_start")]
+    for i, (name, _value, shndx, size_info) in enumerate(syms):
+        if size_info >> 32 & 0xF == STT_FUNC and shndx not in (SHN_UNDEF, SHN_ABS, SHN_COMMON):
+            functions.append((address_of(i), size_info & 0xFFFFFFFF, name))
+    return Image(entry, tuple(segments), memory, tuple(sorted(functions)))
 
 
 def _relocate(obj, rela, target, image, base, address_of) -> None:
