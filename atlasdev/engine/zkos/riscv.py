@@ -113,6 +113,144 @@ def guest_ir(host_ir: str) -> str:
     return text + "\n" + _runtime_ir(core)
 
 
+# The compiler-runtime helpers LLVM may call on rv32, written as LLVM IR here (not copied from a
+# libgcc/compiler-rt): 64-bit division and remainder, memcpy/memmove/memset. "no-builtins" keeps
+# LLVM from turning their own loops back into calls to themselves. They are plain external
+# definitions, because code generation may call them after IR-level dead-code removal.
+RUNTIME_IR = r"""
+define i64 @__udivdi3(i64 %n, i64 %d) #100 {
+  %r = call { i64, i64 } @atlasdev.udivmod64(i64 %n, i64 %d)
+  %q = extractvalue { i64, i64 } %r, 0
+  ret i64 %q
+}
+define i64 @__umoddi3(i64 %n, i64 %d) #100 {
+  %r = call { i64, i64 } @atlasdev.udivmod64(i64 %n, i64 %d)
+  %m = extractvalue { i64, i64 } %r, 1
+  ret i64 %m
+}
+define i64 @__divdi3(i64 %n, i64 %d) #100 {
+  %nneg = icmp slt i64 %n, 0
+  %dneg = icmp slt i64 %d, 0
+  %nn = sub i64 0, %n
+  %dn = sub i64 0, %d
+  %na = select i1 %nneg, i64 %nn, i64 %n
+  %da = select i1 %dneg, i64 %dn, i64 %d
+  %r = call { i64, i64 } @atlasdev.udivmod64(i64 %na, i64 %da)
+  %q = extractvalue { i64, i64 } %r, 0
+  %flip = xor i1 %nneg, %dneg
+  %qn = sub i64 0, %q
+  %out = select i1 %flip, i64 %qn, i64 %q
+  ret i64 %out
+}
+define i64 @__moddi3(i64 %n, i64 %d) #100 {
+  %nneg = icmp slt i64 %n, 0
+  %dneg = icmp slt i64 %d, 0
+  %nn = sub i64 0, %n
+  %dn = sub i64 0, %d
+  %na = select i1 %nneg, i64 %nn, i64 %n
+  %da = select i1 %dneg, i64 %dn, i64 %d
+  %r = call { i64, i64 } @atlasdev.udivmod64(i64 %na, i64 %da)
+  %m = extractvalue { i64, i64 } %r, 1
+  %mn = sub i64 0, %m
+  %out = select i1 %nneg, i64 %mn, i64 %m
+  ret i64 %out
+}
+; restoring shift-subtract division, one quotient bit per step; d = 0 gives q = ~0, r = n
+; (the RISC-V DIVU/REMU convention)
+define internal { i64, i64 } @atlasdev.udivmod64(i64 %n, i64 %d) #100 {
+entry:
+  br label %loop
+loop:
+  %i = phi i32 [ 63, %entry ], [ %i.next, %step ]
+  %q = phi i64 [ 0, %entry ], [ %q.next, %step ]
+  %r = phi i64 [ 0, %entry ], [ %r.next, %step ]
+  %i64 = zext i32 %i to i64
+  %bit = lshr i64 %n, %i64
+  %bit1 = and i64 %bit, 1
+  %r.sh = shl i64 %r, 1
+  %r.in = or i64 %r.sh, %bit1
+  %ge = icmp uge i64 %r.in, %d
+  %r.sub = sub i64 %r.in, %d
+  %r.next = select i1 %ge, i64 %r.sub, i64 %r.in
+  %qbit = shl i64 1, %i64
+  %q.set = or i64 %q, %qbit
+  %q.next = select i1 %ge, i64 %q.set, i64 %q
+  br label %step
+step:
+  %done = icmp eq i32 %i, 0
+  %i.next = sub i32 %i, 1
+  br i1 %done, label %exit, label %loop
+exit:
+  %res0 = insertvalue { i64, i64 } undef, i64 %q.next, 0
+  %res1 = insertvalue { i64, i64 } %res0, i64 %r.next, 1
+  ret { i64, i64 } %res1
+}
+define ptr @memset(ptr %dst, i32 %c, i32 %n) #100 {
+entry:
+  %b = trunc i32 %c to i8
+  br label %loop
+loop:
+  %i = phi i32 [ 0, %entry ], [ %i.next, %body ]
+  %done = icmp eq i32 %i, %n
+  br i1 %done, label %exit, label %body
+body:
+  %p = getelementptr i8, ptr %dst, i32 %i
+  store volatile i8 %b, ptr %p
+  %i.next = add i32 %i, 1
+  br label %loop
+exit:
+  ret ptr %dst
+}
+define ptr @memcpy(ptr %dst, ptr %src, i32 %n) #100 {
+entry:
+  br label %loop
+loop:
+  %i = phi i32 [ 0, %entry ], [ %i.next, %body ]
+  %done = icmp eq i32 %i, %n
+  br i1 %done, label %exit, label %body
+body:
+  %s = getelementptr i8, ptr %src, i32 %i
+  %v = load volatile i8, ptr %s
+  %d = getelementptr i8, ptr %dst, i32 %i
+  store volatile i8 %v, ptr %d
+  %i.next = add i32 %i, 1
+  br label %loop
+exit:
+  ret ptr %dst
+}
+define ptr @memmove(ptr %dst, ptr %src, i32 %n) #100 {
+entry:
+  %di = ptrtoint ptr %dst to i32
+  %si = ptrtoint ptr %src to i32
+  %forward = icmp ule i32 %di, %si
+  br i1 %forward, label %fwd, label %back
+fwd:
+  %c = call ptr @memcpy(ptr %dst, ptr %src, i32 %n)
+  ret ptr %dst
+back:
+  %j = phi i32 [ %n, %entry ], [ %j.next, %bbody ]
+  %bdone = icmp eq i32 %j, 0
+  br i1 %bdone, label %bexit, label %bbody
+bbody:
+  %j.next = sub i32 %j, 1
+  %s = getelementptr i8, ptr %src, i32 %j.next
+  %v = load volatile i8, ptr %s
+  %d = getelementptr i8, ptr %dst, i32 %j.next
+  store volatile i8 %v, ptr %d
+  br label %back
+bexit:
+  ret ptr %dst
+}
+define linkonce_odr void @NRT_incref(ptr %p) {
+  ret void
+}
+define linkonce_odr void @NRT_decref(ptr %p) {
+  ret void
+}
+attributes #100 = { nounwind "no-builtins" }
+"""
+
+
 def _runtime_ir(core: str) -> str:
     """`atlasdev_main`: call the STF on the fixed regions and store its status.
 
@@ -123,13 +261,9 @@ def _runtime_ir(core: str) -> str:
     """
     m = image.MEMORY
     arr = "ptr null, ptr null, i64 {n}, i64 4, ptr {data}, i64 {n}, i64 4"
-    return f"""
-define linkonce_odr void @NRT_incref(ptr %p) {{
-  ret void
-}}
-define linkonce_odr void @NRT_decref(ptr %p) {{
-  ret void
-}}
+    return (
+        RUNTIME_IR
+        + f"""
 define i32 @atlasdev_main() {{
 entry:
   %ret = alloca i64, align 8
@@ -142,8 +276,8 @@ entry:
   %outhead = inttoptr i32 {m.output_base} to ptr
   %outdata = inttoptr i32 {m.output_base + 8} to ptr
   %numba = call i32 {core}(ptr %ret, ptr %exc, {arr.format(n="%n", data="%indata")}, {
-        arr.format(n=m.work_size // 4, data="%work")
-    }, {arr.format(n=(m.output_size - 8) // 4, data="%outdata")})
+            arr.format(n=m.work_size // 4, data="%work")
+        }, {arr.format(n=(m.output_size - 8) // 4, data="%outdata")})
   %status64 = load i64, ptr %ret, align 8
   %status = trunc i64 %status64 to i32
   %faulted = icmp ne i32 %numba, 0
@@ -154,6 +288,7 @@ entry:
   ret i32 %final
 }}
 """
+    )
 
 
 def compile_object(ir: str) -> bytes:
