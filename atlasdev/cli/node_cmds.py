@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import signal
 import threading
@@ -25,7 +26,7 @@ from ._app import CliError, JsonOpt, emit, table
 if TYPE_CHECKING:
     from ..node import Node
 
-__all__ = ["BlockLog", "default_data_dir", "profiles", "reset", "serve", "up"]
+__all__ = ["BlockLog", "dashboard", "default_data_dir", "profiles", "reset", "serve", "up"]
 
 DB_NAME = "atlasdev.db"  # atlasdev.engine.store.DB_NAME (a test checks they agree)
 DB_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
@@ -214,6 +215,26 @@ def _stop_quietly(node: Node) -> None:
         node.stop()
 
 
+def _start(node: Node) -> None:
+    """Start ``node``, or raise the one-line CliError that says why it cannot start."""
+    from ..node import NodeError
+
+    try:
+        node.start()
+    except NodeError as exc:
+        _stop_quietly(node)
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        _stop_quietly(node)
+        raise CliError(_start_error(exc)) from None
+
+
+def _sealing_failed(failure: BaseException) -> CliError:
+    return CliError(
+        f"sealing stopped: {failure}; the data dir is intact, restart with `atlasdev up`"
+    )
+
+
 def serve(
     profile: Profile,
     data_dir: Path,
@@ -227,17 +248,10 @@ def serve(
     This is `atlasdev up` without the signal handling: tests run it in a thread, set ``stop``, and
     pass ``echo`` to collect the output lines (ready, blocks, stopped) instead of printing them.
     """
-    from ..node import Node, NodeError
+    from ..node import Node
 
     node = Node(profile, data_dir, on_block=BlockLog(json_out, echo=echo))
-    try:
-        node.start()
-    except NodeError as exc:
-        _stop_quietly(node)
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        _stop_quietly(node)
-        raise CliError(_start_error(exc)) from None
+    _start(node)
     try:
         info = ready_info(profile, data_dir)
         # JSON lines: the ready object on one line, like every event after it
@@ -248,16 +262,81 @@ def serve(
         while not stop.wait(0.25):
             failure = node.failure()
             if failure is not None:
-                raise CliError(
-                    f"sealing stopped: {failure}; the data dir is intact, restart "
-                    "with `atlasdev up`"
-                )
+                raise _sealing_failed(failure)
     finally:
         node.stop()
     if json_out:
         echo(json.dumps({"event": "stopped"}))
     else:
         typer.echo("atlasdev: stopped", err=True)
+
+
+def dashboard(profile: Profile, data_dir: Path, stop: threading.Event) -> None:
+    """Run ``profile``'s network with the Textual dashboard in this (the main) thread.
+
+    The sequencers and RPC servers run in their own threads as in headless mode; the dashboard
+    only reads them through a Monitor. Quitting the dashboard (q, Ctrl-C), setting ``stop``
+    (SIGTERM) or a sealing failure ends it; the node then stops and flushes. Nothing is printed
+    to stdout: the terminal belongs to the dashboard.
+    """
+    from ..engine.monitor import Monitor
+    from ..node import Node
+    from ..tui import make_app
+
+    node = Node(profile, data_dir)
+    _start(node)
+    monitor = Monitor(node)
+    logging.getLogger("atlasdev.cli").info(
+        "serving %s from %s: %s",
+        profile.name,
+        data_dir,
+        ", ".join(f"{c.name} ({c.chain_id}) http://127.0.0.1:{c.rpc_port}" for c in profile.chains),
+    )
+    app = make_app(monitor)
+    running = threading.Event()
+    failures: list[BaseException] = []
+
+    def watch() -> None:
+        """Ends the dashboard from outside: a signal set ``stop``, or sealing failed."""
+        while not stop.wait(0.25):
+            failure = node.failure()
+            if failure is not None:
+                failures.append(failure)
+                break
+        while running.is_set():  # the app may still be starting: retry until it answers
+            try:
+                app.call_from_thread(app.exit)
+                return
+            except Exception:
+                time.sleep(0.1)
+
+    running.set()
+    watcher = threading.Thread(target=watch, name="dashboard-watch", daemon=True)
+    watcher.start()
+    try:
+        app.run()
+    finally:
+        running.clear()
+        stop.set()
+        watcher.join(5)
+        monitor.close()
+        node.stop()
+    if failures:
+        raise _sealing_failed(failures[0])
+    if app.return_code:
+        raise CliError(
+            "the dashboard stopped on an internal error (shown above); the node stopped "
+            "cleanly, restart with `atlasdev up` or use `atlasdev up --headless`"
+        )
+    typer.echo("atlasdev: stopped", err=True)
+
+
+def _interactive() -> bool:
+    """Whether a dashboard can run here: a terminal to read keys from and to draw on."""
+    import sys
+
+    streams = (sys.stdin, sys.__stderr__)
+    return all(s is not None and s.isatty() for s in streams)
 
 
 def up(
@@ -275,20 +354,21 @@ def up(
         bool,
         typer.Option(
             "--headless",
-            help="Log one line per block instead of the dashboard (the only mode for now).",
+            help="Log one line per block instead of opening the dashboard (implied by --json, "
+            "and when there is no terminal).",
         ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Start the devnet: every chain of the profile, its JSON-RPC servers and its dev accounts.
 
-    Runs until Ctrl-C (SIGINT) or SIGTERM. A restart resumes the network where it stopped;
-    `atlasdev reset` starts it fresh. With --json, prints one JSON object per line (ready, block,
-    stopped).
+    Opens the dashboard (q quits, ? lists the keys); --headless logs blocks instead. Runs until
+    q, Ctrl-C (SIGINT) or SIGTERM. A restart resumes the network where it stopped; `atlasdev
+    reset` starts it fresh. With --json (headless), prints one JSON object per line (ready,
+    block, stopped).
 
     Example: atlasdev up --profile prividium --port-base 9545
     """
-    del headless  # the dashboard does not exist yet: every run is headless
     chosen = load_profile(profile)
     if port_base is not None:
         chosen = with_port_base(chosen, port_base)
@@ -302,7 +382,10 @@ def up(
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        serve(chosen, directory, stop, json_out)
+        if headless or json_out or not _interactive():
+            serve(chosen, directory, stop, json_out)
+        else:
+            dashboard(chosen, directory, stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -137,20 +137,82 @@ class LogLine:
     message: str
 
 
+@dataclass(frozen=True)
+class NetworkSummary:
+    name: str
+    data_dir: str
+
+
+@dataclass(frozen=True)
+class AddressBalance:
+    chain_id: int
+    chain: str
+    balance: int  # wei
+    nonce: int
+
+
+@dataclass(frozen=True)
+class AddressSummary:
+    address: bytes
+    dev_index: int | None  # the dev account's index when the address is one
+    balances: tuple[AddressBalance, ...]
+
+
+@dataclass(frozen=True)
+class GatewaySummary:
+    """What the gateway (issue 6) will report; `Monitor.gateway()` answers None until then."""
+
+    verified_proofs: int
+    interop_root: bytes
+    last_settlement_block: int | None
+    last_settlement_at: float | None
+
+
+@dataclass(frozen=True)
+class ProofSummary:
+    """One block's proof job as the prover (issue 5) will report it."""
+
+    chain_id: int
+    block_number: int
+    stage: str  # "queued", "proving", "proven", "verified" or "failed"
+    backend: str  # "gpu" or "cpu"
+    cycles: int | None
+    trace_rows: int | None
+    prove_ms: float | None
+    size_bytes: int | None
+    verify_ms: float | None
+
+
+@dataclass(frozen=True)
+class ProofPipeline:
+    backend: str
+    jobs: tuple[ProofSummary, ...]  # recent jobs, newest first
+    proofs_per_s: float  # proving throughput now
+
+
 class _LogBuffer(logging.Handler):
     """The node's log, kept in memory for the dashboard's log view."""
 
     def __init__(self, size: int = 2000) -> None:
         super().__init__(logging.INFO)
         self.lines: deque[LogLine] = deque(maxlen=size)
+        self.count = 0  # lines ever appended, so a reader can ask for "what is new"
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
+        try:  # Handler.handle holds self.lock around emit
             self.lines.append(
                 LogLine(record.created, record.levelname, record.name, record.getMessage())
             )
+            self.count += 1
         except Exception:  # a logging handler must never raise
             self.handleError(record)
+
+    def since(self, seen: int) -> tuple[int, list[LogLine]]:
+        """(count now, the lines appended after the first ``seen`` that are still kept)."""
+        with self.lock:  # type: ignore[union-attr]  # createLock() set it in __init__
+            count, lines = self.count, list(self.lines)
+        new = count - seen
+        return count, (lines[-new:] if new > 0 else [])
 
 
 class Monitor:
@@ -232,11 +294,14 @@ class Monitor:
         """(TPS, inclusion latency ms) over time, oldest first."""
         return list(self._tps_series[chain_id]), list(self._latency_series[chain_id])
 
-    def gateway(self) -> None:
+    def network(self) -> NetworkSummary:
+        return NetworkSummary(self.node.profile.name, str(self.node.data_dir))
+
+    def gateway(self) -> GatewaySummary | None:
         """The gateway is not part of the node yet (issue 6): None means "not running"."""
         return None
 
-    def proofs(self) -> None:
+    def proofs(self) -> ProofPipeline | None:
         """The prover is not part of the node yet (issue 5): None means "not running"."""
         return None
 
@@ -282,6 +347,16 @@ class Monitor:
         head = chain.head.number
         rows = chain.store.blocks(chain_id, max(0, head - limit + 1), head)
         return [self._block(r) for r in reversed(rows)]
+
+    def blocks_after(self, chain_id: int, number: int, limit: int = 100) -> list[BlockSummary]:
+        """Blocks above ``number``, oldest first: at most the newest ``limit`` of them (a reader
+        that fell further behind gets the newest and a gap)."""
+        chain = self._chain(chain_id)
+        head = chain.head.number
+        first = max(number + 1, head - limit + 1, 0)
+        if first > head:
+            return []
+        return [self._block(r) for r in chain.store.blocks(chain_id, first, head)]
 
     def block(self, chain_id: int, number: int) -> BlockDetail | None:
         store = self._chain(chain_id).store
@@ -355,6 +430,15 @@ class Monitor:
             for a in dev_accounts()
         ]
 
+    def address(self, address: bytes) -> AddressSummary:
+        """Balance and nonce of any address on every chain."""
+        dev = next((a.index for a in dev_accounts() if a.address == address), None)
+        balances = []
+        for chain in self.node.chains.values():
+            balance, nonce = chain.account(address)
+            balances.append(AddressBalance(chain.chain_id, chain.config.name, balance, nonce))
+        return AddressSummary(address, dev, tuple(balances))
+
     def messages(self, limit: int = 200) -> list[MessageSummary]:
         """Cross-chain messages sent on any chain, newest first."""
         out: list[MessageSummary] = []
@@ -387,6 +471,17 @@ class Monitor:
             if not needle or needle in f"{ln.level} {ln.logger} {ln.message}".lower()
         ]
         return lines[-limit:]
+
+    def log_since(
+        self, seen: int, contains: str = "", limit: int = 500
+    ) -> tuple[int, list[LogLine]]:
+        """(a count to pass as ``seen`` next time, the new lines that contain ``contains``):
+        lets a log view append instead of reloading."""
+        count, lines = self.log_buffer.since(seen)
+        needle = contains.lower()
+        if needle:
+            lines = [ln for ln in lines if needle in f"{ln.level} {ln.logger} {ln.message}".lower()]
+        return count, lines[-limit:]
 
     @staticmethod
     def reason_text(reason: int) -> str:
