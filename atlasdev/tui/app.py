@@ -242,6 +242,8 @@ class AtlasApp(App[None]):
         self.refresh_now()
 
     def _focus_view(self, view: str) -> None:
+        if self.tabs.active != view:
+            return  # another view key came first: focusing this hidden view would pull it back
         target = self.views[view].focus_target()
         if target is not None:
             target.focus()
