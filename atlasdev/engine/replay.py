@@ -18,7 +18,7 @@ from .zkos.tree import StateTree
 
 
 class ReplayError(LookupError):
-    pass
+    """The block to replay does not exist or has nothing to execute."""
 
 
 @dataclass(frozen=True)

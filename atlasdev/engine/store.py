@@ -91,7 +91,7 @@ class MessageRow:
 
 
 class StoreError(RuntimeError):
-    pass
+    """The stored state is inconsistent (a gap in the leaves): the file was damaged."""
 
 
 def _u256(value: int) -> str:

@@ -70,15 +70,16 @@ class DetailScreen(Screen[None]):
         self.post_message(Loaded(self.read()))
 
     def read(self) -> Any:
-        """Runs in a worker thread: the Monitor read this screen shows."""
-        raise NotImplementedError
+        """Runs in a worker thread: the Monitor read this screen shows (each screen defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define read()")
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.show(message.value)
 
     def show(self, value: Any) -> None:
-        raise NotImplementedError
+        """Render what read() returned (each screen defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define show()")
 
 
 class TxsTable(DataTable[str | Text]):

@@ -20,7 +20,7 @@ DEFAULT_MAX_CYCLES = 2_000_000_000
 
 
 class GuestError(RuntimeError):
-    pass
+    """The guest did not finish its block: a raise inside the STF or a missing report."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ R_RISCV_RELAX = 51
 
 
 class LinkError(RuntimeError):
-    pass
+    """The object cannot be linked into an image; the message names the symbol or relocation."""
 
 
 @dataclass

@@ -39,7 +39,7 @@ REPORTED_OUTPUT_WORDS = 2 + OUT_HEADER_WORDS  # status words + public values and
 
 
 class BuildError(RuntimeError):
-    pass
+    """The STF could not be compiled to RISC-V; the message carries the compiler's reason."""
 
 
 def dump_stf_ir() -> str:
