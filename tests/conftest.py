@@ -11,8 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from atlasdev.profiles import Profile, load_profile, with_port_base
+
+# No wall-clock limits in tests (the machines are shared): hypothesis's per-example deadline
+# would fail a property test whenever numba compiles or the machine is busy.
+settings.register_profile("atlasdev", deadline=None)
+settings.load_profile("atlasdev")
 
 
 def free_port_base(count: int = 2) -> int:

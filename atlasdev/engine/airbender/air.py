@@ -1,0 +1,225 @@
+"""Constraint definitions: one symbolic form, read by the prover's compiler and the verifier.
+
+An AIR is built once as expressions over trace cells (`Expr`): the current or next row of a
+preprocessed, main or auxiliary column, Fiat-Shamir challenges, public values and constants.
+The prover turns the expressions into a numba kernel that evaluates every constraint at every
+point of the blown-up domain (`compile_kernel`, in codegen.py); the verifier evaluates the same
+expressions at one out-of-domain point with Python ints (`evaluate`). Sharing the definitions,
+not the code that evaluates them, is what keeps the verifier independent of the prover.
+
+Main and preprocessed columns hold base-field elements; auxiliary columns (LogUp sums) and
+challenges hold extension elements. Each constraint says on which rows it must vanish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from . import extension as ext
+from .extension import Ext
+
+
+class Where(Enum):
+    """The rows on which a constraint must vanish (and so its divisor)."""
+
+    TRANSITION = "transition"  # rows 0 .. n-2: it may read the next row
+    EVERY_ROW = "every_row"
+    FIRST_ROW = "first_row"
+    LAST_ROW = "last_row"
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    """A node of a constraint expression; build with operators, not by hand."""
+
+    op: str  # const | pre | main | aux | chal | pub | add | sub | mul | neg | inv
+    args: tuple[Expr, ...] = ()
+    value: int = 0  # const: the value; column ops: the column; chal/pub: the index
+    next_row: bool = False
+
+    def __add__(self, other: Operand) -> Expr:
+        return Expr("add", (self, lift(other)))
+
+    def __radd__(self, other: Operand) -> Expr:
+        return Expr("add", (lift(other), self))
+
+    def __sub__(self, other: Operand) -> Expr:
+        return Expr("sub", (self, lift(other)))
+
+    def __rsub__(self, other: Operand) -> Expr:
+        return Expr("sub", (lift(other), self))
+
+    def __mul__(self, other: Operand) -> Expr:
+        return Expr("mul", (self, lift(other)))
+
+    def __rmul__(self, other: Operand) -> Expr:
+        return Expr("mul", (lift(other), self))
+
+    def __neg__(self) -> Expr:
+        return Expr("neg", (self,))
+
+    @property
+    def next(self) -> Expr:
+        """This column on the next row."""
+        if self.op not in ("pre", "main", "aux") or self.next_row:
+            raise ValueError("only a column on the current row has a next row")
+        return Expr(self.op, (), self.value, True)
+
+
+Operand = Expr | int
+
+
+def lift(x: Operand) -> Expr:
+    return x if isinstance(x, Expr) else Expr("const", value=x)
+
+
+def inverse(x: Expr) -> Expr:
+    """1/x for an expression that does not depend on the row (challenges, publics)."""
+    if degree(x) != 0:
+        raise ValueError("only row-independent expressions can be inverted")
+    return Expr("inv", (x,))
+
+
+def pre(i: int) -> Expr:
+    return Expr("pre", value=i)
+
+
+def main(i: int) -> Expr:
+    return Expr("main", value=i)
+
+
+def aux(i: int) -> Expr:
+    return Expr("aux", value=i)
+
+
+def challenge(i: int) -> Expr:
+    return Expr("chal", value=i)
+
+
+def public(i: int) -> Expr:
+    return Expr("pub", value=i)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    where: Where
+    expr: Expr
+    name: str
+
+
+@dataclass
+class Air:
+    """The shape of a trace and the constraints it must satisfy."""
+
+    name: str
+    n_pre: int
+    n_main: int
+    n_aux: int = 0  # extension columns
+    n_challenges: int = 0  # extension challenges drawn after the main trace is committed
+    n_public: int = 0
+    constraints: list[Constraint] = field(default_factory=list)
+
+    def add(self, where: Where, expr: Expr, name: str) -> None:
+        if where is not Where.TRANSITION and uses_next_row(expr):
+            raise ValueError(f"{name}: only transition constraints may read the next row")
+        self.constraints.append(Constraint(where, expr, name))
+
+    @property
+    def max_degree(self) -> int:
+        return max((degree(c.expr) for c in self.constraints), default=1)
+
+    @property
+    def quotient_chunks(self) -> int:
+        """Polynomials of degree < n that the quotient splits into (degree-d constraints over a
+        trace of degree < n give a quotient of degree < (d - 1) n)."""
+        return max(1, self.max_degree - 1)
+
+    def shape_words(self) -> list[int]:
+        """What the transcript absorbs first: this AIR's shape, so that no proof made for one
+        AIR can be replayed against another with the same name."""
+        counts = [self.n_pre, self.n_main, self.n_aux, self.n_challenges, self.n_public]
+        return [*counts, len(self.constraints), self.max_degree]
+
+
+def degree(e: Expr) -> int:
+    """The degree in trace cells (challenges and publics are constants)."""
+    if e.op in ("pre", "main", "aux"):
+        return 1
+    if e.op in ("const", "chal", "pub", "inv"):
+        return 0
+    if e.op == "mul":
+        return degree(e.args[0]) + degree(e.args[1])
+    return max(degree(a) for a in e.args)
+
+
+def uses_next_row(e: Expr) -> bool:
+    return e.next_row or any(uses_next_row(a) for a in e.args)
+
+
+def nodes(roots: Iterable[Expr]) -> list[Expr]:
+    """Every distinct node under ``roots``, children before parents (shared nodes once)."""
+    seen: set[int] = set()
+    order: list[Expr] = []
+    stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in seen:
+            continue
+        if expanded:
+            seen.add(id(node))
+            order.append(node)
+        else:
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+    return order
+
+
+# ---- the verifier's evaluation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    """Everything an expression reads, at one point: cells as extension elements (a base
+    column's polynomial evaluated at an extension point is an extension element)."""
+
+    pre: list[Ext]
+    pre_next: list[Ext]
+    main: list[Ext]
+    main_next: list[Ext]
+    aux: list[Ext]
+    aux_next: list[Ext]
+    challenges: list[Ext]
+    publics: list[int]
+
+
+def evaluate(exprs: list[Expr], at: Point) -> list[Ext]:
+    """The values of ``exprs`` at one point, in the extension field."""
+    value: dict[int, Ext] = {}
+    leaf: dict[str, Callable[[Expr], Ext]] = {
+        "const": lambda e: ext.lift(e.value),
+        "pre": lambda e: (at.pre_next if e.next_row else at.pre)[e.value],
+        "main": lambda e: (at.main_next if e.next_row else at.main)[e.value],
+        "aux": lambda e: (at.aux_next if e.next_row else at.aux)[e.value],
+        "chal": lambda e: at.challenges[e.value],
+        "pub": lambda e: ext.lift(at.publics[e.value]),
+    }
+    for e in nodes(exprs):
+        if e.op in leaf:
+            value[id(e)] = leaf[e.op](e)
+            continue
+        a = [value[id(x)] for x in e.args]
+        if e.op == "add":
+            value[id(e)] = ext.eadd(a[0], a[1])
+        elif e.op == "sub":
+            value[id(e)] = ext.esub(a[0], a[1])
+        elif e.op == "mul":
+            value[id(e)] = ext.emul(a[0], a[1])
+        elif e.op == "neg":
+            value[id(e)] = ext.eneg(a[0])
+        elif e.op == "inv":
+            value[id(e)] = ext.einv(a[0])
+        else:
+            raise ValueError(f"unknown expression op {e.op!r}")
+    return [value[id(e)] for e in exprs]

@@ -1,0 +1,125 @@
+"""The degree-4 extension of BabyBear, F_p[x] / (x^4 - 11): where the challenges live.
+
+A base-field challenge would give the prover only ~31 bits to beat; sampling out-of-domain
+points, LogUp challenges and FRI folding coefficients from this field of ~2^124 elements makes
+each of those steps fail with probability ~2^-100 or less (docs/prover.md does the arithmetic).
+x^4 - 11 is irreducible over BabyBear (11 is not a square, and p = 1 mod 4), as in Plonky3.
+
+Elements are 4 coefficients (c0 + c1 x + c2 x^2 + c3 x^3). The Python form (tuples of ints) is
+the verifier's; the numba form (4 u32 scalars in, a 4-tuple out) is inlined into the prover's
+kernels; extension columns are stored as 4 base columns.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+from numba import uint32 as u32
+from numba import uint64 as u64
+
+from .field import P_U64, P, fadd, finv, fmul, fneg, fsub
+
+W = 11  # x^4 = W
+DEGREE = 4
+
+Ext = tuple[int, int, int, int]
+
+ZERO: Ext = (0, 0, 0, 0)
+ONE: Ext = (1, 0, 0, 0)
+
+
+def lift(a: int) -> Ext:
+    return (a % P, 0, 0, 0)
+
+
+def eadd(a: Ext, b: Ext) -> Ext:
+    return ((a[0] + b[0]) % P, (a[1] + b[1]) % P, (a[2] + b[2]) % P, (a[3] + b[3]) % P)
+
+
+def esub(a: Ext, b: Ext) -> Ext:
+    return ((a[0] - b[0]) % P, (a[1] - b[1]) % P, (a[2] - b[2]) % P, (a[3] - b[3]) % P)
+
+
+def eneg(a: Ext) -> Ext:
+    return (-a[0] % P, -a[1] % P, -a[2] % P, -a[3] % P)
+
+
+def emul(a: Ext, b: Ext) -> Ext:
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    return (
+        (a0 * b0 + W * (a1 * b3 + a2 * b2 + a3 * b1)) % P,
+        (a0 * b1 + a1 * b0 + W * (a2 * b3 + a3 * b2)) % P,
+        (a0 * b2 + a1 * b1 + a2 * b0 + W * a3 * b3) % P,
+        (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P,
+    )
+
+
+def escale(a: Ext, k: int) -> Ext:
+    return (a[0] * k % P, a[1] * k % P, a[2] * k % P, a[3] * k % P)
+
+
+def epow(a: Ext, e: int) -> Ext:
+    result, base = ONE, a
+    while e:
+        if e & 1:
+            result = emul(result, base)
+        base = emul(base, base)
+        e >>= 1
+    return result
+
+
+def einv(a: Ext) -> Ext:
+    """The inverse through the norm: a(x) a(-x) = b(x^2), and b(y) b(-y) is in F_p (y^2 = W)."""
+    if a == ZERO:
+        raise ZeroDivisionError("0 has no inverse in the extension")
+    conj = (a[0], -a[1] % P, a[2], -a[3] % P)
+    b = emul(a, conj)
+    norm = (b[0] * b[0] - W * b[2] * b[2]) % P
+    return escale(emul(conj, (b[0], 0, -b[2] % P, 0)), pow(norm, P - 2, P))
+
+
+def from_words(words: list[int]) -> Ext:
+    return (words[0], words[1], words[2], words[3])
+
+
+# ---- numba: inlined into kernels ----------------------------------------------------------------
+
+
+@njit(inline="always", cache=True)
+def kadd(a0, a1, a2, a3, b0, b1, b2, b3):
+    return fadd(a0, b0), fadd(a1, b1), fadd(a2, b2), fadd(a3, b3)
+
+
+@njit(inline="always", cache=True)
+def ksub(a0, a1, a2, a3, b0, b1, b2, b3):
+    return fsub(a0, b0), fsub(a1, b1), fsub(a2, b2), fsub(a3, b3)
+
+
+@njit(inline="always", cache=True)
+def kscale(a0, a1, a2, a3, k):
+    """An extension element times a base element."""
+    return fmul(a0, k), fmul(a1, k), fmul(a2, k), fmul(a3, k)
+
+
+@njit(inline="always", cache=True)
+def kmul(a0, a1, a2, a3, b0, b1, b2, b3):
+    # Sums of up to 4 products of values < p stay below 2^64 (4 * 2^62); reduce once per term.
+    a0, a1, a2, a3 = u64(a0), u64(a1), u64(a2), u64(a3)
+    b0, b1, b2, b3 = u64(b0), u64(b1), u64(b2), u64(b3)
+    t = (a1 * b3 % P_U64 + a2 * b2 % P_U64 + a3 * b1 % P_U64) % P_U64
+    c0 = (a0 * b0 % P_U64 + t * u64(W)) % P_U64
+    t = (a2 * b3 % P_U64 + a3 * b2 % P_U64) % P_U64
+    c1 = (a0 * b1 % P_U64 + a1 * b0 % P_U64 + t * u64(W)) % P_U64
+    c2 = (a0 * b2 % P_U64 + a1 * b1 % P_U64 + a2 * b0 % P_U64 + (a3 * b3 % P_U64) * u64(W)) % P_U64
+    c3 = (a0 * b3 % P_U64 + a1 * b2 % P_U64 + a2 * b1 % P_U64 + a3 * b0 % P_U64) % P_U64
+    return u32(c0), u32(c1), u32(c2), u32(c3)
+
+
+@njit(cache=True)
+def kinv(a0, a1, a2, a3):
+    """The inverse through the norm, as `einv` (kernels batch their inversions first)."""
+    c0, c1, c2, c3 = u32(a0), fneg(a1), u32(a2), fneg(a3)  # a(-x)
+    b0, _, b2, _ = kmul(a0, a1, a2, a3, c0, c1, c2, c3)  # a(x) a(-x) lies in F_p[x^2]
+    n = fsub(fmul(b0, b0), fmul(fmul(b2, b2), u32(W)))  # b(y) b(-y), y = x^2, lies in F_p
+    d0, d1, d2, d3 = kmul(c0, c1, c2, c3, b0, u32(0), fneg(b2), u32(0))
+    return kscale(d0, d1, d2, d3, finv(n))

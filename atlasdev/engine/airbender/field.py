@@ -1,0 +1,161 @@
+"""The BabyBear field, p = 2^31 - 2^27 + 1, in three forms that must agree.
+
+- Python ints (`add`, `mul`, `inv`, ...): the verifier's arithmetic, a few thousand operations per
+  proof, where clarity beats speed.
+- numba scalar kernels (`fadd`, `fmul`, ...): inlined into the prover's loops. Elements are u32
+  below p; a product of two fits in a u64 and LLVM turns `% P` by a constant into a multiply.
+- numpy vector helpers (`vmul`, ...): whole columns at once, for the few places outside kernels.
+
+p - 1 = 15 * 2^27, so the multiplicative group has subgroups of every size 2^k, k <= 27: the
+evaluation domains of the NTT. 31 generates the whole group (Plonky3 uses the same generator),
+and cosets of the trace domain are shifted by it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba import uint32 as u32
+from numba import uint64 as u64
+
+P = 2013265921  # 0x78000001
+TWO_ADICITY = 27
+GENERATOR = 31  # generates the multiplicative group (order p - 1)
+MAX_LOG_SIZE = TWO_ADICITY
+
+P_U64 = np.uint64(P)
+
+
+# ---- Python ints: the verifier's arithmetic ---------------------------------------------------
+
+
+def add(a: int, b: int) -> int:
+    return (a + b) % P
+
+
+def sub(a: int, b: int) -> int:
+    return (a - b) % P
+
+
+def mul(a: int, b: int) -> int:
+    return a * b % P
+
+
+def neg(a: int) -> int:
+    return -a % P
+
+
+def power(a: int, e: int) -> int:
+    return pow(a, e, P)
+
+
+def inv(a: int) -> int:
+    """Multiplicative inverse; zero has none, and asking for it is a bug in the caller."""
+    if a % P == 0:
+        raise ZeroDivisionError("0 has no inverse in BabyBear")
+    return pow(a, P - 2, P)
+
+
+def root_of_unity(log_n: int) -> int:
+    """A generator of the subgroup of order 2^log_n."""
+    if not 0 <= log_n <= TWO_ADICITY:
+        raise ValueError(f"BabyBear has no subgroup of order 2^{log_n}")
+    return pow(GENERATOR, (P - 1) >> log_n, P)
+
+
+def batch_inv(values: list[int]) -> list[int]:
+    """Inverses of many nonzero elements with one exponentiation (Montgomery's trick)."""
+    prefix = [1] * (len(values) + 1)
+    for i, v in enumerate(values):
+        prefix[i + 1] = prefix[i] * v % P
+    acc = inv(prefix[-1])
+    out = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        out[i] = acc * prefix[i] % P
+        acc = acc * values[i] % P
+    return out
+
+
+# ---- numba scalars: inlined into the prover's kernels ------------------------------------------
+
+
+@njit(inline="always", cache=True)
+def fadd(a, b):
+    s = u32(a) + u32(b)  # numba widens to 64 bits: no overflow
+    return u32(s - P) if s >= P else u32(s)
+
+
+@njit(inline="always", cache=True)
+def fsub(a, b):
+    return u32(u32(a) - u32(b)) if a >= b else u32(u32(a) + u32(P - b))
+
+
+@njit(inline="always", cache=True)
+def fneg(a):
+    return u32(0) if a == 0 else u32(P - a)
+
+
+@njit(inline="always", cache=True)
+def fmul(a, b):
+    return u32((u64(a) * u64(b)) % P_U64)
+
+
+@njit(cache=True)
+def fpow(a, e):
+    result = u32(1)
+    base = u32(a)
+    while e > 0:
+        if e & 1:
+            result = fmul(result, base)
+        base = fmul(base, base)
+        e >>= 1
+    return result
+
+
+@njit(inline="always", cache=True)
+def finv(a):
+    return fpow(a, P - 2)
+
+
+@njit(cache=True)
+def batch_inverse(values, out):
+    """out[i] = 1 / values[i] for nonzero values, with one inversion (Montgomery's trick)."""
+    n = values.shape[0]
+    if n == 0:
+        return
+    acc = u32(1)
+    for i in range(n):
+        out[i] = acc
+        acc = fmul(acc, values[i])
+    acc = finv(acc)
+    for i in range(n - 1, -1, -1):
+        out[i] = fmul(out[i], acc)
+        acc = fmul(acc, values[i])
+
+
+# ---- numpy vectors ------------------------------------------------------------------------------
+
+
+def vmul(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    wide = a.astype(np.uint64) * np.asarray(b, dtype=np.uint64)
+    return (wide % P_U64).astype(np.uint32)
+
+
+def vadd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return ((a.astype(np.uint64) + b) % P_U64).astype(np.uint32)
+
+
+def vsub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return ((a.astype(np.uint64) + P_U64 - b) % P_U64).astype(np.uint32)
+
+
+def powers(base: int, n: int) -> np.ndarray:
+    """[1, base, base^2, ..., base^(n-1)] as a u32 array (doubling: log n vector steps)."""
+    out = np.ones(max(n, 1), dtype=np.uint32)
+    filled, step = 1, base % P
+    while filled < n:
+        take = min(filled, n - filled)
+        out[filled : filled + take] = vmul(out[:take], step)
+        filled += take
+        step = step * step % P
+    return out[:n]

@@ -1,0 +1,199 @@
+"""LogUp: multiset equalities and lookups as one running sum of fractions.
+
+Each `Interaction` puts a tuple of trace values into a multiset with a multiplicity per row: +1
+for a value looked up (or a memory access read), -count for a table entry that was looked up
+`count` times (or the matching write). With challenges z and beta, a tuple t becomes the
+fingerprint f = z - (t_0 + beta t_1 + beta^2 t_2 + ...), and the multisets balance exactly when
+
+    sum over rows and interactions of  m / f  =  0
+
+(or the verifier's known value: `claimed`) - except with probability about (rows x interactions)
+/ |extension|, below 2^-95 here (Haboeck, "Multivariate lookups based on logarithmic
+derivatives", 2022).
+
+The AIR gets auxiliary extension columns: one helper column per pair of interactions, h = m1/f1
++ m2/f2, held to h f1 f2 = m1 f2 + m2 f1 on every row (degree 3), and one running-sum column s
+with s_0 = sum of h on row 0, s_(i+1) = s_i + sum of h on row i+1, and s_(n-1) = claimed.
+`add_logup` writes those constraints; `AuxTrace.build` computes the columns for the prover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+from numba import uint32 as u32
+
+from . import air as A
+from .air import Air, Expr, Where
+from .codegen import RowsKernel
+from .extension import Ext, kadd, kinv, kmul, kscale
+
+Z, BETA = 0, 1  # challenge indices
+
+
+@dataclass(frozen=True)
+class Interaction:
+    values: tuple[Expr, ...]  # the tuple, over preprocessed and main cells of the current row
+    multiplicity: Expr  # a base-field expression of the current row
+    name: str
+
+
+@dataclass
+class LogUp:
+    """Where the LogUp columns sit in an AIR, and how to compute them."""
+
+    interactions: list[Interaction]
+    first_aux: int  # index of the first helper column
+    width: int  # tuple length (shorter tuples are zero padded)
+
+    @property
+    def helpers(self) -> int:
+        return (len(self.interactions) + 1) // 2
+
+    @property
+    def sum_column(self) -> int:
+        return self.first_aux + self.helpers
+
+    @property
+    def n_aux(self) -> int:
+        return self.helpers + 1
+
+
+def fingerprint(values: tuple[Expr, ...]) -> Expr:
+    """z - (v_0 + beta v_1 + beta^2 v_2 + ...)."""
+    acc: Expr = A.lift(0)
+    for v in reversed(values):
+        acc = acc * A.challenge(BETA) + v
+    return A.challenge(Z) - acc
+
+
+def add_logup(air: Air, interactions: list[Interaction], claimed: Expr | int = 0) -> LogUp:
+    """Add LogUp's auxiliary columns and constraints to ``air`` (which gets 2 challenges)."""
+    if not interactions:
+        raise ValueError("LogUp needs at least one interaction")
+    for it in interactions:
+        if any(A.uses_next_row(v) for v in (*it.values, it.multiplicity)):
+            raise ValueError(f"{it.name}: interactions read the current row only")
+    air.n_challenges = max(air.n_challenges, 2)
+    layout = LogUp(list(interactions), air.n_aux, max(len(it.values) for it in interactions))
+    air.n_aux += layout.n_aux
+    helpers = []
+    for k in range(layout.helpers):
+        pair = interactions[2 * k : 2 * k + 2]
+        h = A.aux(layout.first_aux + k)
+        f = [fingerprint(it.values) for it in pair]
+        if len(pair) == 2:
+            expr = h * f[0] * f[1] - pair[0].multiplicity * f[1] - pair[1].multiplicity * f[0]
+        else:
+            expr = h * f[0] - pair[0].multiplicity
+        air.add(Where.EVERY_ROW, expr, f"logup helper {k}: {', '.join(it.name for it in pair)}")
+        helpers.append(h)
+    s = A.aux(layout.sum_column)
+    row_sum: Expr = helpers[0]
+    for h in helpers[1:]:
+        row_sum = row_sum + h
+    next_sum: Expr = helpers[0].next
+    for h in helpers[1:]:
+        next_sum = next_sum + h.next
+    air.add(Where.FIRST_ROW, s - row_sum, "logup sum starts")
+    air.add(Where.TRANSITION, s.next - s - next_sum, "logup sum accumulates")
+    air.add(Where.LAST_ROW, s - A.lift(claimed), "logup sum balances")
+    return layout
+
+
+@njit(parallel=True, cache=True)
+def _helpers(fm, out, first):
+    """fm holds per interaction its fingerprint (4 rows) then its multiplicity (4 rows, base in
+    row 0); out gets h = m1/f1 + m2/f2 per pair, inverting fingerprints in blocks."""
+    n = fm.shape[1]
+    count = fm.shape[0] // 8
+    block = 1024
+    for b in prange((n + block - 1) // block):
+        lo, hi = b * block, min(n, (b + 1) * block)
+        inv = np.empty((4, hi - lo), dtype=np.uint32)
+        for k in range(count):
+            a0, a1, a2, a3 = u32(1), u32(0), u32(0), u32(0)
+            for j in range(lo, hi):
+                inv[0, j - lo], inv[1, j - lo], inv[2, j - lo], inv[3, j - lo] = a0, a1, a2, a3
+                a0, a1, a2, a3 = kmul(
+                    a0,
+                    a1,
+                    a2,
+                    a3,
+                    fm[8 * k, j],
+                    fm[8 * k + 1, j],
+                    fm[8 * k + 2, j],
+                    fm[8 * k + 3, j],
+                )
+            a0, a1, a2, a3 = kinv(a0, a1, a2, a3)
+            col = first + 4 * (k // 2)
+            for j in range(hi - 1, lo - 1, -1):
+                i0, i1, i2, i3 = kmul(
+                    inv[0, j - lo], inv[1, j - lo], inv[2, j - lo], inv[3, j - lo], a0, a1, a2, a3
+                )
+                a0, a1, a2, a3 = kmul(
+                    a0,
+                    a1,
+                    a2,
+                    a3,
+                    fm[8 * k, j],
+                    fm[8 * k + 1, j],
+                    fm[8 * k + 2, j],
+                    fm[8 * k + 3, j],
+                )
+                t0, t1, t2, t3 = kscale(i0, i1, i2, i3, fm[8 * k + 4, j])
+                if k % 2 == 0:
+                    out[col, j], out[col + 1, j], out[col + 2, j], out[col + 3, j] = t0, t1, t2, t3
+                else:
+                    out[col, j], out[col + 1, j], out[col + 2, j], out[col + 3, j] = kadd(
+                        out[col, j],
+                        out[col + 1, j],
+                        out[col + 2, j],
+                        out[col + 3, j],
+                        t0,
+                        t1,
+                        t2,
+                        t3,
+                    )
+
+
+@njit(cache=True)
+def _running_sum(out, first, helpers, sum_col):
+    s0, s1, s2, s3 = u32(0), u32(0), u32(0), u32(0)
+    for j in range(out.shape[1]):
+        for k in range(helpers):
+            c = first + 4 * k
+            s0, s1, s2, s3 = kadd(
+                s0, s1, s2, s3, out[c, j], out[c + 1, j], out[c + 2, j], out[c + 3, j]
+            )
+        c = 4 * sum_col
+        out[c, j], out[c + 1, j], out[c + 2, j], out[c + 3, j] = s0, s1, s2, s3
+
+
+class AuxTrace:
+    """The prover's side: computes the helper and sum columns from the trace."""
+
+    def __init__(self, air: Air, layout: LogUp) -> None:
+        self.air = air
+        self.layout = layout
+        exprs: list[Expr] = []
+        for it in layout.interactions:
+            exprs += [fingerprint(it.values), it.multiplicity]
+        self.kernel = RowsKernel(exprs)
+
+    def build(self, challenges: list[Ext], pre: np.ndarray, main: np.ndarray) -> np.ndarray:
+        n = main.shape[1]
+        out = np.zeros((4 * self.air.n_aux, n), dtype=np.uint32)
+        empty = np.zeros((0, n), dtype=np.uint32)
+        fm = self.kernel(pre, main, empty, challenges, [])
+        _helpers(fm, out, 4 * self.layout.first_aux)
+        _running_sum(out, 4 * self.layout.first_aux, self.layout.helpers, self.layout.sum_column)
+        return out
+
+
+def total(aux_values: np.ndarray, layout: LogUp) -> Ext:
+    """The final running sum: what the LAST_ROW constraint compares with `claimed`."""
+    c = 4 * layout.sum_column
+    return tuple(int(aux_values[c + e, -1]) for e in range(4))  # type: ignore[return-value]

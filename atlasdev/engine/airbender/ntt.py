@@ -1,0 +1,161 @@
+"""Number-theoretic transforms over BabyBear and the low-degree extension of trace columns.
+
+Conventions, used by every stage of the prover (and by a GPU backend, which must match them):
+
+- Trace columns arrive in natural row order: row i is the value at w^i, w of order n.
+- `interpolate` turns natural-order values into natural-order coefficients.
+- `evaluate_coset` turns coefficients into values on the coset shift * <w_m> (m = n * blowup) in
+  **bit-reversed** order. In that order the points x and -x sit side by side (positions 2k and
+  2k + 1), so a FRI query opens one Merkle leaf for both, and folding a layer yields the next
+  one in the same order on the squared coset.
+
+Columns are the rows of a 2-D u32 array (one column contiguous in memory); the transforms run
+one column per thread with numba's prange, so both cores work whenever there are two columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+from numba import uint32 as u32
+
+from . import field
+from .field import fadd, fmul, fsub
+
+_TWIDDLES: dict[tuple[int, bool], np.ndarray] = {}
+
+
+def twiddles(log_n: int, inverse: bool = False) -> np.ndarray:
+    """w^j for j < n/2, w of order n (or its inverse): every stage reads a stride of it."""
+    key = (log_n, inverse)
+    if key not in _TWIDDLES:
+        w = field.root_of_unity(log_n)
+        if inverse:
+            w = field.inv(w)
+        _TWIDDLES[key] = field.powers(w, max(1, (1 << log_n) // 2))
+    return _TWIDDLES[key]
+
+
+@njit(cache=True)
+def bit_reverse(x, bits):
+    r = 0
+    for _ in range(bits):
+        r = (r << 1) | (x & 1)
+        x >>= 1
+    return r
+
+
+@njit(cache=True)
+def _bitrev_permute(a):
+    n = a.shape[0]
+    bits = 0
+    while (1 << bits) < n:
+        bits += 1
+    for i in range(n):
+        j = bit_reverse(i, bits)
+        if i < j:
+            a[i], a[j] = a[j], a[i]
+
+
+@njit(cache=True)
+def _dif(a, tw):
+    """Gentleman-Sande: natural order in, bit-reversed out; tw has w^j, w of order len(tw)*2."""
+    n = a.shape[0]
+    half = n // 2
+    stride = (tw.shape[0] * 2) // n
+    length = half
+    while length >= 1:
+        step = stride * (half // length)
+        for start in range(0, n, 2 * length):
+            for j in range(length):
+                u = a[start + j]
+                v = a[start + j + length]
+                a[start + j] = fadd(u, v)
+                a[start + j + length] = fmul(fsub(u, v), tw[j * step])
+        length //= 2
+
+
+@njit(cache=True)
+def _dit(a, tw):
+    """Cooley-Tukey: bit-reversed order in, natural out."""
+    n = a.shape[0]
+    half = n // 2
+    stride = (tw.shape[0] * 2) // n
+    length = 1
+    while length <= half:
+        step = stride * (half // length)
+        for start in range(0, n, 2 * length):
+            for j in range(length):
+                u = a[start + j]
+                v = fmul(a[start + j + length], tw[j * step])
+                a[start + j] = fadd(u, v)
+                a[start + j + length] = fsub(u, v)
+        length *= 2
+
+
+@njit(parallel=True, cache=True)
+def _interpolate_columns(cols, tw_inv, n_inv):
+    for c in prange(cols.shape[0]):
+        col = cols[c]
+        _bitrev_permute(col)
+        _dit(col, tw_inv)
+        for i in range(col.shape[0]):
+            col[i] = fmul(col[i], n_inv)
+
+
+@njit(parallel=True, cache=True)
+def _evaluate_columns(coeffs, out, shift_powers, tw):
+    n = coeffs.shape[1]
+    for c in prange(coeffs.shape[0]):
+        row = out[c]
+        for i in range(n):
+            row[i] = fmul(coeffs[c, i], shift_powers[i])
+        for i in range(n, row.shape[0]):
+            row[i] = u32(0)
+        _dif(row, tw)
+
+
+def _log2(n: int) -> int:
+    if n < 1 or n & (n - 1):
+        raise ValueError(f"size {n} is not a power of two")
+    return n.bit_length() - 1
+
+
+def interpolate(values: np.ndarray) -> np.ndarray:
+    """Coefficients of the columns whose values on <w> (natural order) are given; shape (c, n)."""
+    cols = np.ascontiguousarray(values, dtype=np.uint32).copy()
+    log_n = _log2(cols.shape[1])
+    _interpolate_columns(cols, twiddles(log_n, inverse=True), np.uint32(field.inv(1 << log_n)))
+    return cols
+
+
+def evaluate_coset(coeffs: np.ndarray, log_blowup: int, shift: int = field.GENERATOR) -> np.ndarray:
+    """Values of the columns' polynomials on shift * <w_m>, m = n << log_blowup, bit-reversed."""
+    coeffs = np.ascontiguousarray(coeffs, dtype=np.uint32)
+    n = coeffs.shape[1]
+    log_m = _log2(n) + log_blowup
+    out = np.empty((coeffs.shape[0], 1 << log_m), dtype=np.uint32)
+    _evaluate_columns(coeffs, out, field.powers(shift, n), twiddles(log_m))
+    return out
+
+
+def low_degree_extend(
+    values: np.ndarray, log_blowup: int, shift: int = field.GENERATOR
+) -> np.ndarray:
+    """The columns' values on the blown-up coset (bit-reversed), from their values on <w>."""
+    return evaluate_coset(interpolate(values), log_blowup, shift)
+
+
+def coset_points(log_m: int, shift: int = field.GENERATOR) -> np.ndarray:
+    """The points of shift * <w_m> in bit-reversed order (position j holds shift * w^rev(j))."""
+    pts = field.vmul(field.powers(field.root_of_unity(log_m), 1 << log_m), shift)
+    return pts[bitrev_indices(log_m)]
+
+
+def bitrev_indices(log_m: int) -> np.ndarray:
+    """rev[j] = j with its log_m low bits reversed."""
+    idx = np.arange(1 << log_m, dtype=np.int64)
+    rev = np.zeros_like(idx)
+    for b in range(log_m):
+        rev |= ((idx >> b) & 1) << (log_m - 1 - b)
+    return rev

@@ -1,0 +1,171 @@
+"""A STARK proof as data, and its byte encoding.
+
+The encoding is canonical (fixed field order, little-endian u32 words, length-prefixed lists),
+so the same proof always has the same bytes; a GPU backend must reproduce them exactly. Decoding
+checks every length and every field element, and any malformed input is a `MalformedProof`
+with the reason, never an exception from deep inside the verifier.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .extension import Ext
+from .field import P
+from .fri import FriProof, LayerOpening
+
+MAGIC = b"ATLSTRK1"
+
+
+class MalformedProof(ValueError):
+    """The bytes are not a well-formed proof."""
+
+
+@dataclass(frozen=True)
+class RowOpening:
+    """One committed matrix's row at a query position, with its Merkle path."""
+
+    values: list[int]
+    path: list[bytes]
+
+
+@dataclass(frozen=True)
+class QueryOpening:
+    pre: RowOpening
+    main: RowOpening
+    aux: RowOpening
+    quotient: RowOpening
+
+
+@dataclass(frozen=True)
+class StarkProof:
+    log_n: int  # trace rows = 2^log_n
+    main_root: bytes
+    aux_root: bytes
+    quotient_root: bytes
+    ood_current: list[Ext]  # every base column (pre, main, aux, quotient) at zeta
+    ood_next: list[Ext]  # every trace column (pre, main, aux) at zeta * w
+    fri: FriProof
+    queries: list[QueryOpening]
+
+    def to_bytes(self) -> bytes:
+        w = _Writer()
+        w.raw(MAGIC)
+        w.u32(self.log_n)
+        for root in (self.main_root, self.aux_root, self.quotient_root):
+            w.digest(root)
+        w.exts(self.ood_current)
+        w.exts(self.ood_next)
+        w.list(self.fri.layer_roots, w.digest)
+        w.exts(self.fri.final_coeffs)
+        w.u64(self.fri.pow_nonce)
+        w.u32(len(self.fri.queries))
+        for layers in self.fri.queries:
+            w.list(layers, lambda o: (w.exts(o.values), w.list(o.path, w.digest)))
+        w.u32(len(self.queries))
+        for q in self.queries:
+            for row in (q.pre, q.main, q.aux, q.quotient):
+                w.words(row.values)
+                w.list(row.path, w.digest)
+        return bytes(w.out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StarkProof:
+        r = _Reader(data)
+        if r.raw(len(MAGIC)) != MAGIC:
+            raise MalformedProof("not an atlasdev STARK proof (bad magic)")
+        log_n = r.u32()
+        main_root, aux_root, quotient_root = r.digest(), r.digest(), r.digest()
+        ood_current, ood_next = r.exts(), r.exts()
+        layer_roots = r.list(r.digest)
+        final = r.exts()
+        nonce = r.u64()
+        fri_queries = [
+            r.list(lambda: LayerOpening(r.exts(), r.list(r.digest))) for _ in range(r.count())
+        ]
+        queries = []
+        for _ in range(r.count()):
+            rows = [RowOpening(r.words(), r.list(r.digest)) for _ in range(4)]
+            queries.append(QueryOpening(*rows))
+        if r.pos != len(data):
+            raise MalformedProof(f"{len(data) - r.pos} trailing bytes after the proof")
+        fri = FriProof(layer_roots, final, nonce, fri_queries)
+        return cls(log_n, main_root, aux_root, quotient_root, ood_current, ood_next, fri, queries)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.out = bytearray()
+
+    def raw(self, b: bytes) -> None:
+        self.out += b
+
+    def u32(self, v: int) -> None:
+        self.out += struct.pack("<I", v)
+
+    def u64(self, v: int) -> None:
+        self.out += struct.pack("<Q", v)
+
+    def digest(self, d: bytes) -> None:
+        assert len(d) == 32
+        self.out += d
+
+    def words(self, ws: list[int]) -> None:
+        self.u32(len(ws))
+        self.out += struct.pack(f"<{len(ws)}I", *ws)
+
+    def exts(self, es: list[Ext]) -> None:
+        self.words([c for e in es for c in e])
+
+    def list(self, items: list, put) -> None:  # type: ignore[no-untyped-def, type-arg]
+        self.u32(len(items))
+        for item in items:
+            put(item)
+
+
+MAX_COUNT = 1 << 24  # no list in a proof is longer; a larger count is corruption
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def raw(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise MalformedProof("proof truncated")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u32(self) -> int:
+        return struct.unpack("<I", self.raw(4))[0]
+
+    def u64(self) -> int:
+        return struct.unpack("<Q", self.raw(8))[0]
+
+    def count(self) -> int:
+        n = self.u32()
+        if n > MAX_COUNT:
+            raise MalformedProof(f"implausible length {n} in proof")
+        return n
+
+    def digest(self) -> bytes:
+        return self.raw(32)
+
+    def words(self) -> list[int]:
+        n = self.count()
+        ws = list(struct.unpack(f"<{n}I", self.raw(4 * n)))
+        if any(w >= P for w in ws):
+            raise MalformedProof("a field element in the proof is not reduced")
+        return ws
+
+    def exts(self) -> list[Ext]:
+        ws = self.words()
+        if len(ws) % 4:
+            raise MalformedProof("an extension element list has a partial element")
+        return [(ws[i], ws[i + 1], ws[i + 2], ws[i + 3]) for i in range(0, len(ws), 4)]
+
+    def list(self, get):  # type: ignore[no-untyped-def]
+        return [get() for _ in range(self.count())]

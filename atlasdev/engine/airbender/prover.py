@@ -1,0 +1,373 @@
+"""The STARK prover: trace in, proof bytes out (CPU backend, numba on every core).
+
+The steps, each absorbed into the transcript before the challenge that follows it:
+commit the main trace's low-degree extension; draw the LogUp challenges; commit the auxiliary
+columns; draw alpha and evaluate the random combination of all constraints, divided by their
+vanishing polynomials, on the blown-up domain (the quotient, split into chunks of degree < n);
+commit it; draw the out-of-domain point zeta and send every column's value at zeta (and at
+zeta * w for the trace); draw gamma and build the DEEP composition, whose low degree FRI proves;
+finally open every committed matrix at FRI's query positions.
+
+A trace that violates a constraint cannot be proven: its quotient is not a polynomial of the
+bound degree, and the prover stops with `UnsatisfiedConstraints` rather than emit a proof that
+would fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+from numba import uint32 as u32
+
+from . import extension as ext
+from . import field, fri, merkle, ntt
+from .air import Air
+from .codegen import QuotientKernel
+from .extension import Ext, kadd, kinv, kmul, kscale, ksub
+from .field import P_U64
+from .proof import QueryOpening, RowOpening, StarkProof
+from .stark import DEFAULT_PARAMS, StarkParams, VerifyingKey, start_transcript
+
+AuxBuilder = Callable[[list[Ext], np.ndarray, np.ndarray], np.ndarray]
+
+
+class UnsatisfiedConstraints(ValueError):
+    """The trace does not satisfy the AIR: there is nothing true to prove."""
+
+
+@dataclass
+class Committed:
+    """A matrix of columns: coefficients, blown-up values (bit-reversed) and their tree."""
+
+    coeffs: np.ndarray
+    lde: np.ndarray
+    tree: merkle.MerkleTree
+
+    @classmethod
+    def from_values(cls, values: np.ndarray, log_blowup: int) -> Committed:
+        coeffs = ntt.interpolate(values)
+        return cls.from_coeffs(coeffs, log_blowup)
+
+    @classmethod
+    def from_coeffs(cls, coeffs: np.ndarray, log_blowup: int) -> Committed:
+        lde = ntt.evaluate_coset(coeffs, log_blowup)
+        return cls(coeffs, lde, merkle.commit(lde))
+
+    def open(self, position: int) -> RowOpening:
+        return RowOpening([int(v) for v in self.lde[:, position]], self.tree.path(position))
+
+
+@dataclass
+class ProvingKey:
+    air: Air
+    vk: VerifyingKey
+    pre: Committed
+    pre_values: np.ndarray
+    quotient: QuotientKernel
+
+
+def setup(
+    air: Air,
+    log_n: int,
+    pre_values: np.ndarray | None = None,
+    params: StarkParams = DEFAULT_PARAMS,
+) -> ProvingKey:
+    """Commit to the preprocessed columns (n_pre, 2^log_n) once; the root goes in the key."""
+    n = 1 << log_n
+    if not 1 <= log_n <= field.TWO_ADICITY - params.log_blowup:
+        raise ValueError(f"a trace of 2^{log_n} rows cannot be proven")
+    if pre_values is None:
+        pre_values = np.zeros((air.n_pre, n), dtype=np.uint32)
+    pre_values = np.ascontiguousarray(pre_values, dtype=np.uint32)
+    if pre_values.shape != (air.n_pre, n):
+        raise ValueError(f"preprocessed columns are {pre_values.shape}, expected {(air.n_pre, n)}")
+    if air.quotient_chunks > 1 << params.log_blowup:
+        raise ValueError(f"{air.name}: constraints of degree {air.max_degree} need a larger blowup")
+    pre = Committed.from_values(pre_values, params.log_blowup)
+    vk = VerifyingKey(log_n, pre.tree.root, params)
+    return ProvingKey(air, vk, pre, pre_values, QuotientKernel(air.constraints))
+
+
+def prove(
+    pk: ProvingKey,
+    main_values: np.ndarray,
+    publics: list[int],
+    build_aux: AuxBuilder | None = None,
+) -> StarkProof:
+    air, vk, params = pk.air, pk.vk, pk.vk.params
+    lb, log_n = params.log_blowup, vk.log_n
+    n = 1 << log_n
+    main_values = np.ascontiguousarray(main_values, dtype=np.uint32)
+    if main_values.shape != (air.n_main, n):
+        raise ValueError(f"main trace is {main_values.shape}, the AIR wants {(air.n_main, n)}")
+    if len(publics) != air.n_public:
+        raise ValueError(f"{len(publics)} public values, the AIR wants {air.n_public}")
+    t = start_transcript(air, vk, publics)
+
+    main = Committed.from_values(main_values, lb)
+    t.absorb(b"main", main.tree.root)
+    challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
+
+    if air.n_aux:
+        if build_aux is None:
+            raise ValueError(f"{air.name} has auxiliary columns: pass build_aux")
+        aux_values = build_aux(challenges, pk.pre_values, main_values)
+    else:
+        aux_values = np.zeros((0, n), dtype=np.uint32)
+    aux = Committed.from_values(aux_values, lb)
+    t.absorb(b"aux", aux.tree.root)
+
+    alpha = t.challenge_ext()
+    alpha_pows = _ext_powers(alpha, len(air.constraints))
+    points = ntt.coset_points(log_n + lb)
+    q_values = pk.quotient(
+        pk.pre.lde,
+        main.lde,
+        aux.lde,
+        _next_positions(log_n, lb),
+        challenges,
+        publics,
+        alpha_pows,
+        _divisor_inverses(points, log_n),
+    )
+    quotient = Committed.from_coeffs(_quotient_chunks(q_values, log_n, lb, air.quotient_chunks), lb)
+    t.absorb(b"quotient", quotient.tree.root)
+
+    zeta = t.challenge_ext()
+    zeta_next = ext.escale(zeta, field.root_of_unity(log_n))
+    matrices = [pk.pre, main, aux, quotient]
+    trace = matrices[:3]
+    ood_current = [v for mat in matrices for v in _evaluate_at(mat.coeffs, zeta)]
+    ood_next = [v for mat in trace for v in _evaluate_at(mat.coeffs, zeta_next)]
+    t.absorb_words(b"ood", [c for e in ood_current + ood_next for c in e])
+
+    gamma = t.challenge_ext()
+    deep = _deep(matrices, len(trace), points, zeta, zeta_next, gamma, ood_current, ood_next)
+    state = fri.commit_phase(deep, log_n, params.fri, t)
+    nonce, positions = fri.query_phase(state, params.fri, t)
+    fri_proof = fri.FriProof(
+        [layer.tree.root for layer in state.layers],
+        state.final_coeffs,
+        nonce,
+        fri.open_queries(state, positions),
+    )
+    queries = [QueryOpening(*(mat.open(pos) for mat in matrices)) for pos in positions]
+    return StarkProof(
+        log_n,
+        main.tree.root,
+        aux.tree.root,
+        quotient.tree.root,
+        ood_current,
+        ood_next,
+        fri_proof,
+        queries,
+    )
+
+
+# ---- steps ------------------------------------------------------------------------------------
+
+
+def _ext_powers(x: Ext, count: int) -> np.ndarray:
+    out = np.zeros((max(count, 1), 4), dtype=np.uint32)
+    acc = ext.ONE
+    for i in range(count):
+        out[i] = acc
+        acc = ext.emul(acc, x)
+    return out
+
+
+def _next_positions(log_n: int, log_blowup: int) -> np.ndarray:
+    """For each bit-reversed position of the blown-up coset, the position of x * w_n."""
+    log_m = log_n + log_blowup
+    rev = ntt.bitrev_indices(log_m)  # position -> natural index (an involution)
+    return rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
+
+
+def _divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:
+    """Per point: (x - w^(n-1)) / Z_H(x), 1 / Z_H(x), 1 / (x - 1), 1 / (x - w^(n-1)), where
+    Z_H(x) = x^n - 1 vanishes on the trace rows (the four groups of `air.Where`)."""
+    x_n = points
+    for _ in range(log_n):
+        x_n = field.vmul(x_n, x_n)
+    z_h = field.vsub(x_n, np.ones_like(x_n))
+    last = np.uint32(field.inv(field.root_of_unity(log_n)))  # w^(n-1)
+    x_last = field.vsub(points, np.full_like(points, last))
+    x_first = field.vsub(points, np.ones_like(points))
+    out = np.empty((4, points.shape[0]), dtype=np.uint32)
+    inv_zh, inv_first, inv_last = (np.empty_like(points) for _ in range(3))
+    for src, dst in ((z_h, inv_zh), (x_first, inv_first), (x_last, inv_last)):
+        field.batch_inverse(src, dst)
+    out[0] = field.vmul(x_last, inv_zh)
+    out[1] = inv_zh
+    out[2] = inv_first
+    out[3] = inv_last
+    return out
+
+
+def _quotient_chunks(q_values: np.ndarray, log_n: int, log_blowup: int, chunks: int) -> np.ndarray:
+    """Coefficients of Q = sum_c x^(c n) Q_c, one base column per (chunk, component)."""
+    log_m = log_n + log_blowup
+    natural = q_values[:, ntt.bitrev_indices(log_m)]
+    coeffs = ntt.interpolate(natural)  # of Q(g y): coefficient i carries g^i
+    unshift = field.powers(field.inv(field.GENERATOR), 1 << log_m)
+    coeffs = np.stack([field.vmul(c, unshift) for c in coeffs])
+    n = 1 << log_n
+    if np.any(coeffs[:, chunks * n :]):
+        raise UnsatisfiedConstraints("the trace does not satisfy the constraints")
+    return np.ascontiguousarray(
+        coeffs[:, : chunks * n].reshape(4, chunks, n).transpose(1, 0, 2).reshape(4 * chunks, n)
+    )
+
+
+@njit(parallel=True, cache=True)
+def _evaluate_at_kernel(coeffs, pows, out):
+    for c in prange(coeffs.shape[0]):
+        a0 = a1 = a2 = a3 = np.uint64(0)
+        for k in range(coeffs.shape[1]):
+            v = np.uint64(coeffs[c, k])
+            a0 = (a0 + v * pows[0, k]) % P_U64
+            a1 = (a1 + v * pows[1, k]) % P_U64
+            a2 = (a2 + v * pows[2, k]) % P_U64
+            a3 = (a3 + v * pows[3, k]) % P_U64
+        out[c, 0], out[c, 1], out[c, 2], out[c, 3] = u32(a0), u32(a1), u32(a2), u32(a3)
+
+
+def _evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
+    """Every column's polynomial (base coefficients) at the extension point x."""
+    n = coeffs.shape[1]
+    pows = _ext_powers(x, n).T.astype(np.uint64).copy()
+    out = np.empty((coeffs.shape[0], 4), dtype=np.uint32)
+    _evaluate_at_kernel(coeffs, pows, out)
+    return [tuple(int(v) for v in row) for row in out]  # type: ignore[misc]
+
+
+@njit(parallel=True, cache=True)
+def _accumulate(mat, gpows, acc):
+    """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of points for locality."""
+    m = mat.shape[1]
+    block = 1024
+    for b in prange((m + block - 1) // block):
+        lo, hi = b * block, min(m, (b + 1) * block)
+        for c in range(mat.shape[0]):
+            g0, g1, g2, g3 = gpows[c, 0], gpows[c, 1], gpows[c, 2], gpows[c, 3]
+            for j in range(lo, hi):
+                t0, t1, t2, t3 = kscale(g0, g1, g2, g3, mat[c, j])
+                acc[0, j], acc[1, j], acc[2, j], acc[3, j] = kadd(
+                    acc[0, j], acc[1, j], acc[2, j], acc[3, j], t0, t1, t2, t3
+                )
+
+
+@njit(parallel=True, cache=True)
+def _deep_kernel(f_all, f_trace, points, z, zn, fz, ftzn, gn, out):
+    """out = (F(x) - F(z)) / (x - z) + gn (F_t(x) - F_t(zn)) / (x - zn), with the two
+    denominators inverted in blocks (Montgomery's trick per block)."""
+    m = points.shape[0]
+    block = 1024
+    for b in prange((m + block - 1) // block):
+        lo, hi = b * block, min(m, (b + 1) * block)
+        inv = np.empty((2, 4, hi - lo), dtype=np.uint32)
+        for s in range(2):
+            p0, p1, p2, p3 = (z[0], z[1], z[2], z[3]) if s == 0 else (zn[0], zn[1], zn[2], zn[3])
+            a0, a1, a2, a3 = u32(1), u32(0), u32(0), u32(0)
+            for j in range(lo, hi):
+                inv[s, 0, j - lo], inv[s, 1, j - lo] = a0, a1
+                inv[s, 2, j - lo], inv[s, 3, j - lo] = a2, a3
+                d0, d1, d2, d3 = ksub(points[j], u32(0), u32(0), u32(0), p0, p1, p2, p3)
+                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, d0, d1, d2, d3)
+            a0, a1, a2, a3 = kinv(a0, a1, a2, a3)
+            for j in range(hi - 1, lo - 1, -1):
+                i0, i1, i2, i3 = kmul(
+                    inv[s, 0, j - lo],
+                    inv[s, 1, j - lo],
+                    inv[s, 2, j - lo],
+                    inv[s, 3, j - lo],
+                    a0,
+                    a1,
+                    a2,
+                    a3,
+                )
+                inv[s, 0, j - lo], inv[s, 1, j - lo] = i0, i1
+                inv[s, 2, j - lo], inv[s, 3, j - lo] = i2, i3
+                d0, d1, d2, d3 = ksub(points[j], u32(0), u32(0), u32(0), p0, p1, p2, p3)
+                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, d0, d1, d2, d3)
+        for j in range(lo, hi):
+            k = j - lo
+            n0, n1, n2, n3 = ksub(
+                f_all[0, j], f_all[1, j], f_all[2, j], f_all[3, j], fz[0], fz[1], fz[2], fz[3]
+            )
+            r0, r1, r2, r3 = kmul(
+                n0, n1, n2, n3, inv[0, 0, k], inv[0, 1, k], inv[0, 2, k], inv[0, 3, k]
+            )
+            n0, n1, n2, n3 = ksub(
+                f_trace[0, j],
+                f_trace[1, j],
+                f_trace[2, j],
+                f_trace[3, j],
+                ftzn[0],
+                ftzn[1],
+                ftzn[2],
+                ftzn[3],
+            )
+            n0, n1, n2, n3 = kmul(
+                n0, n1, n2, n3, inv[1, 0, k], inv[1, 1, k], inv[1, 2, k], inv[1, 3, k]
+            )
+            n0, n1, n2, n3 = kmul(n0, n1, n2, n3, gn[0], gn[1], gn[2], gn[3])
+            out[0, j], out[1, j], out[2, j], out[3, j] = kadd(r0, r1, r2, r3, n0, n1, n2, n3)
+
+
+def _deep(
+    matrices: list[Committed],
+    n_trace: int,
+    points: np.ndarray,
+    zeta: Ext,
+    zeta_next: Ext,
+    gamma: Ext,
+    ood_current: list[Ext],
+    ood_next: list[Ext],
+) -> np.ndarray:
+    """The DEEP composition on the blown-up domain: every column's opening at zeta (and the
+    trace's at zeta * w) folded into one function of degree < n, with powers of gamma."""
+    widths = [mat.lde.shape[0] for mat in matrices]
+    total = sum(widths)
+    gpows = _ext_powers(gamma, total + 1)
+    m = points.shape[0]
+    f_trace = np.zeros((4, m), dtype=np.uint32)
+    offset = 0
+    for mat, width in zip(matrices[:n_trace], widths, strict=False):
+        if width:
+            _accumulate(mat.lde, gpows[offset : offset + width], f_trace)
+        offset += width
+    f_all = f_trace.copy()
+    for mat, width in zip(matrices[n_trace:], widths[n_trace:], strict=True):
+        _accumulate(mat.lde, gpows[offset : offset + width], f_all)
+        offset += width
+    f_z = _combine(ood_current, gpows)
+    f_tzn = _combine(ood_next, gpows)
+    out = np.empty((4, m), dtype=np.uint32)
+    arr = lambda e: np.array(e, dtype=np.uint32)  # noqa: E731
+    _deep_kernel(
+        f_all,
+        f_trace,
+        points,
+        arr(zeta),
+        arr(zeta_next),
+        arr(f_z),
+        arr(f_tzn),
+        gpows[total].copy(),
+        out,
+    )
+    return out
+
+
+def _combine(values: list[Ext], gpows: np.ndarray) -> Ext:
+    acc = ext.ZERO
+    for i, v in enumerate(values):
+        acc = ext.eadd(acc, ext.emul(v, tuple(int(c) for c in gpows[i])))  # type: ignore[arg-type]
+    return acc
+
+
+def proof_size(proof: StarkProof) -> int:
+    return len(proof.to_bytes())

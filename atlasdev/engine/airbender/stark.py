@@ -1,0 +1,62 @@
+"""What prover and verifier agree on before any proof: parameters, keys and the transcript's start.
+
+Security (docs/prover.md has the arithmetic): FRI at rate 1/4 (blowup 4) with 44 queries and 16
+bits of proof of work gives 44 * 2 + 16 = 104 conjectured bits; every challenge is drawn from the
+degree-4 extension (~2^124 elements), so the algebraic steps (LogUp, the constraint combination,
+the out-of-domain point, DEEP, FRI folding) each fail with probability below 2^-100 for traces up
+to 2^22 rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .air import Air
+from .fri import FriParams
+from .transcript import Transcript
+
+
+@dataclass(frozen=True)
+class StarkParams:
+    log_blowup: int = 2
+    num_queries: int = 44
+    pow_bits: int = 16
+    log_arity: int = 3
+    log_final_degree: int = 4
+
+    @property
+    def fri(self) -> FriParams:
+        return FriParams(
+            self.log_blowup, self.num_queries, self.pow_bits, self.log_arity, self.log_final_degree
+        )
+
+    def words(self) -> list[int]:
+        return [
+            self.log_blowup,
+            self.num_queries,
+            self.pow_bits,
+            self.log_arity,
+            self.log_final_degree,
+        ]
+
+
+DEFAULT_PARAMS = StarkParams()
+
+
+@dataclass(frozen=True)
+class VerifyingKey:
+    """All the verifier needs besides the AIR: the trace size and the preprocessed commitment
+    (for the RISC-V AIR, the program ROM: this root is what the image ID binds)."""
+
+    log_n: int
+    pre_root: bytes
+    params: StarkParams = DEFAULT_PARAMS
+
+
+def start_transcript(air: Air, vk: VerifyingKey, publics: list[int]) -> Transcript:
+    t = Transcript(b"stark/" + air.name.encode())
+    t.absorb_words(b"air", air.shape_words())
+    t.absorb_words(b"params", [vk.log_n, *vk.params.words()])
+    t.absorb(b"preprocessed", vk.pre_root)
+    t.absorb_words(b"publics", publics)
+    return t

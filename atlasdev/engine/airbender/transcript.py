@@ -1,0 +1,70 @@
+"""The Fiat-Shamir transcript: every challenge is a Blake2s hash of everything sent before it.
+
+Prover and verifier run the same sequence of `absorb` and `challenge` calls; the proof is sound
+only if every prover message (commitments, public values, the image ID, out-of-domain values) is
+absorbed before the challenges that depend on it. Labels separate the messages so that no two
+sequences of calls hash the same bytes.
+
+Field challenges are sampled by rejection (u32 words below 2p, reduced mod p): uniform, and a
+GPU or any other prover reproduces them bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+from . import extension
+from .extension import Ext
+from .field import P
+
+DOMAIN = b"atlasdev/airbender/v1"
+_LIMIT = 2 * P  # largest multiple of p that fits in a u32
+
+
+class Transcript:
+    def __init__(self, protocol: bytes) -> None:
+        self.state = hashlib.blake2s(DOMAIN + b"/" + protocol).digest()
+
+    def absorb(self, label: bytes, data: bytes) -> None:
+        header = struct.pack("<I", len(label)) + label + struct.pack("<Q", len(data))
+        self.state = hashlib.blake2s(self.state + header + data).digest()
+
+    def absorb_words(self, label: bytes, words: list[int]) -> None:
+        self.absorb(label, struct.pack(f"<{len(words)}I", *words))
+
+    def _squeeze(self) -> tuple[int, ...]:
+        self.state = hashlib.blake2s(self.state + b"squeeze").digest()
+        return struct.unpack("<8I", self.state)
+
+    def field_elements(self, count: int) -> list[int]:
+        out: list[int] = []
+        while len(out) < count:
+            out.extend(w % P for w in self._squeeze() if w < _LIMIT)
+        return out[:count]
+
+    def challenge(self) -> int:
+        return self.field_elements(1)[0]
+
+    def challenge_ext(self) -> Ext:
+        return extension.from_words(self.field_elements(extension.DEGREE))
+
+    def indices(self, count: int, log_size: int) -> list[int]:
+        """``count`` positions in [0, 2^log_size), uniform (the size is a power of two)."""
+        out: list[int] = []
+        mask = (1 << log_size) - 1
+        while len(out) < count:
+            out.extend(w & mask for w in self._squeeze())
+        return out[:count]
+
+    def grind(self, bits: int) -> int:
+        """The smallest nonce whose hash with the state has ``bits`` leading zero bits: the
+        proof of work that makes each attempt at a lucky query set cost 2^bits hashes."""
+        nonce = 0
+        while not self.check_pow(bits, nonce):
+            nonce += 1
+        return nonce
+
+    def check_pow(self, bits: int, nonce: int) -> bool:
+        digest = hashlib.blake2s(self.state + b"pow" + struct.pack("<Q", nonce)).digest()
+        return int.from_bytes(digest[:8], "big") >> (64 - bits) == 0 if bits else True

@@ -1,0 +1,169 @@
+"""The STARK verifier: Python ints and hashlib, sharing with the prover only the field, the hash,
+the transcript and the AIR's constraint definitions.
+
+It replays the transcript from the proof's commitments, checks the constraint identity at the
+out-of-domain point (the combined constraints equal the quotient times the vanishing
+polynomials), then at every FRI query checks that each opened row is under its commitment and
+that the DEEP composition computed from those rows is the value FRI's first layer committed to.
+Each failure raises `InvalidProof` with the step that failed.
+"""
+
+from __future__ import annotations
+
+from . import extension as ext
+from . import field, fri, merkle
+from .air import Air, Point, Where, evaluate
+from .codegen import GROUPS
+from .extension import Ext
+from .field import P
+from .proof import MalformedProof, RowOpening, StarkProof
+from .stark import VerifyingKey, start_transcript
+
+
+class InvalidProof(ValueError):
+    """The proof does not prove the statement; the message says which check failed."""
+
+
+def verify(air: Air, vk: VerifyingKey, publics: list[int], proof: StarkProof | bytes) -> None:
+    """Return if ``proof`` proves that a trace satisfying ``air`` with these public values
+    exists under ``vk``; raise `InvalidProof` (or `MalformedProof` for bad bytes) otherwise."""
+    if isinstance(proof, bytes):
+        proof = StarkProof.from_bytes(proof)
+    params = vk.params
+    if proof.log_n != vk.log_n:
+        raise InvalidProof(f"proof is for 2^{proof.log_n} rows, the key for 2^{vk.log_n}")
+    if len(publics) != air.n_public or any(not 0 <= v < P for v in publics):
+        raise InvalidProof(f"expected {air.n_public} public values below p")
+    widths = [air.n_pre, air.n_main, 4 * air.n_aux, 4 * air.quotient_chunks]
+    n_trace = sum(widths[:3])
+    if len(proof.ood_current) != sum(widths) or len(proof.ood_next) != n_trace:
+        raise MalformedProof("wrong number of out-of-domain values")
+    log_n, log_m = vk.log_n, vk.log_n + params.log_blowup
+
+    t = start_transcript(air, vk, publics)
+    t.absorb(b"main", proof.main_root)
+    challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
+    t.absorb(b"aux", proof.aux_root)
+    alpha = t.challenge_ext()
+    t.absorb(b"quotient", proof.quotient_root)
+    zeta = t.challenge_ext()
+    t.absorb_words(b"ood", [c for e in proof.ood_current + proof.ood_next for c in e])
+    gamma = t.challenge_ext()
+
+    _check_constraints(air, proof, challenges, publics, alpha, zeta, widths, log_n)
+
+    try:
+        betas, positions = fri.replay(proof.fri, log_n, log_m, params.fri, t)
+    except fri.FriError as e:
+        raise InvalidProof(str(e)) from None
+    if len(proof.queries) != len(positions):
+        raise InvalidProof(f"{len(proof.queries)} trace openings, expected {len(positions)}")
+    roots = [vk.pre_root, proof.main_root, proof.aux_root, proof.quotient_root]
+    names = ["preprocessed", "main", "auxiliary", "quotient"]
+    gpows = _powers(gamma, sum(widths) + 1)
+    f_z = _combine(proof.ood_current, gpows)
+    f_tzn = _combine(proof.ood_next, gpows)
+    zeta_next = ext.escale(zeta, field.root_of_unity(log_n))
+    first_values = []
+    for q, (pos, opening) in enumerate(zip(positions, proof.queries, strict=True)):
+        rows: list[RowOpening] = [opening.pre, opening.main, opening.aux, opening.quotient]
+        for name, root, row, width in zip(names, roots, rows, widths, strict=True):
+            if len(row.values) != width or len(row.path) != log_m:
+                raise InvalidProof(f"query {q}: malformed {name} opening")
+            if not merkle.verify_path(root, pos, merkle.leaf_digest(row.values), row.path):
+                raise InvalidProof(f"query {q}: {name} row is not under its commitment")
+        values = [v for row in rows for v in row.values]
+        x = fri.point(log_m, field.GENERATOR, pos)
+        f_all = _combine_base(values, gpows)
+        f_trace = _combine_base(values[:n_trace], gpows)
+        lhs = ext.emul(ext.esub(f_all, f_z), ext.einv(ext.esub(ext.lift(x), zeta)))
+        rhs = ext.emul(ext.esub(f_trace, f_tzn), ext.einv(ext.esub(ext.lift(x), zeta_next)))
+        first_values.append(ext.eadd(lhs, ext.emul(gpows[-1], rhs)))
+    try:
+        fri.check_queries(proof.fri, betas, positions, first_values, log_n, log_m, params.fri)
+    except fri.FriError as e:
+        raise InvalidProof(str(e)) from None
+
+
+def _check_constraints(
+    air: Air,
+    proof: StarkProof,
+    challenges: list[Ext],
+    publics: list[int],
+    alpha: Ext,
+    zeta: Ext,
+    widths: list[int],
+    log_n: int,
+) -> None:
+    """sum_i alpha^i C_i(zeta) / Z_i(zeta) must equal the quotient's value at zeta."""
+    n = 1 << log_n
+    z_h = ext.esub(ext.epow(zeta, n), ext.ONE)
+    if z_h == ext.ZERO:
+        raise InvalidProof("the out-of-domain point fell on the trace domain")
+    cur, nxt = proof.ood_current, proof.ood_next
+    a, b, c = widths[0], widths[0] + widths[1], widths[0] + widths[1] + widths[2]
+    point = Point(
+        pre=cur[:a],
+        pre_next=nxt[:a],
+        main=cur[a:b],
+        main_next=nxt[a:b],
+        aux=_ext_columns(cur[b:c]),
+        aux_next=_ext_columns(nxt[b:c]),
+        challenges=challenges,
+        publics=publics,
+    )
+    values = evaluate([con.expr for con in air.constraints], point)
+    w_last = field.inv(field.root_of_unity(log_n))
+    inv_zh = ext.einv(z_h)
+    divisors = {
+        Where.TRANSITION: ext.emul(ext.esub(zeta, ext.lift(w_last)), inv_zh),
+        Where.EVERY_ROW: inv_zh,
+        Where.FIRST_ROW: ext.einv(ext.esub(zeta, ext.ONE)),
+        Where.LAST_ROW: ext.einv(ext.esub(zeta, ext.lift(w_last))),
+    }
+    combined = ext.ZERO
+    power = ext.ONE
+    for con, value in zip(air.constraints, values, strict=True):
+        combined = ext.eadd(combined, ext.emul(ext.emul(power, value), divisors[con.where]))
+        power = ext.emul(power, alpha)
+    assert set(divisors) == set(GROUPS)
+    quotient = ext.ZERO
+    zeta_n = ext.epow(zeta, n)
+    for chunk, column in enumerate(_ext_columns(cur[c:])):
+        quotient = ext.eadd(quotient, ext.emul(ext.epow(zeta_n, chunk), column))
+    if combined != quotient:
+        raise InvalidProof("the constraints do not hold at the out-of-domain point")
+
+
+def _ext_columns(components: list[Ext]) -> list[Ext]:
+    """Extension columns from the values of their 4 base components: sum_e X^e v_e."""
+    out = []
+    for i in range(0, len(components), 4):
+        acc = ext.ZERO
+        for e in range(4):
+            basis = tuple(1 if k == e else 0 for k in range(4))
+            acc = ext.eadd(acc, ext.emul(components[i + e], basis))  # type: ignore[arg-type]
+        out.append(acc)
+    return out
+
+
+def _powers(x: Ext, count: int) -> list[Ext]:
+    out, acc = [], ext.ONE
+    for _ in range(count):
+        out.append(acc)
+        acc = ext.emul(acc, x)
+    return out
+
+
+def _combine(values: list[Ext], gpows: list[Ext]) -> Ext:
+    acc = ext.ZERO
+    for v, g in zip(values, gpows, strict=False):
+        acc = ext.eadd(acc, ext.emul(v, g))
+    return acc
+
+
+def _combine_base(values: list[int], gpows: list[Ext]) -> Ext:
+    acc = ext.ZERO
+    for v, g in zip(values, gpows, strict=False):
+        acc = ext.eadd(acc, ext.escale(g, v))
+    return acc

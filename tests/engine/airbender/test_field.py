@@ -1,0 +1,80 @@
+"""BabyBear and its quartic extension: the three forms (Python, numba, numpy) agree."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from atlasdev.engine.airbender import extension as ext
+from atlasdev.engine.airbender import field
+from atlasdev.engine.airbender.field import P
+
+elements = st.integers(0, P - 1)
+ext_elements = st.tuples(elements, elements, elements, elements)
+
+
+def test_constants() -> None:
+    assert P == 2**31 - 2**27 + 1
+    # 31 generates the whole group: its order is p - 1, not a proper divisor of it.
+    for q in (2, 3, 5):
+        assert pow(field.GENERATOR, (P - 1) // q, P) != 1
+    w = field.root_of_unity(field.TWO_ADICITY)
+    assert pow(w, 1 << field.TWO_ADICITY, P) == 1
+    assert pow(w, 1 << (field.TWO_ADICITY - 1), P) == P - 1
+
+
+@given(elements, elements)
+def test_numba_scalars_match_python(a: int, b: int) -> None:
+    x, y = np.uint32(a), np.uint32(b)
+    assert field.fadd(x, y) == field.add(a, b)
+    assert field.fsub(x, y) == field.sub(a, b)
+    assert field.fmul(x, y) == field.mul(a, b)
+    assert field.fneg(x) == field.neg(a)
+    if a:
+        assert field.finv(x) == field.inv(a)
+        assert field.mul(a, field.inv(a)) == 1
+
+
+def test_batch_inverse() -> None:
+    values = np.arange(1, 1000, dtype=np.uint32) * np.uint32(7919)
+    out = np.empty_like(values)
+    field.batch_inverse(values, out)
+    assert [int(v) for v in out] == field.batch_inv([int(v) for v in values])
+    assert [int(v) for v in out] == [field.inv(int(v)) for v in values]
+
+
+def test_powers() -> None:
+    assert [int(v) for v in field.powers(5, 37)] == [pow(5, i, P) for i in range(37)]
+
+
+def test_x4_minus_11_is_irreducible() -> None:
+    # x^n - a is irreducible iff every prime r | n divides ord(a) but not (p-1)/ord(a), and
+    # p = 1 mod 4 when 4 | n (Lidl & Niederreiter, Theorem 3.75). For n = 4 that is: p = 1 mod 4
+    # and a is not a square (then ord(a) holds all the factors 2 of p - 1).
+    assert P % 4 == 1
+    assert pow(ext.W, (P - 1) // 2, P) == P - 1
+
+
+@given(ext_elements, ext_elements, ext_elements)
+def test_extension_is_a_field(a: ext.Ext, b: ext.Ext, c: ext.Ext) -> None:
+    assert ext.emul(a, b) == ext.emul(b, a)
+    assert ext.emul(a, ext.eadd(b, c)) == ext.eadd(ext.emul(a, b), ext.emul(a, c))
+    assert ext.emul(ext.emul(a, b), c) == ext.emul(a, ext.emul(b, c))
+    if a != ext.ZERO:
+        assert ext.emul(a, ext.einv(a)) == ext.ONE
+
+
+@given(ext_elements, ext_elements, elements)
+def test_numba_extension_matches_python(a: ext.Ext, b: ext.Ext, k: int) -> None:
+    u = [np.uint32(v) for v in a + b]
+    assert tuple(int(v) for v in ext.kmul(*u)) == ext.emul(a, b)
+    assert tuple(int(v) for v in ext.kadd(*u)) == ext.eadd(a, b)
+    assert tuple(int(v) for v in ext.ksub(*u)) == ext.esub(a, b)
+    assert tuple(int(v) for v in ext.kscale(*u[:4], np.uint32(k))) == ext.escale(a, k)
+    if a != ext.ZERO:
+        assert tuple(int(v) for v in ext.kinv(*u[:4])) == ext.einv(a)
+
+
+def test_frobenius_order() -> None:
+    # Every nonzero element of the extension has order dividing p^4 - 1.
+    a = (3, 1, 4, 1)
+    assert ext.epow(a, P**4 - 1) == ext.ONE

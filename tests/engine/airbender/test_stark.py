@@ -1,0 +1,244 @@
+"""The STARK engine on a small AIR: completeness, determinism, and a tamper suite.
+
+The RISC-V AIR has its own tests; these pin the protocol itself (transcript order, quotient,
+DEEP, FRI, openings, encoding) on a Fibonacci AIR with a preprocessed column and publics.
+"""
+
+import dataclasses
+from functools import cache
+
+import numpy as np
+import pytest
+
+from atlasdev.engine.airbender import air as A
+from atlasdev.engine.airbender import prover, verifier
+from atlasdev.engine.airbender.field import P
+from atlasdev.engine.airbender.proof import MalformedProof, StarkProof
+from atlasdev.engine.airbender.stark import StarkParams
+
+PARAMS = StarkParams(num_queries=16, pow_bits=4)
+LOG_N = 6
+
+
+def fibonacci_air() -> A.Air:
+    """a' = b, b' = a + b * k (k a preprocessed column), a and b start at publics 0 and 1,
+    b ends at public 2."""
+    fib = A.Air("fib-test", n_pre=1, n_main=2, n_public=3)
+    a, b, k = A.main(0), A.main(1), A.pre(0)
+    fib.add(A.Where.TRANSITION, a.next - b, "a' = b")
+    fib.add(A.Where.TRANSITION, b.next - a - b * k, "b' = a + b k")
+    fib.add(A.Where.FIRST_ROW, a - A.public(0), "a starts at public 0")
+    fib.add(A.Where.FIRST_ROW, b - A.public(1), "b starts at public 1")
+    fib.add(A.Where.LAST_ROW, b - A.public(2), "b ends at public 2")
+    return fib
+
+
+def trace(k: np.ndarray, a0: int = 1, b0: int = 1) -> np.ndarray:
+    n = k.shape[0]
+    t = np.zeros((2, n), dtype=np.uint32)
+    a, b = a0, b0
+    for i in range(n):
+        t[0, i], t[1, i] = a, b
+        a, b = b, (a + b * int(k[i])) % P
+    return t
+
+
+@cache
+def setup() -> tuple[A.Air, prover.ProvingKey, np.ndarray]:
+    fib = fibonacci_air()
+    k = (np.arange(1 << LOG_N, dtype=np.uint32) % 3) + 1
+    return fib, prover.setup(fib, LOG_N, k[None, :], PARAMS), k
+
+
+@cache
+def honest() -> tuple[list[int], bytes]:
+    _, pk, k = setup()
+    t = trace(k)
+    publics = [1, 1, int(t[1, -1])]
+    return publics, prover.prove(pk, t, publics).to_bytes()
+
+
+def test_an_honest_proof_verifies() -> None:
+    fib, pk, _ = setup()
+    publics, data = honest()
+    verifier.verify(fib, pk.vk, publics, data)
+    assert StarkProof.from_bytes(data).to_bytes() == data
+
+
+def test_proofs_are_deterministic() -> None:
+    _, pk, k = setup()
+    publics, data = honest()
+    assert prover.prove(pk, trace(k), publics).to_bytes() == data
+
+
+@pytest.mark.parametrize("log_n", [1, 3, 9])
+def test_completeness_across_sizes(log_n: int) -> None:
+    fib = fibonacci_air()
+    k = np.ones(1 << log_n, dtype=np.uint32)
+    pk = prover.setup(fib, log_n, k[None, :], PARAMS)
+    t = trace(k, 2, 3)
+    publics = [2, 3, int(t[1, -1])]
+    verifier.verify(fib, pk.vk, publics, prover.prove(pk, t, publics).to_bytes())
+
+
+def test_a_false_trace_cannot_be_proven() -> None:
+    _, pk, k = setup()
+    t = trace(k)
+    t[1, 17] = (t[1, 17] + 1) % P
+    with pytest.raises(prover.UnsatisfiedConstraints):
+        prover.prove(pk, t, [1, 1, int(t[1, -1])])
+
+
+def test_a_changed_public_value_is_rejected() -> None:
+    fib, pk, _ = setup()
+    publics, data = honest()
+    with pytest.raises(verifier.InvalidProof, match="out-of-domain"):
+        verifier.verify(fib, pk.vk, [publics[0], publics[1], (publics[2] + 1) % P], data)
+
+
+def test_another_preprocessed_commitment_is_rejected() -> None:
+    # The preprocessed root stands for the program: a proof made against one program's key
+    # does not verify against another's.
+    fib, _, k = setup()
+    publics, data = honest()
+    other = prover.setup(fib, LOG_N, (k % 2)[None, :], PARAMS)
+    with pytest.raises(verifier.InvalidProof):
+        verifier.verify(fib, other.vk, publics, data)
+
+
+def test_another_trace_size_is_rejected() -> None:
+    fib, pk, _ = setup()
+    publics, data = honest()
+    with pytest.raises(verifier.InvalidProof, match="rows"):
+        verifier.verify(fib, dataclasses.replace(pk.vk, log_n=LOG_N + 1), publics, data)
+
+
+def _bump(v: int) -> int:
+    return (v + 1) % P
+
+
+def _tampered(change) -> StarkProof:  # type: ignore[no-untyped-def]
+    _, data = honest()
+    return change(StarkProof.from_bytes(data))
+
+
+def _with_query(proof: StarkProof, query) -> StarkProof:  # type: ignore[no-untyped-def]
+    return dataclasses.replace(proof, queries=[query, *proof.queries[1:]])
+
+
+def _flip(path: list[bytes], i: int) -> list[bytes]:
+    return [bytes([p[0] ^ 1]) + p[1:] if j == i else p for j, p in enumerate(path)]
+
+
+TAMPERS = {
+    "main trace cell": lambda p: _with_query(
+        p,
+        dataclasses.replace(
+            p.queries[0],
+            main=dataclasses.replace(
+                p.queries[0].main,
+                values=[_bump(p.queries[0].main.values[0]), p.queries[0].main.values[1]],
+            ),
+        ),
+    ),
+    "preprocessed cell": lambda p: _with_query(
+        p,
+        dataclasses.replace(
+            p.queries[0],
+            pre=dataclasses.replace(p.queries[0].pre, values=[_bump(p.queries[0].pre.values[0])]),
+        ),
+    ),
+    "Merkle path node": lambda p: _with_query(
+        p,
+        dataclasses.replace(
+            p.queries[0],
+            main=dataclasses.replace(p.queries[0].main, path=_flip(p.queries[0].main.path, 3)),
+        ),
+    ),
+    "quotient value": lambda p: _with_query(
+        p,
+        dataclasses.replace(
+            p.queries[0],
+            quotient=dataclasses.replace(
+                p.queries[0].quotient,
+                values=[_bump(p.queries[0].quotient.values[0]), *p.queries[0].quotient.values[1:]],
+            ),
+        ),
+    ),
+    "out-of-domain value": lambda p: dataclasses.replace(
+        p,
+        ood_current=[
+            (_bump(p.ood_current[1][0]), *p.ood_current[1][1:]) if i == 1 else v
+            for i, v in enumerate(p.ood_current)
+        ],
+    ),
+    "next-row out-of-domain value": lambda p: dataclasses.replace(
+        p,
+        ood_next=[
+            (_bump(p.ood_next[2][0]), *p.ood_next[2][1:]) if i == 2 else v
+            for i, v in enumerate(p.ood_next)
+        ],
+    ),
+    "main commitment": lambda p: dataclasses.replace(p, main_root=bytes(32)),
+    "FRI final polynomial": lambda p: dataclasses.replace(
+        p,
+        fri=dataclasses.replace(
+            p.fri,
+            final_coeffs=[
+                (_bump(p.fri.final_coeffs[0][0]), *p.fri.final_coeffs[0][1:]),
+                *p.fri.final_coeffs[1:],
+            ],
+        ),
+    ),
+    "FRI query answer": lambda p: dataclasses.replace(
+        p,
+        fri=dataclasses.replace(
+            p.fri,
+            queries=[
+                [
+                    dataclasses.replace(
+                        p.fri.queries[0][0],
+                        values=[
+                            (
+                                _bump(p.fri.queries[0][0].values[-1][0]),
+                                *p.fri.queries[0][0].values[-1][1:],
+                            )
+                            if j == len(p.fri.queries[0][0].values) - 1
+                            else v
+                            for j, v in enumerate(p.fri.queries[0][0].values)
+                        ],
+                    ),
+                    *p.fri.queries[0][1:],
+                ],
+                *p.fri.queries[1:],
+            ],
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("what", sorted(TAMPERS))
+def test_tampered_proofs_are_rejected(what: str) -> None:
+    fib, pk, _ = setup()
+    publics, _ = honest()
+    proof = _tampered(TAMPERS[what])
+    with pytest.raises(verifier.InvalidProof):
+        verifier.verify(fib, pk.vk, publics, proof.to_bytes())
+
+
+def test_malformed_bytes_are_rejected_with_a_reason() -> None:
+    fib, pk, _ = setup()
+    publics, data = honest()
+    for bad, reason in [
+        (data[:-1], "truncated|trailing"),
+        (data + b"\0", "trailing"),
+        (b"XXXXXXXX" + data[8:], "magic"),
+        (b"", "truncated"),
+    ]:
+        with pytest.raises(MalformedProof, match=reason):
+            verifier.verify(fib, pk.vk, publics, bad)
+    # an unreduced field element (p itself) where an out-of-domain value starts
+    offset = 8 + 4 + 3 * 32 + 4
+    unreduced = data[:offset] + P.to_bytes(4, "little") + data[offset + 4 :]
+    with pytest.raises(MalformedProof, match="not reduced"):
+        verifier.verify(fib, pk.vk, publics, unreduced)
