@@ -4,8 +4,10 @@
 
 One in-process node (the default profile's two chains, temp data dir). Each load phase feeds N
 pre-signed native transfers at full speed into alpha (as `atlasdev bench sequencer` does) and
-measures the sealed TPS; R rounds run the three modes interleaved and the medians are reported
-(the shared 2-core machine drifts by +-15 % between runs). The modes:
+measures the sealed TPS; R rounds run the three modes interleaved, in an order rotated every
+round, and the medians are reported, also of each mode's TPS relative to the headless run of the
+same round (the shared 2-core machine drifts by +-15 % between runs, and throughput falls a little
+as the chain grows). The modes:
 
 - ``headless``: no dashboard (what `atlasdev up --headless` runs);
 - ``dashboard-overview`` / ``dashboard-blocks``: the dashboard runs in this process (Textual's
@@ -167,8 +169,7 @@ def dashboard_phase(
             window.start()
             if load is not None:
                 load.start()
-                while not load.done.is_set():
-                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(load.done.wait)  # no polling: the loop sleeps as in use
                 result["sequencer_tps"] = load.tps()
             else:
                 await asyncio.sleep(idle)
@@ -182,7 +183,7 @@ def dashboard_phase(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=10_000, help="transfers per load phase")
+    parser.add_argument("--count", type=int, default=20_000, help="transfers per load phase")
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="length of idle phases")
     parser.add_argument("--rounds", type=int, default=3, help="load rounds per mode (median)")
     parser.add_argument(
@@ -200,17 +201,23 @@ def main() -> None:
         try:
             modes = {"headless": None, "dashboard-overview": "1", "dashboard-blocks": "2"}
             runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
-            for r in range(args.rounds):  # interleaved, so that drift hits every mode alike
-                for mode, key in modes.items():
+            order = list(modes)
+            for r in range(args.rounds):  # interleaved and rotated: drift hits every mode alike
+                for mode in order[r % 3 :] + order[: r % 3]:
+                    key = modes[mode]
                     print(f"round {r + 1}: {mode}, {args.count} transfers", file=sys.stderr)
                     runs[mode].append(
                         headless_phase(node, args.count)
                         if key is None
                         else dashboard_phase(monitor, node, args.count, key, 0, hz)
                     )
+            headless_tps = [r["sequencer_tps"] for r in runs["headless"]]
             load = {
                 mode: {
                     "sequencer_tps_median": statistics.median(r["sequencer_tps"] for r in rs),
+                    "tps_vs_headless_same_round_median": statistics.median(
+                        r["sequencer_tps"] / h for r, h in zip(rs, headless_tps, strict=True)
+                    ),
                     "ui_thread_cpu_share_median": statistics.median(
                         r["ui_thread_cpu_share"] for r in rs
                     ),

@@ -3,9 +3,11 @@
 `make_app(monitor)` builds it for the CLI (`atlasdev up`) and for the tests alike. The app never
 touches the node: a single long-lived worker thread runs `Feed.poll` against the Monitor (the
 node's narrow read interface) four times a second (once a second while the sequencer is busy)
-and posts each `Update` back; the UI thread only renders it. At most one update is in flight, so a busy UI slows the feed instead of
-queueing work, and a busy node never stalls the UI. Detail screens load what they show in their
-own thread workers.
+and posts each `Update` back; the UI thread only renders it. At most one update is in flight, so
+a busy UI slows the feed instead of queueing work, and a busy node never stalls the UI. Between
+two refreshes the feed thread sleeps on events, not in short polling slices: every wake-up of a
+thread takes the GIL from the sequencer. Detail screens load what they show in their own thread
+workers.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from .search import SearchScreen
 
 REFRESH_HZ = 4.0
 BUSY_REFRESH_HZ = 1.0  # while the sequencer is busy, leave it the GIL (benchmarks/tui.py)
+CANCEL_CHECK_S = 1.0  # the feed thread's longest sleep before it checks for cancellation
 BUSY_TPS = 50.0  # a chain sealing more than this, or any mempool backlog, makes the node busy
 TITLES = {
     "overview": "Overview",
@@ -154,6 +157,10 @@ class AtlasApp(App[None]):
     def on_mount(self) -> None:
         self._feed_loop()
 
+    def on_unmount(self) -> None:
+        self._applied.set()  # the feed thread stops waiting and sees that the app is closing
+        self._wake.set()
+
     @property
     def view(self) -> str:
         """The view whose tab is active (even while a detail screen covers it)."""
@@ -172,7 +179,7 @@ class AtlasApp(App[None]):
             self._applied.clear()
             if not self.post_message(message):
                 return  # the app is closing
-            while not self._applied.wait(0.05):  # one update in flight at most
+            while not self._applied.wait(CANCEL_CHECK_S):  # one update in flight at most
                 if worker.is_cancelled:
                     return
             if isinstance(message, Polled):
@@ -182,11 +189,10 @@ class AtlasApp(App[None]):
             self._sleep(worker, started + delay)
 
     def _sleep(self, worker: Worker[None], until: float) -> None:
-        """Wait until ``until`` or a wake-up, in short slices: an exiting app cancels the worker
-        and must not wait out a slow refresh period."""
+        """Wait until ``until`` or a wake-up (a view change, or the app unmounting)."""
         while not worker.is_cancelled:
             left = until - time.monotonic()
-            if left <= 0 or self._wake.wait(min(0.1, left)):
+            if left <= 0 or self._wake.wait(min(CANCEL_CHECK_S, left)):
                 break
         self._wake.clear()
 
