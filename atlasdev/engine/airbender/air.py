@@ -2,9 +2,9 @@
 
 An AIR is built once as expressions over trace cells (`Expr`): the current or next row of a
 preprocessed, main or auxiliary column, Fiat-Shamir challenges, public values and constants.
-The prover turns the expressions into a numba kernel that evaluates every constraint at every
-point of the blown-up domain (`compile_kernel`, in codegen.py); the verifier evaluates the same
-expressions at one out-of-domain point with Python ints (`evaluate`). Sharing the definitions,
+The prover flattens the expressions into a register program that one numba kernel runs at every
+point of the blown-up domain (evaluation.py); the verifier evaluates the same expressions at one
+out-of-domain point with Python ints (`evaluate`). Sharing the definitions,
 not the code that evaluates them, is what keeps the verifier independent of the prover.
 
 Main and preprocessed columns hold base-field elements; auxiliary columns (LogUp sums) and

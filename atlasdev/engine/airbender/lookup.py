@@ -27,7 +27,7 @@ from numba import uint32 as u32
 
 from . import air as A
 from .air import Air, Expr, Where
-from .codegen import RowsKernel
+from .evaluation import RowsKernel
 from .extension import Ext, kadd, kinv, kmul, kscale
 
 Z, BETA = 0, 1  # challenge indices

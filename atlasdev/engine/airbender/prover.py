@@ -25,7 +25,7 @@ from numba import uint32 as u32
 from . import extension as ext
 from . import field, fri, merkle, ntt
 from .air import Air
-from .codegen import QuotientKernel
+from .evaluation import QuotientKernel
 from .extension import Ext, kadd, kinv, kmul, kscale, ksub
 from .field import P_U64
 from .proof import QueryOpening, RowOpening, StarkProof

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import extension as ext
 from . import field, fri, merkle
 from .air import Air, Point, Where, evaluate
-from .codegen import GROUPS
+from .evaluation import GROUPS
 from .extension import Ext
 from .field import P
 from .proof import MalformedProof, RowOpening, StarkProof
