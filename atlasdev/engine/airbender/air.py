@@ -8,7 +8,10 @@ out-of-domain point with Python ints (`evaluate`). Sharing the definitions,
 not the code that evaluates them, is what keeps the verifier independent of the prover.
 
 Main and preprocessed columns hold base-field elements; auxiliary columns (LogUp sums) and
-challenges hold extension elements. Each constraint says on which rows it must vanish.
+challenges hold extension elements. Public columns are not committed at all: each is zero except
+on a few rows where it holds a public value, so the verifier evaluates it itself (a sum of
+Lagrange basis polynomials); constraints pin trace cells to them on those rows. Each constraint
+says on which rows it must vanish.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class Where(Enum):
 class Expr:
     """A node of a constraint expression; build with operators, not by hand."""
 
-    op: str  # const | pre | main | aux | chal | pub | add | sub | mul | neg | inv
+    op: str  # const | pre | main | aux | pubcol | chal | pub | add | sub | mul | neg | inv
     args: tuple[Expr, ...] = ()
     value: int = 0  # const: the value; column ops: the column; chal/pub: the index
     next_row: bool = False
@@ -94,6 +97,10 @@ def aux(i: int) -> Expr:
     return Expr("aux", value=i)
 
 
+def public_column(i: int) -> Expr:
+    return Expr("pubcol", value=i)
+
+
 def challenge(i: int) -> Expr:
     return Expr("chal", value=i)
 
@@ -120,6 +127,9 @@ class Air:
     n_challenges: int = 0  # extension challenges drawn after the main trace is committed
     n_public: int = 0
     constraints: list[Constraint] = field(default_factory=list)
+    # public column c holds publics[p] on row r for each (c, r, p), and zero elsewhere
+    public_cells: list[tuple[int, int, int]] = field(default_factory=list)
+    n_pubcols: int = 0
 
     def add(self, where: Where, expr: Expr, name: str) -> None:
         if where is not Where.TRANSITION and uses_next_row(expr):
@@ -140,12 +150,13 @@ class Air:
         """What the transcript absorbs first: this AIR's shape, so that no proof made for one
         AIR can be replayed against another with the same name."""
         counts = [self.n_pre, self.n_main, self.n_aux, self.n_challenges, self.n_public]
-        return [*counts, len(self.constraints), self.max_degree]
+        cells = [v for cell in self.public_cells for v in cell]
+        return [*counts, self.n_pubcols, len(self.constraints), self.max_degree, *cells]
 
 
 def degree(e: Expr) -> int:
     """The degree in trace cells (challenges and publics are constants)."""
-    if e.op in ("pre", "main", "aux"):
+    if e.op in ("pre", "main", "aux", "pubcol"):
         return 1
     if e.op in ("const", "chal", "pub", "inv"):
         return 0
@@ -192,6 +203,7 @@ class Point:
     aux_next: list[Ext]
     challenges: list[Ext]
     publics: list[int]
+    pubcols: list[Ext] = field(default_factory=list)
 
 
 def evaluate(exprs: list[Expr], at: Point) -> list[Ext]:
@@ -202,6 +214,7 @@ def evaluate(exprs: list[Expr], at: Point) -> list[Ext]:
         "pre": lambda e: (at.pre_next if e.next_row else at.pre)[e.value],
         "main": lambda e: (at.main_next if e.next_row else at.main)[e.value],
         "aux": lambda e: (at.aux_next if e.next_row else at.aux)[e.value],
+        "pubcol": lambda e: at.pubcols[e.value],
         "chal": lambda e: at.challenges[e.value],
         "pub": lambda e: ext.lift(at.publics[e.value]),
     }

@@ -16,7 +16,12 @@ _P = np.uint64(P)
 
 
 def _value(
-    e: Expr, pre: np.ndarray, main: np.ndarray, publics: list[int], memo: dict[int, np.ndarray]
+    e: Expr,
+    pre: np.ndarray,
+    main: np.ndarray,
+    publics: list[int],
+    pubcols: np.ndarray,
+    memo: dict[int, np.ndarray],
 ) -> np.ndarray:
     for node in nodes([e]):
         if id(node) in memo:
@@ -30,6 +35,8 @@ def _value(
                 v = np.roll(v, -1)
         elif node.op == "pub":
             v = np.full(main.shape[1], publics[node.value], dtype=np.uint64)
+        elif node.op == "pubcol":
+            v = pubcols[node.value].astype(np.uint64)
         else:
             a = [memo[id(x)] for x in node.args]
             if node.op == "add":
@@ -56,11 +63,14 @@ def failing_constraints(
     """(constraint name, first failing rows) for every base-field constraint the trace breaks."""
     n = main.shape[1]
     memo: dict[int, np.ndarray] = {}
+    pubcols = np.zeros((air.n_pubcols, n), dtype=np.uint32)
+    for c, row, p in air.public_cells:
+        pubcols[c, row] = (publics or [])[p]
     out = []
     for c in air.constraints:
         if _reads_extension(c.expr):
             continue
-        v = _value(c.expr, pre, main, publics or [], memo)
+        v = _value(c.expr, pre, main, publics or [], pubcols, memo)
         rows = {
             Where.EVERY_ROW: np.arange(n),
             Where.TRANSITION: np.arange(n - 1),

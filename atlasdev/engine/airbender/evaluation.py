@@ -35,6 +35,7 @@ ADD_BB, SUB_BB, MUL_BB, NEG_B = 4, 5, 6, 7
 ADD_EE, SUB_EE, MUL_EE, NEG_E = 8, 9, 10, 11
 ADD_EB, SUB_EB, SUB_BE, MUL_EB = 12, 13, 14, 15  # E op B (SUB_BE: B - E)
 ACC_B, ACC_E = 16, 17  # dst: group, a: register, b: alpha index
+LOAD_PUB = 19  # a: public column
 STORE = 18  # dst: output slot, a: register, b: 1 if it holds an extension element
 
 
@@ -45,7 +46,8 @@ def _is_ext(e: Expr, memo: dict[int, bool]) -> bool:
 
 
 def _row_independent(e: Expr) -> bool:
-    return e.op not in ("pre", "main", "aux") and air.degree(e) == 0 and not air.uses_next_row(e)
+    cells = ("pre", "main", "aux", "pubcol")
+    return e.op not in cells and air.degree(e) == 0 and not air.uses_next_row(e)
 
 
 class Program:
@@ -82,9 +84,11 @@ class Program:
                 self.hoisted.append(e)
                 r = alloc()
                 code.append((CONST, r, hoisted_index[id(e)], 0))
-            elif e.op in ("pre", "main", "aux"):
+            elif e.op in ("pre", "main", "aux", "pubcol"):
                 r = alloc()
-                load = {"pre": LOAD_PRE, "main": LOAD_MAIN, "aux": LOAD_AUX}[e.op]
+                load = {"pre": LOAD_PRE, "main": LOAD_MAIN, "aux": LOAD_AUX, "pubcol": LOAD_PUB}[
+                    e.op
+                ]
                 code.append((load, r, e.value, int(e.next_row)))
             else:
                 a = [self.reg[id(c)] for c in e.args]
@@ -127,13 +131,15 @@ def _arith(op: str, r: int, a: list[int], xa: list[bool]) -> tuple[int, int, int
 
 
 @njit(cache=True)
-def _run_block(code, n_regs, lo, hi, pre, main, aux, nxt, consts, alpha, regs, acc, out, out_lo):
+def _run_block(
+    code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, regs, acc, out, out_lo
+):
     """Run the program on points lo..hi-1; regs is (n_regs, 4, BLOCK) scratch."""
     size = hi - lo
     for k in range(code.shape[0]):
         opc, d, a, b = code[k, 0], code[k, 1], code[k, 2], code[k, 3]
-        if opc == LOAD_PRE or opc == LOAD_MAIN:
-            src = pre if opc == LOAD_PRE else main
+        if opc == LOAD_PRE or opc == LOAD_MAIN or opc == LOAD_PUB:
+            src = pre if opc == LOAD_PRE else (main if opc == LOAD_MAIN else pub)
             for j in range(size):
                 p = nxt[lo + j] if b else lo + j
                 regs[d, 0, j] = src[a, p]
@@ -213,14 +219,14 @@ def _run_block(code, n_regs, lo, hi, pre, main, aux, nxt, consts, alpha, regs, a
 
 
 @njit(parallel=True, cache=True)
-def _quotient(code, n_regs, pre, main, aux, nxt, consts, alpha, invs, out):
+def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, invs, out):
     m = out.shape[1]
     n_blocks = (m + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
         lo, hi = blk * BLOCK, min(m, (blk + 1) * BLOCK)
         regs = np.zeros((n_regs, 4, BLOCK), dtype=np.uint32)
         acc = np.zeros((4, 4, BLOCK), dtype=np.uint32)
-        _run_block(code, n_regs, lo, hi, pre, main, aux, nxt, consts, alpha, regs, acc, out, 0)
+        _run_block(code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, regs, acc, out, 0)
         for j in range(hi - lo):
             q0, q1, q2, q3 = u32(0), u32(0), u32(0), u32(0)
             for g in range(4):
@@ -241,7 +247,9 @@ def _rows(code, n_regs, pre, main, aux, consts, out):
         lo, hi = blk * BLOCK, min(m, (blk + 1) * BLOCK)
         regs = np.zeros((n_regs, 4, BLOCK), dtype=np.uint32)
         acc = np.zeros((1, 4, 1), dtype=np.uint32)
-        _run_block(code, n_regs, lo, hi, pre, main, aux, nxt, consts, alpha, regs, acc, out, lo)
+        _run_block(
+            code, n_regs, lo, hi, pre, main, aux, main, nxt, consts, alpha, regs, acc, out, lo
+        )
 
 
 class QuotientKernel:
@@ -263,6 +271,7 @@ class QuotientKernel:
         pre: np.ndarray,
         main: np.ndarray,
         aux: np.ndarray,
+        pub: np.ndarray,
         nxt: np.ndarray,
         challenges: list[Any],
         publics: list[int],
@@ -272,7 +281,8 @@ class QuotientKernel:
         out = np.empty((4, main.shape[1]), dtype=np.uint32)
         consts = self.program.consts(challenges, publics)
         n_regs = max(1, self.program.n_regs)
-        _quotient(self.code, n_regs, pre, main, aux, nxt.astype(np.int64), consts, alpha, invs, out)
+        nxt = nxt.astype(np.int64)
+        _quotient(self.code, n_regs, pre, main, aux, pub, nxt, consts, alpha, invs, out)
         return out
 
 

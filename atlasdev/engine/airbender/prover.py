@@ -84,6 +84,11 @@ def setup(
     pre_values = np.ascontiguousarray(pre_values, dtype=np.uint32)
     if pre_values.shape != (air.n_pre, n):
         raise ValueError(f"preprocessed columns are {pre_values.shape}, expected {(air.n_pre, n)}")
+    if any(
+        not (0 <= c < air.n_pubcols and 0 <= r < n and 0 <= p < air.n_public)
+        for c, r, p in air.public_cells
+    ):
+        raise ValueError(f"{air.name}: a public cell lies outside the trace or the publics")
     if air.quotient_chunks > 1 << params.log_blowup:
         raise ValueError(f"{air.name}: constraints of degree {air.max_degree} need a larger blowup")
     pre = Committed.from_values(pre_values, params.log_blowup)
@@ -123,10 +128,12 @@ def prove(
     alpha = t.challenge_ext()
     alpha_pows = _ext_powers(alpha, len(air.constraints))
     points = ntt.coset_points(log_n + lb)
+    pub_lde = ntt.low_degree_extend(public_columns(air, publics, log_n), lb)
     q_values = pk.quotient(
         pk.pre.lde,
         main.lde,
         aux.lde,
+        pub_lde,
         _next_positions(log_n, lb),
         challenges,
         publics,
@@ -168,6 +175,14 @@ def prove(
 
 
 # ---- steps ------------------------------------------------------------------------------------
+
+
+def public_columns(air: Air, publics: list[int], log_n: int) -> np.ndarray:
+    """The public columns' values on the trace rows (zero but where a public value sits)."""
+    cols = np.zeros((air.n_pubcols, 1 << log_n), dtype=np.uint32)
+    for c, row, p in air.public_cells:
+        cols[c, row] = publics[p]
+    return cols
 
 
 def _ext_powers(x: Ext, count: int) -> np.ndarray:

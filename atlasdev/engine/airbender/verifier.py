@@ -111,6 +111,7 @@ def _check_constraints(
         aux_next=_ext_columns(nxt[b:c]),
         challenges=challenges,
         publics=publics,
+        pubcols=_public_columns_at(air, publics, zeta, log_n),
     )
     values = evaluate([con.expr for con in air.constraints], point)
     w_last = field.inv(field.root_of_unity(log_n))
@@ -133,6 +134,20 @@ def _check_constraints(
         quotient = ext.eadd(quotient, ext.emul(ext.epow(zeta_n, chunk), column))
     if combined != quotient:
         raise InvalidProof("the constraints do not hold at the out-of-domain point")
+
+
+def _public_columns_at(air: Air, publics: list[int], zeta: Ext, log_n: int) -> list[Ext]:
+    """Each public column at zeta: sum of v L_r(zeta), where L_r is row r's Lagrange basis
+    polynomial on the trace domain, L_r(x) = w^r (x^n - 1) / (n (x - w^r))."""
+    n = 1 << log_n
+    w = field.root_of_unity(log_n)
+    scale = ext.escale(ext.esub(ext.epow(zeta, n), ext.ONE), field.inv(n))
+    out = [ext.ZERO] * air.n_pubcols
+    for c, row, p in air.public_cells:
+        w_r = pow(w, row, P)
+        basis = ext.escale(ext.emul(scale, ext.einv(ext.esub(zeta, ext.lift(w_r)))), w_r)
+        out[c] = ext.eadd(out[c], ext.escale(basis, publics[p]))
+    return out
 
 
 def _ext_columns(components: list[Ext]) -> list[Ext]:

@@ -22,9 +22,11 @@ LOG_N = 6
 
 def fibonacci_air() -> A.Air:
     """a' = b, b' = a + b * k (k a preprocessed column), a and b start at publics 0 and 1,
-    b ends at public 2."""
-    fib = A.Air("fib-test", n_pre=1, n_main=2, n_public=3)
+    b ends at public 2, and a on row 5 (marked by a preprocessed selector) is public 3, through
+    a public column."""
+    fib = A.Air("fib-test", n_pre=2, n_main=2, n_public=4, n_pubcols=1, public_cells=[(0, 5, 3)])
     a, b, k = A.main(0), A.main(1), A.pre(0)
+    fib.add(A.Where.EVERY_ROW, A.pre(1) * (a - A.public_column(0)), "a on row 5 is public 3")
     fib.add(A.Where.TRANSITION, a.next - b, "a' = b")
     fib.add(A.Where.TRANSITION, b.next - a - b * k, "b' = a + b k")
     fib.add(A.Where.FIRST_ROW, a - A.public(0), "a starts at public 0")
@@ -47,14 +49,20 @@ def trace(k: np.ndarray, a0: int = 1, b0: int = 1) -> np.ndarray:
 def setup() -> tuple[A.Air, prover.ProvingKey, np.ndarray]:
     fib = fibonacci_air()
     k = (np.arange(1 << LOG_N, dtype=np.uint32) % 3) + 1
-    return fib, prover.setup(fib, LOG_N, k[None, :], PARAMS), k
+    return fib, prover.setup(fib, LOG_N, pre_columns(k), PARAMS), k
+
+
+def pre_columns(k: np.ndarray) -> np.ndarray:
+    selector = np.zeros_like(k)
+    selector[5] = 1
+    return np.stack([k, selector])
 
 
 @cache
 def honest() -> tuple[list[int], bytes]:
     _, pk, k = setup()
     t = trace(k)
-    publics = [1, 1, int(t[1, -1])]
+    publics = [1, 1, int(t[1, -1]), int(t[0, 5])]
     return publics, prover.prove(pk, t, publics).to_bytes()
 
 
@@ -71,13 +79,13 @@ def test_proofs_are_deterministic() -> None:
     assert prover.prove(pk, trace(k), publics).to_bytes() == data
 
 
-@pytest.mark.parametrize("log_n", [1, 3, 9])
+@pytest.mark.parametrize("log_n", [3, 4, 9])
 def test_completeness_across_sizes(log_n: int) -> None:
     fib = fibonacci_air()
     k = np.ones(1 << log_n, dtype=np.uint32)
-    pk = prover.setup(fib, log_n, k[None, :], PARAMS)
+    pk = prover.setup(fib, log_n, pre_columns(k), PARAMS)
     t = trace(k, 2, 3)
-    publics = [2, 3, int(t[1, -1])]
+    publics = [2, 3, int(t[1, -1]), int(t[0, 5])]
     verifier.verify(fib, pk.vk, publics, prover.prove(pk, t, publics).to_bytes())
 
 
@@ -86,14 +94,16 @@ def test_a_false_trace_cannot_be_proven() -> None:
     t = trace(k)
     t[1, 17] = (t[1, 17] + 1) % P
     with pytest.raises(prover.UnsatisfiedConstraints):
-        prover.prove(pk, t, [1, 1, int(t[1, -1])])
+        prover.prove(pk, t, [1, 1, int(t[1, -1]), int(t[0, 5])])
 
 
-def test_a_changed_public_value_is_rejected() -> None:
+@pytest.mark.parametrize("which", [0, 2, 3])
+def test_a_changed_public_value_is_rejected(which: int) -> None:
     fib, pk, _ = setup()
     publics, data = honest()
+    changed = [(v + 1) % P if i == which else v for i, v in enumerate(publics)]
     with pytest.raises(verifier.InvalidProof, match="out-of-domain"):
-        verifier.verify(fib, pk.vk, [publics[0], publics[1], (publics[2] + 1) % P], data)
+        verifier.verify(fib, pk.vk, changed, data)
 
 
 def test_another_preprocessed_commitment_is_rejected() -> None:
@@ -101,7 +111,7 @@ def test_another_preprocessed_commitment_is_rejected() -> None:
     # does not verify against another's.
     fib, _, k = setup()
     publics, data = honest()
-    other = prover.setup(fib, LOG_N, (k % 2)[None, :], PARAMS)
+    other = prover.setup(fib, LOG_N, pre_columns(k % 2), PARAMS)
     with pytest.raises(verifier.InvalidProof):
         verifier.verify(fib, other.vk, publics, data)
 
