@@ -44,9 +44,19 @@ class Op(IntEnum):
     BGEU = 17
     ECALL = 18
     NOP = 19  # FENCE
+    LB = 20
+    LH = 21
+    LW = 22
+    LBU = 23
+    LHU = 24
+    SB = 25
+    SH = 26
+    SW = 27
 
 
 BRANCHES = (Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU)
+LOADS = (Op.LB, Op.LH, Op.LW, Op.LBU, Op.LHU)
+STORES = (Op.SB, Op.SH, Op.SW)
 FIELDS = (
     "pc",
     "op",
@@ -72,6 +82,14 @@ _ALU = {
     isa.F3_OR: Op.OR,
     isa.F3_AND: Op.AND,
 }
+_LOAD = {
+    isa.F3_LB: Op.LB,
+    isa.F3_LH: Op.LH,
+    isa.F3_LW: Op.LW,
+    isa.F3_LBU: Op.LBU,
+    isa.F3_LHU: Op.LHU,
+}
+_STORE = {isa.F3_SB: Op.SB, isa.F3_SH: Op.SH, isa.F3_SW: Op.SW}
 _BRANCH = {
     isa.F3_BEQ: Op.BEQ,
     isa.F3_BNE: Op.BNE,
@@ -120,6 +138,10 @@ def decode(pc: int, insn: int) -> Decoded:
         return Decoded(Op.JALR, rd, rs1, 0, imm, (pc + 4) & isa.MASK32, w, use_imm=True)
     if opc == isa.OP_BRANCH and f3 in _BRANCH:
         return Decoded(_BRANCH[f3], 0, rs1, rs2, isa.imm_b(insn))
+    if opc == isa.OP_LOAD and f3 in _LOAD:
+        return Decoded(_LOAD[f3], rd, rs1, 0, isa.imm_i(insn), writes=w, use_imm=True)
+    if opc == isa.OP_STORE and f3 in _STORE:
+        return Decoded(_STORE[f3], 0, rs1, rs2, isa.imm_s(insn), use_imm=True)
     if insn == isa.ECALL:
         # a7 says which call: exit (93) halts, write (64) sets a0 = a2 and goes on.
         return Decoded(Op.ECALL, isa.REG_A0, isa.REG_A7, isa.REG_A2, writes=True)

@@ -29,13 +29,14 @@ from . import air as A
 from . import field, lookup
 from .air import Air, Expr, Where
 from .lookup import Interaction
-from .rom import BRANCHES, FIELDS, Op
+from .rom import BRANCHES, FIELDS, LOADS, STORES, Op
 
 BYTE_TABLE_LOG = 16  # the byte-pair table: 65536 rows, the smallest trace
 N_REGS = 32
 TS_PER_ROW = 4  # timestamps: 4 row + 1 (rs1), + 2 (rs2), + 3 (memory, later), + 4 (rd)
 
-TAG_AND, TAG_OR, TAG_XOR, TAG_RANGE, TAG_ROM, TAG_MEM = 1, 2, 3, 4, 5, 6
+TAG_AND, TAG_OR, TAG_XOR, TAG_RANGE, TAG_ROM, TAG_MEM, TAG_BYTES, TAG_IMAGE = 1, 2, 3, 4, 5, 6, 7, 8
+INPUT_WORDS_LOG = 22  # the input region: at most 2^22 words (16 MiB)
 SYS_EXIT = 93
 SYS_WRITE = 64
 
@@ -60,6 +61,32 @@ class Columns:
         return len(self.index)
 
 
+@dataclass(frozen=True)
+class MemoryLayout:
+    """Where a program's memory regions are, in bytes: what each word starts as.
+
+    Words in [text_base, image_end) start as the image (the preprocessed image table); words in
+    the input region start as the prover supplies (the block's input); every other word from
+    image_end on starts at zero; words below text_base cannot be touched. The output region's
+    first `output_words` words are the public values: their final contents are pinned to them.
+    """
+
+    text_base: int
+    image_end: int
+    input_base: int
+    output_base: int
+    output_words: int
+
+    def words(self) -> list[int]:
+        return [
+            self.text_base,
+            self.image_end,
+            self.input_base,
+            self.output_base,
+            self.output_words,
+        ]
+
+
 @dataclass
 class Rv32Air:
     """The AIR with its column map (for the trace builder) and LogUp layout."""
@@ -69,7 +96,17 @@ class Rv32Air:
     main: Columns
     logup: lookup.LogUp
     entry: int
+    memory: MemoryLayout
     ops: list[Op]
+
+    @property
+    def first_memory_row(self) -> int:
+        return N_REGS
+
+
+def word_key(word_index: int) -> int:
+    """The memory argument's address of a memory word (registers take keys 0..31)."""
+    return N_REGS + word_index
 
 
 def lo16(b: list[Expr]) -> Expr:
@@ -80,9 +117,16 @@ def hi16(b: list[Expr]) -> Expr:
     return b[2] + 256 * b[3]
 
 
-def build(entry: int) -> Rv32Air:
-    """The AIR of a program whose execution starts at ``entry``."""
-    air = Air("rv32im", n_pre=0, n_main=0)
+def build(entry: int, memory: MemoryLayout) -> Rv32Air:
+    """The AIR of a program whose execution starts at ``entry`` with this memory layout."""
+    k_out = memory.output_words
+    air = Air("rv32im", n_pre=0, n_main=0, n_public=2 * k_out, n_pubcols=2)
+    # Memory rows run in descending key order from row 32, so the output words (the highest
+    # keys a program touches) sit on fixed rows, where the public columns pin their values.
+    for j in range(k_out):
+        row = N_REGS + j
+        word = k_out - 1 - j
+        air.public_cells += [(0, row, 2 * word), (1, row, 2 * word + 1)]
     pre, cols = Columns("pre"), Columns("main")
     ops = list(Op)
 
@@ -91,6 +135,8 @@ def build(entry: int) -> Rv32Air:
     ta, tb, t_and, t_or, t_xor = (pre.one(n) for n in ("ta", "tb", "t_and", "t_or", "t_xor"))
     rom = {name: pre.one(f"rom_{name}") for name in FIELDS}
     reg_row = pre.one("reg_row")
+    img_key, img_lo, img_hi = pre.one("img_key"), pre.one("img_lo"), pre.one("img_hi")
+    out_row, out_key = pre.one("out_row"), pre.one("out_key")
 
     # ---- main ----------------------------------------------------------------------------------
     active, pc, next_pc = cols.one("active"), cols.one("pc"), cols.one("next_pc")
@@ -103,8 +149,20 @@ def build(entry: int) -> Rv32Air:
     old_lo, old_hi = cols.one("old_lo"), cols.one("old_hi")  # rd's value before the write
     dlo = cols.many("dlo", 3)  # now - prev - 1 = dlo + 2^16 dhi, per access
     dhi = cols.many("dhi", 3)
+    # loads and stores: offset one-hot, the word before (M) and after (N), selected bytes
+    o = cols.many("o", 4)
+    M, N = cols.many("m", 4), cols.many("n", 4)
+    sel0, sel1, top, sgn = (cols.one(n) for n in ("sel0", "sel1", "top", "sgn"))
+    prev_m, dlo_m, dhi_m = cols.one("prev_tsm"), cols.one("dlom"), cols.one("dhim")
+    # the memory table: registers on rows 0..31, touched words from row 32 down in key order
+    m_on, m_key = cols.one("m_on"), cols.one("m_key")
+    m_ilo, m_ihi = cols.one("m_ilo"), cols.one("m_ihi")
     m_flo, m_fhi, m_fts = cols.one("m_flo"), cols.one("m_fhi"), cols.one("m_fts")
-    mult = {name: cols.one(f"mult_{name}") for name in ("and", "or", "xor", "range", "rom")}
+    c_img, c_in, c_zero = cols.one("c_img"), cols.one("c_in"), cols.one("c_zero")
+    lim_lo, lim_hi = cols.one("lim_lo"), cols.one("lim_hi")
+    gap_lo, gap_hi = cols.one("gap_lo"), cols.one("gap_hi")
+    mult_names = ("and", "or", "xor", "range", "rom", "bytes", "image")
+    mult = {name: cols.one(f"mult_{name}") for name in mult_names}
 
     def add(where: Where, expr: Expr, name: str) -> None:
         air.add(where, expr, name)
@@ -132,7 +190,14 @@ def build(entry: int) -> Rv32Air:
         every(Z[i] - B[i] - ins["use_imm"] * (imm[i] - B[i]), f"z{i} is rs2 or the immediate")
 
     # ---- the adder: S = X + Z (add mode) or X = S + Z (sub mode), carries c0, c1 ----------------
-    adds = f[Op.ADD] + f[Op.JALR]
+    f_load: Expr = A.lift(0)
+    for op in LOADS:
+        f_load = f_load + f[op]
+    f_store: Expr = A.lift(0)
+    for op in STORES:
+        f_store = f_store + f[op]
+    f_mem = f_load + f_store
+    adds = f[Op.ADD] + f[Op.JALR] + f_mem  # loads and stores: the address is rs1 + imm
     subs = f[Op.SUB] + f[Op.SLT] + f[Op.SLTU]
     for op in BRANCHES:
         subs = subs + f[op]
@@ -174,7 +239,7 @@ def build(entry: int) -> Rv32Air:
 
     # ---- control flow ---------------------------------------------------------------------------
     sequential = f[Op.ADD] + f[Op.SUB] + f[Op.AND] + f[Op.OR] + f[Op.XOR] + f[Op.SLT] + f[Op.SLTU]
-    sequential = sequential + f[Op.LUI] + f[Op.AUIPC] + f[Op.NOP]
+    sequential = sequential + f[Op.LUI] + f[Op.AUIPC] + f[Op.NOP] + f_mem
     branch: Expr = A.lift(0)
     for op in BRANCHES:
         branch = branch + f[op]
@@ -201,6 +266,63 @@ def build(entry: int) -> Rv32Air:
     every(f[Op.ECALL] * (X[0] - SYS_EXIT) * (X[0] - SYS_WRITE), "ecall is exit or write")
     every(f[Op.ECALL] * (X[1] + X[2] + X[3]), "ecall number below 256")
 
+    # ---- loads and stores -----------------------------------------------------------------------
+    off = o[1] + 2 * o[2] + 3 * o[3]
+    o_sum: Expr = A.lift(0)
+    for k in range(4):
+        every(o[k] * (o[k] - 1), f"o{k} is boolean")
+        o_sum = o_sum + o[k]
+    every(o_sum - f_mem, "a memory op has one offset")
+    every((f[Op.LW] + f[Op.SW]) * off, "word accesses are aligned")
+    every((f[Op.LH] + f[Op.LHU] + f[Op.SH]) * (o[1] + o[3]), "half-word accesses are aligned")
+    every(sel0 - o[0] * M[0] - o[1] * M[1] - o[2] * M[2] - o[3] * M[3], "the addressed byte")
+    every(sel1 - o[0] * M[1] - o[2] * M[3], "the half-word's high byte")
+    every(top - f[Op.LB] * sel0 - f[Op.LH] * sel1, "the byte whose sign extends")
+    every(sgn * (sgn - 1), "sgn is boolean")
+    for i in range(4):
+        every(f[Op.LW] * (D[i] - M[i]), f"lw byte {i}")
+        every(f_load * (N[i] - M[i]), f"a load leaves byte {i}")
+        every(f[Op.SW] * (N[i] - B[i]), f"sw byte {i}")
+        every(f[Op.SB] * (N[i] - M[i] - o[i] * (B[0] - M[i])), f"sb byte {i}")
+    for op in (Op.LB, Op.LBU, Op.LH, Op.LHU):
+        every(f[op] * (D[0] - sel0), f"{op.name.lower()} byte 0")
+    for op in (Op.LH, Op.LHU):
+        every(f[op] * (D[1] - sel1), f"{op.name.lower()} byte 1")
+    every(f[Op.LBU] * (D[1] + D[2] + D[3]), "lbu zero-extends")
+    every(f[Op.LHU] * (D[2] + D[3]), "lhu zero-extends")
+    for i in (1, 2, 3):
+        every(f[Op.LB] * (D[i] - 255 * sgn), f"lb sign-extends byte {i}")
+    for i in (2, 3):
+        every(f[Op.LH] * (D[i] - 255 * sgn), f"lh sign-extends byte {i}")
+    for i, (half, src) in enumerate(((o[0], B[0]), (o[0], B[1]), (o[2], B[0]), (o[2], B[1]))):
+        every(f[Op.SH] * (N[i] - M[i] - half * (src - M[i])), f"sh byte {i}")
+    word = (S[0] - off) * field.inv(4) + 64 * S[1] + 16384 * S[2] + 4194304 * S[3]
+    key = N_REGS + word
+
+    # ---- the memory table -----------------------------------------------------------------------
+    live = reg_row + m_on
+    every(m_on * (m_on - 1), "m_on is boolean")
+    every(m_on * reg_row, "register rows are not memory rows")
+    every(reg_row * (m_key - idx), "register r has key r")
+    every(reg_row * m_ilo + reg_row * m_ihi, "registers start at zero")
+    add(Where.TRANSITION, m_on.next * (1 - live), "memory rows follow the registers without gaps")
+    gap = m_key - m_key.next - 1 - gap_lo - 65536 * gap_hi
+    add(Where.TRANSITION, m_on * m_on.next * gap, "memory keys strictly descend")
+    for c in (c_img, c_in, c_zero):
+        every(c * (c - 1), "a class flag is boolean")
+    every(c_img + c_in + c_zero - m_on, "a memory row has one class")
+    in_w, img_end_w = memory.input_base // 4, memory.image_end // 4
+    every(c_in * (m_key - N_REGS - in_w - lim_lo - 65536 * lim_hi), "input words are in the input")
+    every(
+        c_zero * (m_key - N_REGS - img_end_w - lim_lo - 65536 * lim_hi),
+        "zero words are past the image",
+    )
+    every(c_zero * m_ilo + c_zero * m_ihi, "zero words start at zero")
+    every(out_row * (m_on - 1), "output rows are memory rows")
+    every(out_row * (m_key - out_key), "output rows hold the output words")
+    every(out_row * (m_flo - A.public_column(0)), "output words end as the public values (low)")
+    every(out_row * (m_fhi - A.public_column(1)), "output words end as the public values (high)")
+
     # ---- lookups --------------------------------------------------------------------------------
     its: list[Interaction] = []
     rom_tuple = (A.lift(TAG_ROM), pc, *(ins[n] for n in FIELDS if n != "pc"))
@@ -208,15 +330,15 @@ def build(entry: int) -> Rv32Air:
     tag = TAG_AND + f[Op.OR] + 2 * f[Op.XOR]
     for i in range(4):
         its.append(Interaction((tag, X[i], Z[i], L[i]), active, f"byte op {i}"))
-        its.append(
-            Interaction((A.lift(TAG_RANGE), 256 * D[i] + S[i]), active, f"D{i}, S{i} are bytes")
-        )
-    its.append(Interaction((A.lift(TAG_AND), X[3], A.lift(128), 128 * sx), active, "sign of X"))
-    its.append(Interaction((A.lift(TAG_AND), Z[3], A.lift(128), 128 * sz), active, "sign of Z"))
-    its.append(Interaction((A.lift(TAG_AND), S[0], A.lift(1), j0), f[Op.JALR], "jalr clears bit 0"))
-    its.append(
-        Interaction((A.lift(TAG_AND), S[2], A.lift(252), A.lift(0)), f[Op.JALR], "jalr S2 < 4")
-    )
+        its.append(Interaction((A.lift(TAG_BYTES), D[i], S[i]), active, f"D{i}, S{i} are bytes"))
+        its.append(Interaction((A.lift(TAG_BYTES), B[i], M[i]), active, f"B{i}, M{i} are bytes"))
+    and_ = A.lift(TAG_AND)
+    its.append(Interaction((and_, X[3], A.lift(128), 128 * sx), active, "sign of X"))
+    its.append(Interaction((and_, Z[3], A.lift(128), 128 * sz), active, "sign of Z"))
+    its.append(Interaction((and_, S[0], A.lift(1), j0), f[Op.JALR], "jalr clears bit 0"))
+    its.append(Interaction((and_, S[2], A.lift(252), A.lift(0)), f[Op.JALR], "jalr S2 < 4"))
+    its.append(Interaction((and_, S[0], A.lift(3), off), f_mem, "the address's offset"))
+    its.append(Interaction((and_, top, A.lift(128), 128 * sgn), f[Op.LB] + f[Op.LH], "load sign"))
 
     # registers: read (value, prev) then write (value', now) for rs1, rs2 and rd
     now = [TS_PER_ROW * idx + k for k in (1, 2, 4)]
@@ -231,26 +353,47 @@ def build(entry: int) -> Rv32Air:
         its.append(Interaction((mem, reg, wlo, whi, now[k]), m, f"{name} writes"))
         every(m * (now[k] - prev[k] - 1 - dlo[k] - 65536 * dhi[k]), f"{name}: prev < now")
         its.append(Interaction((A.lift(TAG_RANGE), dlo[k]), m, f"{name}: ts gap low limb"))
-    its.append(Interaction((A.lift(TAG_RANGE), 256 * dhi[0] + dhi[1]), active, "ts gap high bytes"))
-    its.append(Interaction((A.lift(TAG_RANGE), 256 * dhi[2]), active, "ts gap high byte"))
-    # the register file: zeros written at time 0, final values read at the end
+    # the memory word: read (M, prev) and write (N, now) at timestamp 4 row + 3
     mem = A.lift(TAG_MEM)
+    now_m = TS_PER_ROW * idx + 3
+    its.append(Interaction((mem, key, lo16(M), hi16(M), prev_m), -f_mem, "memory word reads"))
+    its.append(Interaction((mem, key, lo16(N), hi16(N), now_m), f_mem, "memory word writes"))
+    every(f_mem * (now_m - prev_m - 1 - dlo_m - 65536 * dhi_m), "memory: prev < now")
+    its.append(Interaction((A.lift(TAG_RANGE), dlo_m), f_mem, "memory: ts gap low limb"))
+    its.append(Interaction((A.lift(TAG_BYTES), dhi[0], dhi[1]), active, "ts gap high bytes"))
     its.append(
-        Interaction((mem, idx, A.lift(0), A.lift(0), A.lift(0)), reg_row, "registers start at 0")
+        Interaction((A.lift(TAG_BYTES), dhi[2], dhi_m), active, "ts gap high bytes (rd, mem)")
     )
-    its.append(Interaction((mem, idx, m_flo, m_fhi, m_fts), -reg_row, "registers' final values"))
+    # the memory table: each cell's first value written at time 0, its last value read at the end
+    its.append(Interaction((mem, m_key, m_ilo, m_ihi, A.lift(0)), live, "cells start"))
+    its.append(Interaction((mem, m_key, m_flo, m_fhi, m_fts), -live, "cells end"))
+    its.append(Interaction((A.lift(TAG_RANGE), gap_lo), m_on, "key gap low limb"))
+    its.append(Interaction((A.lift(TAG_RANGE), gap_hi), m_on, "key gap high limb"))
+    its.append(Interaction((A.lift(TAG_RANGE), 4 * gap_hi), m_on, "key gap below 2^30"))
+    image = (A.lift(TAG_IMAGE), m_key, m_ilo, m_ihi)
+    its.append(Interaction(image, c_img, "image words start as the image"))
+    its.append(Interaction((A.lift(TAG_RANGE), lim_lo), c_in + c_zero, "region offset low limb"))
+    its.append(Interaction((A.lift(TAG_BYTES), lim_hi, 4 * lim_hi), c_in, "input offset < 2^22"))
+    its.append(Interaction((A.lift(TAG_RANGE), lim_hi), c_zero, "zero-word offset high limb"))
+    its.append(Interaction((A.lift(TAG_RANGE), 4 * lim_hi), c_zero, "zero-word offset < 2^30"))
+    its.append(Interaction((A.lift(TAG_RANGE), m_ilo), c_in, "input words: 16-bit low limb"))
+    its.append(Interaction((A.lift(TAG_RANGE), m_ihi), c_in, "input words: 16-bit high limb"))
 
     # the tables' side: minus how often each entry was used
     its.append(Interaction((A.lift(TAG_AND), ta, tb, t_and), -mult["and"], "AND table"))
     its.append(Interaction((A.lift(TAG_OR), ta, tb, t_or), -mult["or"], "OR table"))
     its.append(Interaction((A.lift(TAG_XOR), ta, tb, t_xor), -mult["xor"], "XOR table"))
     its.append(Interaction((A.lift(TAG_RANGE), 256 * ta + tb), -mult["range"], "16-bit table"))
+    its.append(Interaction((A.lift(TAG_BYTES), ta, tb), -mult["bytes"], "byte-pair table"))
+    its.append(
+        Interaction((A.lift(TAG_IMAGE), img_key, img_lo, img_hi), -mult["image"], "image table")
+    )
     rom_entry = (A.lift(TAG_ROM), *(rom[n] for n in FIELDS))
     its.append(Interaction(rom_entry, -mult["rom"], "ROM"))
 
     air.n_pre, air.n_main = len(pre), len(cols)
     layout = lookup.add_logup(air, its)
-    return Rv32Air(air, pre, cols, layout, entry, ops)
+    return Rv32Air(air, pre, cols, layout, entry, memory, ops)
 
 
 def is_exit_expr(X: list[Expr]) -> Expr:

@@ -16,9 +16,9 @@ import numpy as np
 from numba import njit
 
 from . import field
-from .emulator import COL_PC, COL_RD_VAL
-from .rom import BRANCHES, FIELDS, Op, Rom
-from .rv32_air import BYTE_TABLE_LOG, N_REGS, TS_PER_ROW, Rv32Air
+from .emulator import COL_MEM_OLD, COL_PC, COL_RD_VAL
+from .rom import BRANCHES, FIELDS, LOADS, STORES, Op, Rom
+from .rv32_air import BYTE_TABLE_LOG, INPUT_WORDS_LOG, N_REGS, TS_PER_ROW, Rv32Air, word_key
 
 
 class TraceError(ValueError):
@@ -33,12 +33,16 @@ def trace_length(cycles: int) -> int:
     return n
 
 
-def preprocessed(rv: Rv32Air, rom: Rom, log_n: int) -> np.ndarray:
-    """The preprocessed columns: row index, byte table, ROM (padded by repeating row 0),
-    register-file selector."""
+def preprocessed(rv: Rv32Air, rom: Rom, image: np.ndarray, log_n: int) -> np.ndarray:
+    """The preprocessed columns: row index, byte table, ROM and image table (padded by
+    repeating their row 0), register-file selector, output rows. ``image`` holds the words of
+    [text_base, image_end) as the program starts."""
     n = 1 << log_n
     if len(rom.words) > n:
         raise TraceError(f"the program has {len(rom.words)} instructions, more than 2^{log_n} rows")
+    mem = rv.memory
+    if len(image) != (mem.image_end - mem.text_base) // 4 or len(image) > n:
+        raise TraceError(f"the image has {len(image)} words; the layout or 2^{log_n} rows disagree")
     pre = np.zeros((len(rv.pre), n), dtype=np.uint32)
     col = rv.pre.index
     i = np.arange(n, dtype=np.uint32)
@@ -51,6 +55,15 @@ def preprocessed(rv: Rv32Air, rom: Rom, log_n: int) -> np.ndarray:
     for k, name in enumerate(FIELDS):
         pre[col[f"rom_{name}"]] = rom.columns[k][rows]
     pre[col["reg_row"], :N_REGS] = 1
+    rows = np.zeros(n, dtype=np.int64)
+    rows[: len(image)] = np.arange(len(image))
+    words = np.asarray(image, dtype=np.int64)
+    pre[col["img_key"]] = word_key(mem.text_base // 4) + rows
+    pre[col["img_lo"]] = (words & 0xFFFF)[rows]
+    pre[col["img_hi"]] = (words >> 16)[rows]
+    k = mem.output_words
+    pre[col["out_row"], N_REGS : N_REGS + k] = 1
+    pre[col["out_key"], N_REGS : N_REGS + k] = word_key(mem.output_base // 4) + np.arange(k)[::-1]
     return pre
 
 
@@ -83,7 +96,15 @@ def _bytes(v: np.ndarray) -> list[np.ndarray]:
 @dataclass
 class Witness:
     main: np.ndarray  # (n_main, n)
+    publics: list[int]  # the output words as (low, high) 16-bit limbs
     cycles: int
+
+
+def rows_needed(trace: np.ndarray) -> int:
+    """A lower bound on the rows a run needs: its cycles plus one, and its memory table."""
+    mem_rows = np.flatnonzero(trace[:, 8])
+    touched = len(np.unique(trace[mem_rows, 9] >> 2)) if len(mem_rows) else 0
+    return max(trace.shape[0] + 1, N_REGS + touched + 1)
 
 
 def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
@@ -129,7 +150,10 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     imm = ins["imm0"] | ins["imm1"] << 8 | ins["imm2"] << 16 | ins["imm3"] << 24
     z = np.where(ins["use_imm"] == 1, imm, b)
 
-    adds = (op == Op.ADD) | (op == Op.JALR)
+    is_load = np.isin(op, [int(o) for o in LOADS])
+    is_store = np.isin(op, [int(o) for o in STORES])
+    is_mem = is_load | is_store
+    adds = (op == Op.ADD) | (op == Op.JALR) | is_mem
     subs = (
         (op == Op.SUB) | (op == Op.SLT) | (op == Op.SLTU) | np.isin(op, [int(o) for o in BRANCHES])
     )
@@ -179,6 +203,28 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     put("next_pc", target)
     m[col["is_zero"], t_rows:] = 1  # inactive rows: S = 0, so the zero test says 1
 
+    # ---- loads and stores ---------------------------------------------------------------------
+    off = np.where(is_mem, s & 3, 0)
+    old_word = np.where(is_mem, trace[:, COL_MEM_OLD].astype(np.int64), 0)
+    mb, bb = _bytes(old_word), _bytes(b)
+    new_bytes = [v.copy() for v in mb]
+    for k in range(4):
+        sw, sb_ = op == Op.SW, (op == Op.SB) & (off == k)
+        half = (op == Op.SH) & (off == (0 if k < 2 else 2))
+        new_bytes[k] = np.where(sw, bb[k], np.where(sb_, bb[0], np.where(half, bb[k % 2], mb[k])))
+        put(f"o{k}", is_mem & (off == k))
+        put(f"m{k}", mb[k])
+        put(f"n{k}", new_bytes[k])
+    new_word = sum(v << (8 * k) for k, v in enumerate(new_bytes))
+    sel0 = np.choose(off, mb)
+    sel1 = np.where(off == 0, mb[1], np.where(off == 2, mb[3], 0))
+    top = np.where(op == Op.LB, sel0, np.where(op == Op.LH, sel1, 0))
+    put("sel0", np.where(is_mem, sel0, 0))
+    put("sel1", np.where(is_mem, sel1, 0))
+    put("top", top)
+    put("sgn", top >> 7)
+    mem = _memory(rv, m, col, is_mem, s, old_word, new_word, t_rows)
+
     now = [TS_PER_ROW * np.arange(t_rows) + k for k in (1, 2, 4)]
     used = [np.ones(t_rows, dtype=bool), np.ones(t_rows, dtype=bool), ins["wr"] == 1]
     gaps = []
@@ -196,8 +242,131 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     m[col["m_fhi"], :N_REGS] = final >> 16
     m[col["m_fts"], :N_REGS] = last
 
+    m[col["dlom"], :t_rows] = mem.gap & 0xFFFF
+    m[col["dhim"], :t_rows] = mem.gap >> 16
+    put("prev_tsm", mem.prev)
+
     _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, gaps, used)
-    return Witness((m % field.P).astype(np.uint32), t_rows)
+    _memory_multiplicities(rv, m, col, mb, bb, s, is_mem, top, op, mem)
+    return Witness((m % field.P).astype(np.uint32), mem.publics, t_rows)
+
+
+@dataclass
+class _Memory:
+    prev: np.ndarray  # per cycle: the previous access's timestamp (0: the initial value)
+    gap: np.ndarray  # per cycle: now - prev - 1 (0 when no access)
+    table_rows: np.ndarray  # the memory table's row numbers (from 32)
+    c_in: np.ndarray  # per table row: input word
+    c_zero: np.ndarray
+    c_img: np.ndarray
+    image_rows: np.ndarray  # for image words: their row in the image table
+    publics: list[int]
+
+
+def _memory(
+    rv: Rv32Air,
+    m: np.ndarray,
+    col: dict[str, int],
+    is_mem: np.ndarray,
+    s: np.ndarray,
+    old_word: np.ndarray,
+    new_word: np.ndarray,
+    t_rows: int,
+) -> _Memory:
+    """The memory argument's witness: each access's previous timestamp, and the memory table
+    (every touched word and every output word, keys descending from row 32)."""
+    layout = rv.memory
+    cycles = np.flatnonzero(is_mem)
+    keys = word_key(0) + (s[cycles] >> 2)
+    times = TS_PER_ROW * cycles + 3
+    order = np.lexsort((times, keys))
+    k_sorted, t_sorted = keys[order], times[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = k_sorted[1:] != k_sorted[:-1]
+    prev_sorted = np.where(first, 0, np.roll(t_sorted, 1))
+    prev = np.zeros(t_rows, dtype=np.int64)
+    prev[cycles[order]] = prev_sorted
+    gap = np.zeros(t_rows, dtype=np.int64)
+    gap[cycles] = TS_PER_ROW * cycles + 3 - prev[cycles] - 1
+
+    out_first = word_key(layout.output_base // 4)
+    out_keys = out_first + np.arange(layout.output_words)
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = k_sorted[1:] != k_sorted[:-1]
+    init = dict(zip(k_sorted[first].tolist(), old_word[cycles[order]][first].tolist(), strict=True))
+    final = dict(zip(k_sorted[last].tolist(), new_word[cycles[order]][last].tolist(), strict=True))
+    final_ts = dict(zip(k_sorted[last].tolist(), t_sorted[last].tolist(), strict=True))
+    table = sorted(set(init) | set(out_keys.tolist()), reverse=True)
+    top_allowed = out_first + layout.output_words - 1
+    if table and table[0] > top_allowed:
+        raise TraceError("the run touched memory above its public output words")
+    n = m.shape[1]
+    if N_REGS + len(table) > n:
+        raise TraceError(f"{len(table)} memory words do not fit in 2^{n.bit_length() - 1} rows")
+    rows = N_REGS + np.arange(len(table))
+    key_arr = np.array(table, dtype=np.int64)
+    words = key_arr - word_key(0)
+    text_w, img_end_w, in_w = layout.text_base // 4, layout.image_end // 4, layout.input_base // 4
+    if np.any(words < text_w):
+        raise TraceError("the run touched memory below the program")
+    c_img = words < img_end_w
+    c_in = ~c_img & (words >= in_w) & (words < in_w + (1 << INPUT_WORDS_LOG))
+    c_zero = ~c_img & ~c_in
+    init_v = np.array([init.get(k, 0) for k in table], dtype=np.int64)
+    if np.any(init_v[c_zero] != 0):
+        raise TraceError("a word outside the image and the input did not start at zero")
+    lim = np.where(c_in, words - in_w, np.where(c_zero, words - img_end_w, 0))
+
+    m[col["m_key"], :N_REGS] = np.arange(N_REGS)
+    m[col["m_on"], rows] = 1
+    m[col["m_key"], rows] = key_arr
+    m[col["m_ilo"], rows] = init_v & 0xFFFF
+    m[col["m_ihi"], rows] = init_v >> 16
+    fin = np.array([final.get(k, 0) for k in table], dtype=np.int64)
+    m[col["m_flo"], rows] = fin & 0xFFFF
+    m[col["m_fhi"], rows] = fin >> 16
+    m[col["m_fts"], rows] = [final_ts.get(k, 0) for k in table]
+    m[col["c_img"], rows] = c_img
+    m[col["c_in"], rows] = c_in
+    m[col["c_zero"], rows] = c_zero
+    m[col["lim_lo"], rows] = lim & 0xFFFF
+    m[col["lim_hi"], rows] = lim >> 16
+    gaps = np.zeros(len(table), dtype=np.int64)
+    gaps[:-1] = key_arr[:-1] - key_arr[1:] - 1
+    m[col["gap_lo"], rows] = gaps & 0xFFFF
+    m[col["gap_hi"], rows] = gaps >> 16
+    publics = []
+    for k in out_keys.tolist():
+        v = final.get(k, 0)
+        publics += [v & 0xFFFF, v >> 16]
+    image_rows = words[c_img] - text_w
+    return _Memory(prev, gap, rows, c_in, c_zero, c_img, image_rows, publics)
+
+
+def _memory_multiplicities(rv, m, col, mb, bb, s, is_mem, top, op, mem) -> None:  # type: ignore[no-untyped-def]
+    """Add the memory part's lookups to the table multiplicities."""
+    table = 1 << 16
+    sb_ = _bytes(s)
+    db = [m[col[f"d{k}"], : len(s)] for k in range(4)]
+    dhi = [m[col[f"dhi{k}"], : len(s)] for k in range(3)]
+    dhim = mem.gap >> 16
+    signed = (op == Op.LB) | (op == Op.LH)
+    and_keys = [(sb_[0] * 256 + 3)[is_mem], (top * 256 + 128)[signed]]
+    m[col["mult_and"], :table] += np.bincount(np.concatenate(and_keys), minlength=table)
+    rows = mem.table_rows
+    lim_hi = m[col["lim_hi"], rows]
+    byte_keys = [db[k] * 256 + sb_[k] for k in range(4)] + [bb[k] * 256 + mb[k] for k in range(4)]
+    byte_keys += [dhi[0] * 256 + dhi[1], dhi[2] * 256 + dhim, (lim_hi * 256 + 4 * lim_hi)[mem.c_in]]
+    m[col["mult_bytes"], :table] = np.bincount(np.concatenate(byte_keys), minlength=table)
+    g_lo, g_hi = m[col["gap_lo"], rows], m[col["gap_hi"], rows]
+    l_lo = m[col["lim_lo"], rows]
+    ranges = [(mem.gap & 0xFFFF)[is_mem], g_lo, g_hi, 4 * g_hi, l_lo[mem.c_in | mem.c_zero]]
+    ranges += [lim_hi[mem.c_zero], 4 * lim_hi[mem.c_zero]]
+    ranges += [m[col["m_ilo"], rows][mem.c_in], m[col["m_ihi"], rows][mem.c_in]]
+    m[col["mult_range"], :table] += np.bincount(np.concatenate(ranges), minlength=table)
+    if len(mem.image_rows):
+        counts = np.bincount(mem.image_rows)
+        m[col["mult_image"], : len(counts)] = counts
 
 
 def imm_signed(imm: np.ndarray) -> np.ndarray:
@@ -207,7 +376,7 @@ def imm_signed(imm: np.ndarray) -> np.ndarray:
 def _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, gaps, used) -> None:  # type: ignore[no-untyped-def]
     """How often each table entry was looked up, on the table's rows."""
     table = 1 << 16
-    xb, zb, sb, db = _bytes(x), _bytes(z), _bytes(s), _bytes(d)
+    xb, zb, sb = _bytes(x), _bytes(z), _bytes(s)
     pairs = {"and": [], "or": [], "xor": []}
     for k in range(4):
         key = xb[k] * 256 + zb[k]
@@ -223,9 +392,7 @@ def _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, ga
     ]
     for name, keys in pairs.items():
         m[col[f"mult_{name}"], :table] = np.bincount(np.concatenate(keys), minlength=table)
-    ranges = [db[k] * 256 + sb[k] for k in range(4)]
-    ranges += [(g & 0xFFFF)[u] for g, u in zip(gaps, used, strict=True)]
-    ranges += [(gaps[0] >> 16) * 256 + (gaps[1] >> 16), (gaps[2] >> 16) * 256]
+    ranges = [(g & 0xFFFF)[u] for g, u in zip(gaps, used, strict=True)]
     m[col["mult_range"], :table] = np.bincount(np.concatenate(ranges), minlength=table)
     rom_counts = np.bincount(rom_rows)
     m[col["mult_rom"], : len(rom_counts)] = rom_counts

@@ -15,12 +15,16 @@ from atlasdev.engine.airbender import diagnose, isa, lookup, prover, rv32_air, r
 from atlasdev.engine.airbender.emulator import emulate
 from atlasdev.engine.airbender.field import P
 from atlasdev.engine.airbender.rom import Op, Rom
+from atlasdev.engine.airbender.rv32_air import MemoryLayout
 from atlasdev.engine.airbender.stark import StarkParams
 
 E = isa.encode
 BASE = 0x10000
 PARAMS = StarkParams(num_queries=16, pow_bits=4)
 LOG_N = 16
+INPUT, WORK, OUTPUT = 0x20000, 0x28000, 0x30000
+DATA_WORDS = [0xCAFEF00D, 0x01020304]
+INPUT_WORDS = [0x8765F1F2, 0x00000042]
 
 PROGRAM = [
     *isa.li(10, 10),  # a0 = 10
@@ -51,53 +55,99 @@ PROGRAM = [
     E("bltu", 11, 0, 8),  # not taken
     E("addi", 5, 0, 6),
     E("fence"),
+    # loads from the input region, the image's data and the (zero) work region; stores to the
+    # output words (the public values) and the work region
+    *isa.li(20, INPUT),
+    E("lw", 21, 20, 0),
+    E("lb", 22, 20, 1),
+    E("lbu", 23, 20, 2),
+    E("lh", 24, 20, 2),
+    E("lhu", 25, 20, 0),
+    *isa.li(26, 0),  # patched below: the data words' address
+    E("lw", 27, 26, 4),
+    *isa.li(28, OUTPUT),
+    E("sw", 21, 28, 0),
+    E("sb", 22, 28, 4),
+    E("sh", 24, 28, 6),
+    *isa.li(29, WORK),
+    E("lw", 30, 29, 0),
+    E("sw", 11, 29, 4),
+    E("lw", 31, 29, 4),
+    E("sb", 27, 28, 5),
     E("addi", 10, 0, 0),
     E("addi", 17, 0, 93),
     E("ecall"),
 ]
 
 
+def program_words() -> np.ndarray:
+    code = list(PROGRAM)
+    data_at = BASE + 4 * len(code)
+    i = next(k for k, w in enumerate(code) if w == isa.li(26, 0)[0])
+    code[i : i + 2] = isa.li(26, data_at)
+    return np.array(code, dtype=np.uint32)
+
+
+LAYOUT = MemoryLayout(BASE, BASE + 4 * (len(PROGRAM) + len(DATA_WORDS)), INPUT, OUTPUT, 2)
+
+
 @cache
-def run() -> tuple[Rom, np.ndarray]:
-    words = np.array(PROGRAM, dtype=np.uint32)
-    mem = np.zeros(1 << 16, dtype=np.uint8)
-    mem[: 4 * len(words)] = words.view(np.uint8)
+def run() -> tuple[Rom, np.ndarray, np.ndarray]:
+    code = program_words()
+    image = np.concatenate([code, np.array(DATA_WORDS, dtype=np.uint32)])
+    mem = np.zeros(0x30000, dtype=np.uint8)
+    mem[: 4 * len(image)] = image.view(np.uint8)
+    mem[INPUT - BASE : INPUT - BASE + 8] = np.array(INPUT_WORDS, dtype=np.uint32).view(np.uint8)
     res = emulate(mem, BASE, np.zeros(32, np.uint32), BASE, 10_000, trace=True)
-    return Rom.build(BASE, words), res.trace.array[: res.trace.rows].copy()
+    return Rom.build(BASE, code), image, res.trace.array[: res.trace.rows].copy()
 
 
 @cache
 def machine() -> tuple[rv32_air.Rv32Air, prover.ProvingKey, lookup.AuxTrace, np.ndarray]:
-    rom, _ = run()
-    rv = rv32_air.build(BASE)
-    pre = rv32_trace.preprocessed(rv, rom, LOG_N)
+    rom, image, _ = run()
+    rv = rv32_air.build(BASE, LAYOUT)
+    pre = rv32_trace.preprocessed(rv, rom, image, LOG_N)
     return rv, prover.setup(rv.air, LOG_N, pre, PARAMS), lookup.AuxTrace(rv.air, rv.logup), pre
 
 
 @cache
-def witness() -> np.ndarray:
+def witness() -> rv32_trace.Witness:
     rv, _, _, _ = machine()
-    rom, trace = run()
-    return rv32_trace.build(rv, rom, trace, LOG_N).main
+    rom, _, trace = run()
+    return rv32_trace.build(rv, rom, trace, LOG_N)
 
 
 def test_the_program_exercises_every_supported_op() -> None:
-    rom, trace = run()
+    rom, _, trace = run()
     executed = {int(rom.columns[1, (int(pc) - BASE) // 4]) for pc in trace[:, 0]}
     assert executed == {int(op) for op in Op}
 
 
+def test_the_public_values_are_the_output_words() -> None:
+    w = witness()
+    word0 = INPUT_WORDS[0]
+    byte1 = (word0 >> 8) & 0xFF
+    signed_byte = byte1 - 256 if byte1 & 0x80 else byte1
+    half = word0 >> 16
+    signed_half = half - 65536 if half & 0x8000 else half
+    word1 = (signed_byte & 0xFF) | ((DATA_WORDS[1] & 0xFF) << 8) | ((signed_half & 0xFFFF) << 16)
+    assert w.publics == [word0 & 0xFFFF, word0 >> 16, word1 & 0xFFFF, word1 >> 16]
+
+
 def test_an_honest_run_proves_and_verifies() -> None:
     rv, pk, aux, pre = machine()
-    main = witness()
-    assert diagnose.failing_constraints(rv.air, pre, main) == []
-    proof = prover.prove(pk, main, [], aux.build).to_bytes()
-    verifier.verify(rv.air, pk.vk, [], proof)
+    w = witness()
+    assert diagnose.failing_constraints(rv.air, pre, w.main, w.publics) == []
+    proof = prover.prove(pk, w.main, w.publics, aux.build).to_bytes()
+    verifier.verify(rv.air, pk.vk, w.publics, proof)
+    changed = [w.publics[0] ^ 1, *w.publics[1:]]
+    with pytest.raises(verifier.InvalidProof):
+        verifier.verify(rv.air, pk.vk, changed, proof)
 
 
 def _row_of(op: Op, nth: int = 0) -> int:
     rv, _, _, _ = machine()
-    main = witness()
+    main = witness().main
     return int(np.flatnonzero(main[rv.main.index[f"f_{op.name.lower()}"]] == 1)[nth])
 
 
@@ -110,13 +160,13 @@ def _set(main: np.ndarray, name: str, row: int, value: int) -> np.ndarray:
 
 def _bump(name: str, row: int, by: int = 1) -> np.ndarray:
     rv, _, _, _ = machine()
-    main = witness()
+    main = witness().main
     return _set(main, name, row, int(main[rv.main.index[name], row]) + by)
 
 
 def _broken(main: np.ndarray) -> list[str]:
     rv, _, _, pre = machine()
-    return [name for name, _ in diagnose.failing_constraints(rv.air, pre, main)]
+    return [name for name, _ in diagnose.failing_constraints(rv.air, pre, main, witness().publics)]
 
 
 def _unbalanced(main: np.ndarray) -> bool:
@@ -136,6 +186,12 @@ CLASS_TAMPERS = {
     "branch decision": (Op.BNE, "taken", "branch taken"),
     "jalr target": (Op.JALR, "next_pc", "next pc"),
     "ecall": (Op.ECALL, "x0", "ecall is exit or write"),
+    "lw": (Op.LW, "d1", "lw byte 1"),
+    "lb sign": (Op.LB, "d3", "lb sign-extends byte 3"),
+    "lhu": (Op.LHU, "d2", "lhu zero-extends"),
+    "sb": (Op.SB, "n0", "sb byte 0"),
+    "sh": (Op.SH, "n3", "sh byte 3"),
+    "sw": (Op.SW, "n2", "sw byte 2"),
 }
 
 
@@ -155,6 +211,24 @@ def test_a_wrong_register_read_unbalances_the_memory_argument() -> None:
     assert _unbalanced(main)
 
 
+def test_a_wrong_memory_read_unbalances_the_memory_argument() -> None:
+    # a load that returns another value than the word holds: m (and d) changed consistently
+    row = _row_of(Op.LW)
+    main = _bump("m0", row)
+    main = _set(main, "d0", row, int(main[machine()[0].main.index["d0"], row]) + 1)
+    main = _set(main, "n0", row, int(main[machine()[0].main.index["n0"], row]) + 1)
+    main = _set(main, "sel0", row, int(main[machine()[0].main.index["sel0"], row]) + 1)
+    assert not _broken(main)
+    assert _unbalanced(main)
+
+
+def test_a_wrong_initial_image_word_is_not_in_the_image() -> None:
+    rv, _, _, _ = machine()
+    main = witness().main
+    img_rows = np.flatnonzero(main[rv.main.index["c_img"]] == 1)
+    assert len(img_rows) and _unbalanced(_bump("m_ilo", int(img_rows[0])))
+
+
 def test_an_altered_instruction_is_not_in_the_rom() -> None:
     row = _row_of(Op.ADD)
     assert _unbalanced(_bump("rd", row))  # same op, another destination register
@@ -163,7 +237,7 @@ def test_an_altered_instruction_is_not_in_the_rom() -> None:
 
 def test_the_run_must_reach_its_exit() -> None:
     rv, _, _, _ = machine()
-    main = witness().copy()
+    main = witness().main.copy()
     cycles = int(main[rv.main.index["active"]].sum())
     main[:, cycles - 1] = 0  # drop the exit ecall: the run now stops mid-way
     main[rv.main.index["is_zero"], cycles - 1] = 1
@@ -172,10 +246,11 @@ def test_the_run_must_reach_its_exit() -> None:
 
 def test_the_prover_refuses_false_traces() -> None:
     _, pk, aux, _ = machine()
+    publics = witness().publics
     with pytest.raises(prover.UnsatisfiedConstraints):
-        prover.prove(pk, _bump("d0", _row_of(Op.ADD)), [], aux.build)
+        prover.prove(pk, _bump("d0", _row_of(Op.ADD)), publics, aux.build)
     with pytest.raises(prover.UnsatisfiedConstraints):
-        prover.prove(pk, _bump("rd", _row_of(Op.ADD)), [], aux.build)
+        prover.prove(pk, _bump("rd", _row_of(Op.ADD)), publics, aux.build)
 
 
 def test_unsupported_instructions_are_named() -> None:
