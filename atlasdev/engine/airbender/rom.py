@@ -52,11 +52,20 @@ class Op(IntEnum):
     SB = 25
     SH = 26
     SW = 27
+    SLL = 28
+    SRL = 29
+    SRA = 30
+    MUL = 31
+    MULH = 32
+    MULHSU = 33
+    MULHU = 34
 
 
 BRANCHES = (Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU)
 LOADS = (Op.LB, Op.LH, Op.LW, Op.LBU, Op.LHU)
 STORES = (Op.SB, Op.SH, Op.SW)
+MULTIPLIES = (Op.MUL, Op.MULH, Op.MULHSU, Op.MULHU)
+SHIFTS = (Op.SLL, Op.SRL, Op.SRA)
 FIELDS = (
     "pc",
     "op",
@@ -81,6 +90,17 @@ _ALU = {
     isa.F3_XOR: Op.XOR,
     isa.F3_OR: Op.OR,
     isa.F3_AND: Op.AND,
+}
+_SHIFT = {
+    (isa.F3_SLL, isa.F7_BASE): Op.SLL,
+    (isa.F3_SRL, isa.F7_BASE): Op.SRL,
+    (isa.F3_SRA, isa.F7_ALT): Op.SRA,
+}
+_MULDIV = {
+    isa.F3_MUL: Op.MUL,
+    isa.F3_MULH: Op.MULH,
+    isa.F3_MULHSU: Op.MULHSU,
+    isa.F3_MULHU: Op.MULHU,
 }
 _LOAD = {
     isa.F3_LB: Op.LB,
@@ -117,6 +137,12 @@ def decode(pc: int, insn: int) -> Decoded:
     opc, f3, f7 = isa.opcode(insn), isa.funct3(insn), isa.funct7(insn)
     rd, rs1, rs2 = isa.rd(insn), isa.rs1(insn), isa.rs2(insn)
     w = rd != 0
+    if opc == isa.OP_REG and (f3, f7) in _SHIFT:
+        return Decoded(_SHIFT[(f3, f7)], rd, rs1, rs2, writes=w)
+    if opc == isa.OP_IMM and (f3, f7) in _SHIFT:
+        return Decoded(_SHIFT[(f3, f7)], rd, rs1, 0, isa.imm_i(insn), writes=w, use_imm=True)
+    if opc == isa.OP_REG and f7 == isa.F7_MULDIV:
+        return Decoded(_MULDIV.get(f3, 0), rd, rs1, rs2, writes=w)  # DIV/REM: not yet
     if opc == isa.OP_REG and f7 in (isa.F7_BASE, isa.F7_ALT):
         alt = Op.SUB if f3 == isa.F3_SUB else 0
         op = alt if f7 == isa.F7_ALT else _ALU.get(f3, 0)

@@ -29,13 +29,14 @@ from . import air as A
 from . import field, lookup
 from .air import Air, Expr, Where
 from .lookup import Interaction
-from .rom import BRANCHES, FIELDS, LOADS, STORES, Op
+from .rom import BRANCHES, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op
 
 BYTE_TABLE_LOG = 16  # the byte-pair table: 65536 rows, the smallest trace
 N_REGS = 32
 TS_PER_ROW = 4  # timestamps: 4 row + 1 (rs1), + 2 (rs2), + 3 (memory, later), + 4 (rd)
 
 TAG_AND, TAG_OR, TAG_XOR, TAG_RANGE, TAG_ROM, TAG_MEM, TAG_BYTES, TAG_IMAGE = 1, 2, 3, 4, 5, 6, 7, 8
+TAG_POW = 9
 INPUT_WORDS_LOG = 22  # the input region: at most 2^22 words (16 MiB)
 SYS_EXIT = 93
 SYS_WRITE = 64
@@ -137,6 +138,7 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     reg_row = pre.one("reg_row")
     img_key, img_lo, img_hi = pre.one("img_key"), pre.one("img_lo"), pre.one("img_hi")
     out_row, out_key = pre.one("out_row"), pre.one("out_key")
+    pow_s, pow_lo, pow_hi = pre.one("pow_s"), pre.one("pow_lo"), pre.one("pow_hi")
 
     # ---- main ----------------------------------------------------------------------------------
     active, pc, next_pc = cols.one("active"), cols.one("pc"), cols.one("next_pc")
@@ -161,7 +163,14 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     c_img, c_in, c_zero = cols.one("c_img"), cols.one("c_in"), cols.one("c_zero")
     lim_lo, lim_hi = cols.one("lim_lo"), cols.one("lim_hi")
     gap_lo, gap_hi = cols.one("gap_lo"), cols.one("gap_hi")
-    mult_names = ("and", "or", "xor", "range", "rom", "bytes", "image")
+    # the multiplier: P = U V over 64 bits (bytes, carries k), U and V sign-extended by su, sv;
+    # right shifts divide: X = D 2^sh + R with R < 2^sh (W = 2^sh - 1 - R), e: limb carries
+    U, V, Pm = cols.many("u", 4), cols.many("v", 4), cols.many("p", 8)
+    kc = cols.many("k", 8)
+    su, sv, sd, sh = (cols.one(n) for n in ("su", "sv", "sd", "sh"))
+    R, W = cols.many("r", 4), cols.many("w", 4)
+    e = cols.many("e", 5)
+    mult_names = ("and", "or", "xor", "range", "rom", "bytes", "image", "pow")
     mult = {name: cols.one(f"mult_{name}") for name in mult_names}
 
     def add(where: Where, expr: Expr, name: str) -> None:
@@ -240,6 +249,8 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     # ---- control flow ---------------------------------------------------------------------------
     sequential = f[Op.ADD] + f[Op.SUB] + f[Op.AND] + f[Op.OR] + f[Op.XOR] + f[Op.SLT] + f[Op.SLTU]
     sequential = sequential + f[Op.LUI] + f[Op.AUIPC] + f[Op.NOP] + f_mem
+    for op in (*MULTIPLIES, *SHIFTS):
+        sequential = sequential + f[op]
     branch: Expr = A.lift(0)
     for op in BRANCHES:
         branch = branch + f[op]
@@ -299,6 +310,44 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     word = (S[0] - off) * field.inv(4) + 64 * S[1] + 16384 * S[2] + 4194304 * S[3]
     key = N_REGS + word
 
+    # ---- multiplies and shifts ------------------------------------------------------------------
+    f_mul: Expr = A.lift(0)
+    for op in MULTIPLIES:
+        f_mul = f_mul + f[op]
+    f_shr = f[Op.SRL] + f[Op.SRA]
+    f_shift = f[Op.SLL] + f_shr
+    f_unit = f_mul + f_shift
+    for i in range(4):
+        every(f_mul * (U[i] - X[i]) + f[Op.SLL] * (U[i] - X[i]) + f_shr * (U[i] - D[i]), f"u{i}")
+        every(f_mul * (V[i] - Z[i]), f"v{i} for multiplies")
+        every((f[Op.MUL] + f[Op.SLL]) * (D[i] - Pm[i]), f"low product byte {i}")
+        every(
+            (f[Op.MULH] + f[Op.MULHSU] + f[Op.MULHU]) * (D[i] - Pm[4 + i]), f"high product byte {i}"
+        )
+    for c in (su, sv, sd):
+        every(c * (c - 1), "a sign flag is boolean")
+    every(su - (f[Op.MULH] + f[Op.MULHSU]) * sx - f[Op.SRA] * sd, "U's sign extension")
+    every(sv - f[Op.MULH] * sz, "V's sign extension")
+    u_ext = [*U, 255 * su, 255 * su, 255 * su, 255 * su]
+    v_ext = [*V, 255 * sv, 255 * sv, 255 * sv, 255 * sv]
+    for t in range(8):
+        column: Expr = A.lift(0)
+        for i in range(t + 1):
+            column = column + u_ext[i] * v_ext[t - i]
+        carry_in = kc[t - 1] if t else A.lift(0)
+        every(f_unit * (column + carry_in - Pm[t] - 256 * kc[t]), f"product byte {t}")
+    # right shifts: P + R = X extended to 64 bits (with X's sign for sra), and R < V
+    ext = 65535 * sx
+    every(f_shr * (lo16(Pm) + lo16(R) - lo16(X) - 65536 * e[0]), "shift: limb 0")
+    every(f_shr * (hi16(Pm) + hi16(R) + e[0] - hi16(X) - 65536 * e[1]), "shift: limb 1")
+    p_hi = Pm[4:]
+    every(f_shr * (lo16(p_hi) + e[1] - f[Op.SRA] * ext - 65536 * e[2]), "shift: limb 2")
+    every(f_shr * (hi16(p_hi) + e[2] - f[Op.SRA] * ext - 65536 * e[3]), "shift: limb 3")
+    every(f_shr * (lo16(R) + lo16(W) + 1 - lo16(V) - 65536 * e[4]), "shift: remainder, low")
+    every(f_shr * (hi16(R) + hi16(W) + e[4] - hi16(V)), "shift: remainder below 2^sh")
+    for i in range(5):
+        every(e[i] * (e[i] - 1), f"e{i} is boolean")
+
     # ---- the memory table -----------------------------------------------------------------------
     live = reg_row + m_on
     every(m_on * (m_on - 1), "m_on is boolean")
@@ -339,6 +388,17 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     its.append(Interaction((and_, S[2], A.lift(252), A.lift(0)), f[Op.JALR], "jalr S2 < 4"))
     its.append(Interaction((and_, S[0], A.lift(3), off), f_mem, "the address's offset"))
     its.append(Interaction((and_, top, A.lift(128), 128 * sgn), f[Op.LB] + f[Op.LH], "load sign"))
+    its.append(Interaction((and_, Z[0], A.lift(31), sh), f_shift, "shift amount"))
+    its.append(Interaction((and_, D[3], A.lift(128), 128 * sd), f[Op.SRA], "sign of sra's result"))
+    its.append(Interaction((A.lift(TAG_POW), sh, lo16(V), hi16(V)), f_shift, "V = 2^sh"))
+    for i in range(0, 8, 2):
+        its.append(Interaction((A.lift(TAG_BYTES), Pm[i], Pm[i + 1]), f_unit, f"product bytes {i}"))
+    for i in range(8):
+        its.append(Interaction((A.lift(TAG_RANGE), kc[i]), f_unit, f"product carry {i}"))
+    for i in range(4):
+        its.append(Interaction((A.lift(TAG_BYTES), R[i], W[i]), f_shr, f"R{i}, W{i} are bytes"))
+    its.append(Interaction((A.lift(TAG_BYTES), V[0], V[1]), f_shift, "V low bytes"))
+    its.append(Interaction((A.lift(TAG_BYTES), V[2], V[3]), f_shift, "V high bytes"))
 
     # registers: read (value, prev) then write (value', now) for rs1, rs2 and rd
     now = [TS_PER_ROW * idx + k for k in (1, 2, 4)]
@@ -385,6 +445,7 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     its.append(Interaction((A.lift(TAG_XOR), ta, tb, t_xor), -mult["xor"], "XOR table"))
     its.append(Interaction((A.lift(TAG_RANGE), 256 * ta + tb), -mult["range"], "16-bit table"))
     its.append(Interaction((A.lift(TAG_BYTES), ta, tb), -mult["bytes"], "byte-pair table"))
+    its.append(Interaction((A.lift(TAG_POW), pow_s, pow_lo, pow_hi), -mult["pow"], "powers of 2"))
     its.append(
         Interaction((A.lift(TAG_IMAGE), img_key, img_lo, img_hi), -mult["image"], "image table")
     )

@@ -17,7 +17,7 @@ from numba import njit
 
 from . import field
 from .emulator import COL_MEM_OLD, COL_PC, COL_RD_VAL
-from .rom import BRANCHES, FIELDS, LOADS, STORES, Op, Rom
+from .rom import BRANCHES, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op, Rom
 from .rv32_air import BYTE_TABLE_LOG, INPUT_WORDS_LOG, N_REGS, TS_PER_ROW, Rv32Air, word_key
 
 
@@ -64,6 +64,11 @@ def preprocessed(rv: Rv32Air, rom: Rom, image: np.ndarray, log_n: int) -> np.nda
     k = mem.output_words
     pre[col["out_row"], N_REGS : N_REGS + k] = 1
     pre[col["out_key"], N_REGS : N_REGS + k] = word_key(mem.output_base // 4) + np.arange(k)[::-1]
+    shifts = np.arange(32, dtype=np.int64)
+    pre[col["pow_s"], :32] = shifts
+    pre[col["pow_lo"]] = 1  # padding rows repeat row 0: 2^0
+    pre[col["pow_lo"], :32] = (1 << shifts) & 0xFFFF
+    pre[col["pow_hi"], :32] = (1 << shifts) >> 16
     return pre
 
 
@@ -224,6 +229,7 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     put("top", top)
     put("sgn", top >> 7)
     mem = _memory(rv, m, col, is_mem, s, old_word, new_word, t_rows)
+    _multiplier(m, col, op, x, z, d, sx, sz, t_rows)
 
     now = [TS_PER_ROW * np.arange(t_rows) + k for k in (1, 2, 4)]
     used = [np.ones(t_rows, dtype=bool), np.ones(t_rows, dtype=bool), ins["wr"] == 1]
@@ -248,7 +254,71 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
 
     _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, gaps, used)
     _memory_multiplicities(rv, m, col, mb, bb, s, is_mem, top, op, mem)
+    _multiplier_multiplicities(m, col, op, z, d, t_rows)
     return Witness((m % field.P).astype(np.uint32), mem.publics, t_rows)
+
+
+def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no-untyped-def]
+    """The multiplier's columns: products over 64 bits with their byte carries, and for right
+    shifts the remainder and its bound."""
+    is_mul = np.isin(op, [int(o) for o in MULTIPLIES])
+    is_shift = np.isin(op, [int(o) for o in SHIFTS])
+    is_shr = (op == Op.SRL) | (op == Op.SRA)
+    unit = is_mul | is_shift
+    sh = np.where(is_shift, z & 31, 0)
+    v = np.where(is_mul, z, np.where(is_shift, 1 << sh, 0))
+    u = np.where(is_mul | (op == Op.SLL), x, np.where(is_shr, d, 0))
+    sd = np.where(op == Op.SRA, d >> 31, 0)
+    su = np.where((op == Op.MULH) | (op == Op.MULHSU), sx, 0) + sd
+    sv = np.where(op == Op.MULH, sz, 0)
+    ub = [*_bytes(u), *([su * 255] * 4)]
+    vb = [*_bytes(v), *([sv * 255] * 4)]
+    carry = np.zeros(t_rows, dtype=np.int64)
+    p_bytes = []
+    for t in range(8):
+        acc = carry + sum(ub[i] * vb[t - i] for i in range(t + 1))
+        p_bytes.append(acc & 0xFF)
+        carry = acc >> 8
+        m[col[f"k{t}"], :t_rows] = np.where(unit, carry, 0)
+        m[col[f"p{t}"], :t_rows] = np.where(unit, acc & 0xFF, 0)
+    for k in range(4):
+        m[col[f"u{k}"], :t_rows] = _bytes(u)[k]
+        m[col[f"v{k}"], :t_rows] = _bytes(v)[k]
+    for name, values in (("su", su), ("sv", sv), ("sd", sd), ("sh", sh)):
+        m[col[name], :t_rows] = values
+    r = np.where(is_shr, x & (v - 1), 0)
+    w = np.where(is_shr, v - 1 - r, 0)
+    for k in range(4):
+        m[col[f"r{k}"], :t_rows] = _bytes(r)[k]
+        m[col[f"w{k}"], :t_rows] = _bytes(w)[k]
+    lo = lambda a, b: a + 256 * b  # noqa: E731
+    ext = np.where(op == Op.SRA, 65535 * sx, 0)
+    e0 = (lo(p_bytes[0], p_bytes[1]) + (r & 0xFFFF)) >> 16
+    e1 = (lo(p_bytes[2], p_bytes[3]) + (r >> 16) + e0) >> 16
+    e2 = (lo(p_bytes[4], p_bytes[5]) + e1 - ext) >> 16
+    e3 = (lo(p_bytes[6], p_bytes[7]) + e2 - ext) >> 16
+    e4 = ((r & 0xFFFF) + (w & 0xFFFF) + 1) >> 16
+    for k, values in enumerate((e0, e1, e2, e3, e4)):
+        m[col[f"e{k}"], :t_rows] = np.where(is_shr, values, 0)
+
+
+def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignore[no-untyped-def]
+    table = 1 << 16
+    is_mul = np.isin(op, [int(o) for o in MULTIPLIES])
+    is_shift = np.isin(op, [int(o) for o in SHIFTS])
+    is_shr = (op == Op.SRL) | (op == Op.SRA)
+    unit = is_mul | is_shift
+    get = lambda name: m[col[name], :t_rows]  # noqa: E731
+    and_keys = [((z & 0xFF) * 256 + 31)[is_shift], (((d >> 24) & 0xFF) * 256 + 128)[op == Op.SRA]]
+    m[col["mult_and"], :table] += np.bincount(np.concatenate(and_keys), minlength=table)
+    byte_keys = [(get(f"p{i}") * 256 + get(f"p{i + 1}"))[unit] for i in range(0, 8, 2)]
+    byte_keys += [(get(f"r{i}") * 256 + get(f"w{i}"))[is_shr] for i in range(4)]
+    byte_keys += [(get("v0") * 256 + get("v1"))[is_shift], (get("v2") * 256 + get("v3"))[is_shift]]
+    m[col["mult_bytes"], :table] += np.bincount(np.concatenate(byte_keys), minlength=table)
+    ranges = [get(f"k{t}")[unit] for t in range(8)]
+    m[col["mult_range"], :table] += np.bincount(np.concatenate(ranges), minlength=table)
+    counts = np.bincount(get("sh")[is_shift], minlength=32)
+    m[col["mult_pow"], :32] = counts
 
 
 @dataclass
