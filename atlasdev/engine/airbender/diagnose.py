@@ -81,3 +81,27 @@ def failing_constraints(
         if len(bad):
             out.append((c.name, [int(r) for r in bad[:limit]]))
     return out
+
+
+def unbalanced_tuples(
+    interactions: list, pre: np.ndarray, main: np.ndarray, limit: int = 5
+) -> list[tuple[tuple[int, ...], int, list[str]]]:
+    """Tuples whose LogUp multiplicities do not sum to zero, counted exactly (no challenges):
+    (tuple, net multiplicity, names of the interactions that put it in)."""
+    memo: dict[int, np.ndarray] = {}
+    pubcols = np.zeros((0, main.shape[1]), dtype=np.uint32)
+    net: dict[tuple[int, ...], int] = {}
+    names: dict[tuple[int, ...], set[str]] = {}
+    for it in interactions:
+        mult = _value(it.multiplicity, pre, main, [], pubcols, memo).astype(np.int64)
+        mult = np.where(mult > P // 2, mult - P, mult)
+        rows = np.flatnonzero(mult)
+        if not len(rows):
+            continue
+        values = np.stack([_value(v, pre, main, [], pubcols, memo)[rows] for v in it.values])
+        for j, row in enumerate(rows):
+            key = tuple(int(v) for v in values[:, j])
+            net[key] = net.get(key, 0) + int(mult[row])
+            names.setdefault(key, set()).add(it.name)
+    bad = [(k, v, sorted(names[k])) for k, v in net.items() if v]
+    return bad[:limit]

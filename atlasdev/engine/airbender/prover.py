@@ -15,6 +15,7 @@ would fail.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -101,7 +102,11 @@ def prove(
     main_values: np.ndarray,
     publics: list[int],
     build_aux: AuxBuilder | None = None,
+    timings: dict[str, float] | None = None,
 ) -> StarkProof:
+    """Prove that ``main_values`` (n_main, n) satisfies the AIR with these public values.
+    ``timings``, if given, receives the seconds each stage took (for benchmarks)."""
+    clock = _Stopwatch(timings)
     air, vk, params = pk.air, pk.vk, pk.vk.params
     lb, log_n = params.log_blowup, vk.log_n
     n = 1 << log_n
@@ -112,7 +117,9 @@ def prove(
         raise ValueError(f"{len(publics)} public values, the AIR wants {air.n_public}")
     t = start_transcript(air, vk, publics)
 
+    clock.lap("checks")
     main = Committed.from_values(main_values, lb)
+    clock.lap("main commit")
     t.absorb(b"main", main.tree.root)
     challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
 
@@ -122,7 +129,9 @@ def prove(
         aux_values = build_aux(challenges, pk.pre_values, main_values)
     else:
         aux_values = np.zeros((0, n), dtype=np.uint32)
+    clock.lap("aux build")
     aux = Committed.from_values(aux_values, lb)
+    clock.lap("aux commit")
     t.absorb(b"aux", aux.tree.root)
 
     alpha = t.challenge_ext()
@@ -140,7 +149,9 @@ def prove(
         alpha_pows,
         _divisor_inverses(points, log_n),
     )
+    clock.lap("quotient evaluation")
     quotient = Committed.from_coeffs(_quotient_chunks(q_values, log_n, lb, air.quotient_chunks), lb)
+    clock.lap("quotient commit")
     t.absorb(b"quotient", quotient.tree.root)
 
     zeta = t.challenge_ext()
@@ -150,9 +161,11 @@ def prove(
     ood_current = [v for mat in matrices for v in _evaluate_at(mat.coeffs, zeta)]
     ood_next = [v for mat in trace for v in _evaluate_at(mat.coeffs, zeta_next)]
     t.absorb_words(b"ood", [c for e in ood_current + ood_next for c in e])
+    clock.lap("out-of-domain values")
 
     gamma = t.challenge_ext()
     deep = _deep(matrices, len(trace), points, zeta, zeta_next, gamma, ood_current, ood_next)
+    clock.lap("DEEP composition")
     state = fri.commit_phase(deep, log_n, params.fri, t)
     nonce, positions = fri.query_phase(state, params.fri, t)
     fri_proof = fri.FriProof(
@@ -162,6 +175,7 @@ def prove(
         fri.open_queries(state, positions),
     )
     queries = [QueryOpening(*(mat.open(pos) for mat in matrices)) for pos in positions]
+    clock.lap("FRI and openings")
     return StarkProof(
         log_n,
         main.tree.root,
@@ -175,6 +189,18 @@ def prove(
 
 
 # ---- steps ------------------------------------------------------------------------------------
+
+
+class _Stopwatch:
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into = into
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.into is not None:
+            self.into[name] = self.into.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 def public_columns(air: Air, publics: list[int], log_n: int) -> np.ndarray:

@@ -184,6 +184,17 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     tag_or, tag_xor = op == Op.OR, op == Op.XOR
     logic = np.where(tag_or, x | z, np.where(tag_xor, x ^ z, x & z))
     j0 = np.where(op == Op.JALR, s & 1, 0)
+    semantic = _results(op, x, z, s, logic, lt, c1, ins, trace[:, COL_MEM_OLD].astype(np.int64))
+    writes = ins["wr"] == 1
+    checked = writes & ~is_ecall
+    wrong = np.flatnonzero(checked & (semantic != d))
+    if len(wrong):
+        at = int(wrong[0])
+        raise TraceError(
+            f"the emulator wrote {int(d[at]):#x} at pc {int(pcs[at]):#x}, the AIR computes "
+            f"{int(semantic[at]):#x}"
+        )
+    d = np.where(writes | is_ecall, d, semantic)  # rd = x0: the result is computed, not written
     target = np.where(
         op == Op.JAL,
         pcs + imm_signed(imm),
@@ -437,6 +448,33 @@ def _memory_multiplicities(rv, m, col, mb, bb, s, is_mem, top, op, mem) -> None:
     if len(mem.image_rows):
         counts = np.bincount(mem.image_rows)
         m[col["mult_image"], : len(counts)] = counts
+
+
+def _results(op, x, z, s, logic, lt, c1, ins, old_word) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Each row's result as the AIR defines it (what D must hold even when rd is x0)."""
+    mask = 0xFFFFFFFF
+    xs, zs = x - ((x >> 31) << 32), z - ((z >> 31) << 32)
+    sh = z & 31
+    off = s & 3
+    byte = (old_word >> (8 * off)) & 0xFF
+    half = (old_word >> (8 * (off & 2))) & 0xFFFF
+    xu, zu = x.astype(np.uint64), z.astype(np.uint64)
+    const = ins["klo"] | (ins["khi"] << 16)
+    table = {
+        Op.ADD: s, Op.SUB: s, Op.AND: logic, Op.OR: logic, Op.XOR: logic, Op.SLT: lt, Op.SLTU: c1,
+        Op.LUI: const, Op.AUIPC: const, Op.JAL: const, Op.JALR: const,
+        Op.LW: old_word, Op.LBU: byte, Op.LHU: half,
+        Op.LB: (byte - ((byte >> 7) << 8)) & mask, Op.LH: (half - ((half >> 15) << 16)) & mask,
+        Op.MUL: ((xu * zu) & np.uint64(mask)).astype(np.int64),
+        Op.MULHU: ((xu * zu) >> np.uint64(32)).astype(np.int64),
+        Op.MULH: ((xs * zs) >> 32) & mask,
+        Op.MULHSU: ((xs * z) >> 32) & mask,
+        Op.SLL: (x << sh) & mask, Op.SRL: x >> sh, Op.SRA: (xs >> sh) & mask,
+    }  # fmt: skip
+    out = np.zeros_like(x)
+    for o, values in table.items():
+        out = np.where(op == o, values, out)
+    return out
 
 
 def imm_signed(imm: np.ndarray) -> np.ndarray:

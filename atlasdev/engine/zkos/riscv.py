@@ -35,6 +35,7 @@ RISCV_TRIPLE = "riscv32-unknown-elf"
 RISCV_DATALAYOUT = "e-m:e-p:32:32-i64:64-n32-S128"
 RISCV_CPU = "generic-rv32"
 RISCV_FEATURES = "+m,-c,-relax"
+STF_WORK_BYTES = 24 << 20  # the work region's first 24 MiB; its last 8 MiB take the STF's out
 REPORTED_OUTPUT_WORDS = 2 + OUT_HEADER_WORDS  # status words + public values and block meta
 
 
@@ -254,6 +255,10 @@ attributes #100 = { nounwind "no-builtins" }
 def _runtime_ir(core: str) -> str:
     """`atlasdev_main`: call the STF on the fixed regions and store its status.
 
+    The STF's `out` array (header, receipts, logs, messages) lives at the end of the work region;
+    only the header (public values and block meta) is copied to the output region, so the output
+    region holds exactly the report: what a proof of the run makes public.
+
     The linker's start stub sets the stack, calls this, reports and exits (llvmlite has no
     RISC-V assembler, so the few instructions that need named registers are encoded there).
     numba's NRT_incref/NRT_decref become no-ops: the guest frees nothing (nothing is allocated)
@@ -273,11 +278,13 @@ entry:
   %n = zext i32 %n32 to i64
   %indata = inttoptr i32 {m.input_base + 4} to ptr
   %work = inttoptr i32 {m.work_base} to ptr
+  %scratch = inttoptr i32 {m.work_base + STF_WORK_BYTES} to ptr
   %outhead = inttoptr i32 {m.output_base} to ptr
   %outdata = inttoptr i32 {m.output_base + 8} to ptr
   %numba = call i32 {core}(ptr %ret, ptr %exc, {arr.format(n="%n", data="%indata")}, {
-            arr.format(n=m.work_size // 4, data="%work")
-        }, {arr.format(n=(m.output_size - 8) // 4, data="%outdata")})
+            arr.format(n=STF_WORK_BYTES // 4, data="%work")
+        }, {arr.format(n=(m.work_size - STF_WORK_BYTES) // 4, data="%scratch")})
+  %copied = call ptr @memcpy(ptr %outdata, ptr %scratch, i32 {4 * OUT_HEADER_WORDS})
   %status64 = load i64, ptr %ret, align 8
   %status = trunc i64 %status64 to i32
   %faulted = icmp ne i32 %numba, 0
