@@ -1,0 +1,76 @@
+"""Proofs of real zkOS blocks: an honest block verifies; another report, another block's
+report or another image does not.
+
+One proof of the empty block (4,324 cycles, 2^16 rows) is made for the module; the numba
+kernels compile on first use (about a minute on a fresh checkout, cached after).
+"""
+
+from dataclasses import replace
+from functools import cache
+
+import numpy as np
+import pytest
+
+from atlasdev.engine.airbender import block_prover, verifier
+from atlasdev.engine.zkos.block import BlockHeader, execute
+from atlasdev.engine.zkos.image import Image, load_image
+from atlasdev.engine.zkos.tree import StateTree
+
+
+@cache
+def program() -> block_prover.Program:
+    return block_prover.Program.of(load_image())
+
+
+@cache
+def empty_block(number: int = 1) -> tuple[block_prover.BlockProof, object]:
+    native = execute(BlockHeader(271, number, 1000, 10**9), [], StateTree())
+    return block_prover.prove_block(program(), native.input_words), native
+
+
+def test_an_empty_block_proves_and_verifies() -> None:
+    proof, native = empty_block()
+    assert proof.public == native.public  # type: ignore[attr-defined]
+    assert proof.report[:2] == [0, 0]  # numba status, STF status
+    block_prover.verify_block(program(), proof.proof, proof.report, proof.log_n)
+
+
+def test_a_changed_public_value_is_rejected() -> None:
+    proof, _ = empty_block()
+    for word in (2, 3, 14, 40):  # chain id, block number, a post-root word, an interop-root word
+        report = list(proof.report)
+        report[word] ^= 1
+        with pytest.raises(verifier.InvalidProof):
+            block_prover.verify_block(program(), proof.proof, report, proof.log_n)
+
+
+def test_a_proof_is_not_valid_for_another_block() -> None:
+    proof, _ = empty_block()
+    other = execute(BlockHeader(271, 2, 1000, 10**9), [], StateTree())
+    report = list(proof.report)
+    report[2 : 2 + 8] = [int(w) for w in _public_words(other)]
+    assert report != proof.report
+    with pytest.raises(verifier.InvalidProof):
+        block_prover.verify_block(program(), proof.proof, report, proof.log_n)
+
+
+def _public_words(native: object) -> np.ndarray:
+    # the first public words of a block: chain id (2 words), number (2 words), pre-root (8)...
+    from atlasdev.engine.zkos.block import PublicValues
+
+    pv: PublicValues = native.public  # type: ignore[attr-defined]
+    root = np.frombuffer(pv.pre_root, dtype="<u4")
+    return np.array([pv.chain_id, 0, pv.number, 0, *root[:4]], dtype=np.uint32)
+
+
+def test_another_image_does_not_verify_the_proof() -> None:
+    proof, _ = empty_block()
+    img = load_image()
+    rodata = next(s for s in img.segments if s.name == "rodata")
+    changed = replace(rodata, data=bytes([rodata.data[0] ^ 1]) + rodata.data[1:])
+    other = Image(img.entry, tuple(changed if s is rodata else s for s in img.segments), img.memory)
+    assert other.image_id != img.image_id
+    with pytest.raises(verifier.InvalidProof):
+        block_prover.verify_block(
+            block_prover.Program.of(other), proof.proof, proof.report, proof.log_n
+        )
