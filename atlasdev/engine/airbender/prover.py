@@ -265,14 +265,30 @@ def _quotient_chunks(q_values: np.ndarray, log_n: int, log_blowup: int, chunks: 
 
 @njit(parallel=True, cache=True)
 def _evaluate_at_kernel(coeffs, pows, out):
+    """sum_k c_k x^k per column, x^k given as 4 base rows. Products are below p^2 < 2^62, so
+    three of them and a reduced sum fit a u64: reduce once per three terms, not per term."""
+    n = coeffs.shape[1]
     for c in prange(coeffs.shape[0]):
         a0 = a1 = a2 = a3 = np.uint64(0)
-        for k in range(coeffs.shape[1]):
+        k = 0
+        while k + 3 <= n:
+            v0, v1, v2 = (
+                np.uint64(coeffs[c, k]),
+                np.uint64(coeffs[c, k + 1]),
+                np.uint64(coeffs[c, k + 2]),
+            )
+            a0 = (a0 + v0 * pows[0, k] + v1 * pows[0, k + 1] + v2 * pows[0, k + 2]) % P_U64
+            a1 = (a1 + v0 * pows[1, k] + v1 * pows[1, k + 1] + v2 * pows[1, k + 2]) % P_U64
+            a2 = (a2 + v0 * pows[2, k] + v1 * pows[2, k + 1] + v2 * pows[2, k + 2]) % P_U64
+            a3 = (a3 + v0 * pows[3, k] + v1 * pows[3, k + 1] + v2 * pows[3, k + 2]) % P_U64
+            k += 3
+        while k < n:
             v = np.uint64(coeffs[c, k])
             a0 = (a0 + v * pows[0, k]) % P_U64
             a1 = (a1 + v * pows[1, k]) % P_U64
             a2 = (a2 + v * pows[2, k]) % P_U64
             a3 = (a3 + v * pows[3, k]) % P_U64
+            k += 1
         out[c, 0], out[c, 1], out[c, 2], out[c, 3] = u32(a0), u32(a1), u32(a2), u32(a3)
 
 

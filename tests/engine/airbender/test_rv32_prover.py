@@ -257,7 +257,7 @@ ALU_MNEMONICS = [
 ]  # fmt: skip
 
 
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(
     st.sampled_from(ALU_MNEMONICS),
     st.integers(0, 2**32 - 1),
