@@ -6,9 +6,9 @@ table; the prover cannot execute anything the ROM does not hold. Values the inst
 its own are decoded here rather than proven per row: the immediate (as 4 bytes and as a signed
 field element), and the constant result of LUI, AUIPC, JAL and JALR (imm, pc + imm, pc + 4).
 
-Instructions the prover does not support yet decode to op 0, which no CPU row can take: a
-program may contain them, but an execution that reaches one cannot be proven
-(`unsupported_at` names it for the error message).
+Words outside RV32IM as the AIR defines it (EBREAK, CSR instructions, illegal encodings) decode
+to op 0, which no CPU row can take: a program may contain them, but an execution that reaches
+one cannot be proven (`unsupported_at` names it for the error message).
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ class Op(IntEnum):
     MULH = 32
     MULHSU = 33
     MULHU = 34
+    DIV = 35
+    DIVU = 36
+    REM = 37
+    REMU = 38
 
 
 BRANCHES = (Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU)
@@ -66,6 +70,7 @@ LOADS = (Op.LB, Op.LH, Op.LW, Op.LBU, Op.LHU)
 STORES = (Op.SB, Op.SH, Op.SW)
 MULTIPLIES = (Op.MUL, Op.MULH, Op.MULHSU, Op.MULHU)
 SHIFTS = (Op.SLL, Op.SRL, Op.SRA)
+DIVISIONS = (Op.DIV, Op.DIVU, Op.REM, Op.REMU)
 FIELDS = (
     "pc",
     "op",
@@ -101,6 +106,10 @@ _MULDIV = {
     isa.F3_MULH: Op.MULH,
     isa.F3_MULHSU: Op.MULHSU,
     isa.F3_MULHU: Op.MULHU,
+    isa.F3_DIV: Op.DIV,
+    isa.F3_DIVU: Op.DIVU,
+    isa.F3_REM: Op.REM,
+    isa.F3_REMU: Op.REMU,
 }
 _LOAD = {
     isa.F3_LB: Op.LB,
@@ -142,7 +151,7 @@ def decode(pc: int, insn: int) -> Decoded:
     if opc == isa.OP_IMM and (f3, f7) in _SHIFT:
         return Decoded(_SHIFT[(f3, f7)], rd, rs1, 0, isa.imm_i(insn), writes=w, use_imm=True)
     if opc == isa.OP_REG and f7 == isa.F7_MULDIV:
-        return Decoded(_MULDIV.get(f3, 0), rd, rs1, rs2, writes=w)  # DIV/REM: not yet
+        return Decoded(_MULDIV[f3], rd, rs1, rs2, writes=w)
     if opc == isa.OP_REG and f7 in (isa.F7_BASE, isa.F7_ALT):
         alt = Op.SUB if f3 == isa.F3_SUB else 0
         op = alt if f7 == isa.F7_ALT else _ALU.get(f3, 0)
@@ -220,4 +229,5 @@ class Rom:
         i = self.row(pc)
         if self.columns[1, i] != 0:
             return None
-        return f"instruction {int(self.words[i]):#010x} at pc {pc:#x} is not supported by the prover yet"
+        word = int(self.words[i])
+        return f"instruction {word:#010x} at pc {pc:#x} is not supported by the prover (not RV32IM)"

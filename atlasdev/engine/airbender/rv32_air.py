@@ -29,7 +29,7 @@ from . import air as A
 from . import field, lookup
 from .air import Air, Expr, Where
 from .lookup import Interaction
-from .rom import BRANCHES, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op
+from .rom import BRANCHES, DIVISIONS, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op
 
 BYTE_TABLE_LOG = 16  # the byte-pair table: 65536 rows, the smallest trace
 N_REGS = 32
@@ -170,6 +170,10 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     su, sv, sd, sh = (cols.one(n) for n in ("su", "sv", "sd", "sh"))
     R, W = cols.many("r", 4), cols.many("w", 4)
     e = cols.many("e", 5)
+    sr, nr, ny, xh = (cols.one(n) for n in ("sr", "nr", "ny", "xh"))
+    yz, inv_v, ovf = (cols.one(n) for n in ("yz", "inv_v", "ovf"))
+    AR, AY = cols.many("ar", 4), cols.many("ay", 4)
+    g = [cols.one("g0"), A.lift(0), cols.one("g2"), A.lift(0)]  # negation carries (R, V)
     mult_names = ("and", "or", "xor", "range", "rom", "bytes", "image", "pow")
     mult = {name: cols.one(f"mult_{name}") for name in mult_names}
 
@@ -249,7 +253,7 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     # ---- control flow ---------------------------------------------------------------------------
     sequential = f[Op.ADD] + f[Op.SUB] + f[Op.AND] + f[Op.OR] + f[Op.XOR] + f[Op.SLT] + f[Op.SLTU]
     sequential = sequential + f[Op.LUI] + f[Op.AUIPC] + f[Op.NOP] + f_mem
-    for op in (*MULTIPLIES, *SHIFTS):
+    for op in (*MULTIPLIES, *SHIFTS, *DIVISIONS):
         sequential = sequential + f[op]
     branch: Expr = A.lift(0)
     for op in BRANCHES:
@@ -310,24 +314,39 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     word = (S[0] - off) * field.inv(4) + 64 * S[1] + 16384 * S[2] + 4194304 * S[3]
     key = N_REGS + word
 
-    # ---- multiplies and shifts ------------------------------------------------------------------
+    # ---- multiplies, shifts and divisions ------------------------------------------------------
+    # One unit: P = U V over 64 bits. Multiplies: U = X, V = Z. SLL: U = X, V = 2^sh. Right
+    # shifts and divisions divide: X = U V + R (64-bit, signs extended), U the quotient (D for
+    # shifts), with |R| < |V| checked on absolute values AR, AY: AR + W + 1 = AY.
     f_mul: Expr = A.lift(0)
     for op in MULTIPLIES:
         f_mul = f_mul + f[op]
     f_shr = f[Op.SRL] + f[Op.SRA]
     f_shift = f[Op.SLL] + f_shr
-    f_unit = f_mul + f_shift
+    f_sdiv = f[Op.DIV] + f[Op.REM]
+    f_div = f_sdiv + f[Op.DIVU] + f[Op.REMU]
+    f_divlike = f_shr + f_div
+    f_unit = f_mul + f_shift + f_div
     for i in range(4):
         every(f_mul * (U[i] - X[i]) + f[Op.SLL] * (U[i] - X[i]) + f_shr * (U[i] - D[i]), f"u{i}")
-        every(f_mul * (V[i] - Z[i]), f"v{i} for multiplies")
+        every((f_mul + f_div) * (V[i] - Z[i]), f"v{i} for multiplies and divisions")
         every((f[Op.MUL] + f[Op.SLL]) * (D[i] - Pm[i]), f"low product byte {i}")
         every(
             (f[Op.MULH] + f[Op.MULHSU] + f[Op.MULHU]) * (D[i] - Pm[4 + i]), f"high product byte {i}"
         )
-    for c in (su, sv, sd):
-        every(c * (c - 1), "a sign flag is boolean")
-    every(su - (f[Op.MULH] + f[Op.MULHSU]) * sx - f[Op.SRA] * sd, "U's sign extension")
-    every(sv - f[Op.MULH] * sz, "V's sign extension")
+        every((f[Op.DIV] + f[Op.DIVU]) * (D[i] - U[i]), f"quotient byte {i}")
+        every((f[Op.REM] + f[Op.REMU]) * (D[i] - R[i]), f"remainder byte {i}")
+        every(yz * f_div * (U[i] - 255), f"division by zero: quotient byte {i} is 255")
+    for c in (su, sv, sd, sr, ovf):
+        every(c * (c - 1), "a sign or overflow flag is boolean")
+    every(su - (f[Op.MULH] + f[Op.MULHSU]) * sx - (f[Op.SRA] + f_sdiv) * sd, "U's sign extension")
+    every(sv - (f[Op.MULH] + f_sdiv) * sz, "V's sign extension")
+    every(nr - f_sdiv * sr, "signed division: R negative")
+    every(ny - f_sdiv * sz, "signed division: V negative")
+    every(xh - (f[Op.SRA] + f_sdiv) * sx, "X's sign extension")
+    v_sum = V[0] + V[1] + V[2] + V[3]
+    every(yz - 1 + v_sum * inv_v, "yz = 1 - V inv")
+    every(yz * v_sum, "yz only when V = 0")
     u_ext = [*U, 255 * su, 255 * su, 255 * su, 255 * su]
     v_ext = [*V, 255 * sv, 255 * sv, 255 * sv, 255 * sv]
     for t in range(8):
@@ -336,15 +355,36 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
             column = column + u_ext[i] * v_ext[t - i]
         carry_in = kc[t - 1] if t else A.lift(0)
         every(f_unit * (column + carry_in - Pm[t] - 256 * kc[t]), f"product byte {t}")
-    # right shifts: P + R = X extended to 64 bits (with X's sign for sra), and R < V
-    ext = 65535 * sx
-    every(f_shr * (lo16(Pm) + lo16(R) - lo16(X) - 65536 * e[0]), "shift: limb 0")
-    every(f_shr * (hi16(Pm) + hi16(R) + e[0] - hi16(X) - 65536 * e[1]), "shift: limb 1")
+    # P + R = X, both sides extended to 64 bits; the high half is skipped only for the one
+    # signed overflow (-2^31 / -1), whose quotient -2^31 is right modulo 2^32 only.
+    every(f_divlike * (lo16(Pm) + lo16(R) - lo16(X) - 65536 * e[0]), "division: limb 0")
+    every(f_divlike * (hi16(Pm) + hi16(R) + e[0] - hi16(X) - 65536 * e[1]), "division: limb 1")
     p_hi = Pm[4:]
-    every(f_shr * (lo16(p_hi) + e[1] - f[Op.SRA] * ext - 65536 * e[2]), "shift: limb 2")
-    every(f_shr * (hi16(p_hi) + e[2] - f[Op.SRA] * ext - 65536 * e[3]), "shift: limb 3")
-    every(f_shr * (lo16(R) + lo16(W) + 1 - lo16(V) - 65536 * e[4]), "shift: remainder, low")
-    every(f_shr * (hi16(R) + hi16(W) + e[4] - hi16(V)), "shift: remainder below 2^sh")
+    limb2 = lo16(p_hi) + e[1] + 65535 * nr - 65535 * xh - 65536 * e[2]
+    limb3 = hi16(p_hi) + e[2] + 65535 * nr - 65535 * xh - 65536 * e[3]
+    every(f_divlike * (1 - ovf) * limb2, "division: limb 2")
+    every(f_divlike * (1 - ovf) * limb3, "division: limb 3")
+    every(ovf * (1 - f_sdiv), "overflow only in signed division")
+    every(ovf * (X[0] + X[1] + X[2]) + ovf * (X[3] - 128), "overflow: X = -2^31")
+    every(ovf * (1020 - v_sum), "overflow: V = -1")
+    # the remainder: its sign is X's (or it is 0), and |R| < |V| unless V = 0
+    r_sum = R[0] + R[1] + R[2] + R[3]
+    every(f_sdiv * (sr - sx) * r_sum, "a nonzero remainder has the dividend's sign")
+    for src, neg, absv, carry, name in ((R, nr, AR, g[0], "R"), (V, ny, AY, g[2], "V")):
+        lo_eq = neg * (lo16(absv) + lo16(src) - 65536 * carry) + (1 - neg) * (
+            lo16(absv) - lo16(src)
+        )
+        hi_eq = neg * (hi16(absv) + hi16(src) + carry - 65536) + (1 - neg) * (
+            hi16(absv) - hi16(src)
+        )
+        every(f_divlike * lo_eq, f"|{name}|, low limb")
+        every(f_divlike * hi_eq, f"|{name}|, high limb")
+    for c in (g[0], g[2]):
+        every(c * (c - 1), "a negation carry is boolean")
+    every(
+        f_divlike * (1 - yz) * (lo16(AR) + lo16(W) + 1 - lo16(AY) - 65536 * e[4]), "|R| < |V|, low"
+    )
+    every(f_divlike * (1 - yz) * (hi16(AR) + hi16(W) + e[4] - hi16(AY)), "|R| < |V|")
     for i in range(5):
         every(e[i] * (e[i] - 1), f"e{i} is boolean")
 
@@ -389,14 +429,20 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     its.append(Interaction((and_, S[0], A.lift(3), off), f_mem, "the address's offset"))
     its.append(Interaction((and_, top, A.lift(128), 128 * sgn), f[Op.LB] + f[Op.LH], "load sign"))
     its.append(Interaction((and_, Z[0], A.lift(31), sh), f_shift, "shift amount"))
-    its.append(Interaction((and_, D[3], A.lift(128), 128 * sd), f[Op.SRA], "sign of sra's result"))
+    its.append(Interaction((and_, U[3], A.lift(128), 128 * sd), f[Op.SRA] + f_sdiv, "sign of U"))
+    its.append(Interaction((and_, R[3], A.lift(128), 128 * sr), f_sdiv, "sign of R"))
     its.append(Interaction((A.lift(TAG_POW), sh, lo16(V), hi16(V)), f_shift, "V = 2^sh"))
     for i in range(0, 8, 2):
         its.append(Interaction((A.lift(TAG_BYTES), Pm[i], Pm[i + 1]), f_unit, f"product bytes {i}"))
     for i in range(8):
         its.append(Interaction((A.lift(TAG_RANGE), kc[i]), f_unit, f"product carry {i}"))
     for i in range(4):
-        its.append(Interaction((A.lift(TAG_BYTES), R[i], W[i]), f_shr, f"R{i}, W{i} are bytes"))
+        its.append(Interaction((A.lift(TAG_BYTES), R[i], W[i]), f_divlike, f"R{i}, W{i} are bytes"))
+        its.append(
+            Interaction((A.lift(TAG_BYTES), AR[i], AY[i]), f_divlike, f"|R|{i}, |V|{i} bytes")
+        )
+    its.append(Interaction((A.lift(TAG_BYTES), U[0], U[1]), f_div, "quotient low bytes"))
+    its.append(Interaction((A.lift(TAG_BYTES), U[2], U[3]), f_div, "quotient high bytes"))
     its.append(Interaction((A.lift(TAG_BYTES), V[0], V[1]), f_shift, "V low bytes"))
     its.append(Interaction((A.lift(TAG_BYTES), V[2], V[3]), f_shift, "V high bytes"))
 

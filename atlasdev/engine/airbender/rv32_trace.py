@@ -17,7 +17,7 @@ from numba import njit
 
 from . import field
 from .emulator import COL_MEM_OLD, COL_PC, COL_RD_VAL
-from .rom import BRANCHES, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op, Rom
+from .rom import BRANCHES, DIVISIONS, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op, Rom
 from .rv32_air import BYTE_TABLE_LOG, INPUT_WORDS_LOG, N_REGS, TS_PER_ROW, Rv32Air, word_key
 
 
@@ -269,19 +269,40 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     return Witness((m % field.P).astype(np.uint32), mem.publics, t_rows)
 
 
+def _quotients(op, x, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """RISC-V division: quotient, remainder (u32) and the signed-overflow flag per row."""
+    signed = (op == Op.DIV) | (op == Op.REM)
+    xs, zs = x - ((x >> 31) << 32), z - ((z >> 31) << 32)
+    safe_z = np.where(z == 0, 1, z)
+    q_u, r_u = x // safe_z, x % safe_z
+    ovf = signed & (x == 0x80000000) & (z == 0xFFFFFFFF)
+    safe_zs = np.where((zs == 0) | ovf, 1, zs)
+    q_s = np.sign(xs) * np.sign(safe_zs) * (np.abs(xs) // np.abs(safe_zs))  # rounds toward 0
+    r_s = xs - q_s * safe_zs
+    q = np.where(signed, q_s & 0xFFFFFFFF, q_u)
+    r = np.where(signed, r_s & 0xFFFFFFFF, r_u)
+    q = np.where(z == 0, 0xFFFFFFFF, np.where(ovf, 0x80000000, q))
+    r = np.where(z == 0, x, np.where(ovf, 0, r))
+    return q, r, ovf
+
+
 def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no-untyped-def]
-    """The multiplier's columns: products over 64 bits with their byte carries, and for right
-    shifts the remainder and its bound."""
+    """The multiplier's columns: products over 64 bits with their byte carries; for right
+    shifts and divisions the quotient, the remainder and the bound on its magnitude."""
     is_mul = np.isin(op, [int(o) for o in MULTIPLIES])
     is_shift = np.isin(op, [int(o) for o in SHIFTS])
+    is_div = np.isin(op, [int(o) for o in DIVISIONS])
+    is_sdiv = (op == Op.DIV) | (op == Op.REM)
     is_shr = (op == Op.SRL) | (op == Op.SRA)
-    unit = is_mul | is_shift
+    divlike = is_shr | is_div
+    unit = is_mul | is_shift | is_div
+    q, r_div, ovf = _quotients(op, x, z)
     sh = np.where(is_shift, z & 31, 0)
-    v = np.where(is_mul, z, np.where(is_shift, 1 << sh, 0))
-    u = np.where(is_mul | (op == Op.SLL), x, np.where(is_shr, d, 0))
-    sd = np.where(op == Op.SRA, d >> 31, 0)
+    v = np.where(is_mul | is_div, z, np.where(is_shift, 1 << sh, 0))
+    u = np.where(is_mul | (op == Op.SLL), x, np.where(is_shr, d, np.where(is_div, q, 0)))
+    sd = np.where((op == Op.SRA) | is_sdiv, u >> 31, 0)
     su = np.where((op == Op.MULH) | (op == Op.MULHSU), sx, 0) + sd
-    sv = np.where(op == Op.MULH, sz, 0)
+    sv = np.where((op == Op.MULH) | is_sdiv, sz, 0)
     ub = [*_bytes(u), *([su * 255] * 4)]
     vb = [*_bytes(v), *([sv * 255] * 4)]
     carry = np.zeros(t_rows, dtype=np.int64)
@@ -292,38 +313,69 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
         carry = acc >> 8
         m[col[f"k{t}"], :t_rows] = np.where(unit, carry, 0)
         m[col[f"p{t}"], :t_rows] = np.where(unit, acc & 0xFF, 0)
+    r = np.where(is_shr, x & (v - 1), np.where(is_div, r_div, 0))
+    sr = np.where(is_sdiv, r >> 31, 0)
+    nr, ny = sr, np.where(is_sdiv, sz, 0)
+    xh = np.where((op == Op.SRA) | is_sdiv, sx, 0)
+    ar = np.where(nr == 1, (1 << 32) - r, r)
+    ay = np.where(ny == 1, (1 << 32) - v, v)
+    yz = (sum(_bytes(v)) == 0).astype(np.int64)
+    w = np.where(divlike & (yz == 0), ay - 1 - ar, 0)
+    v_sum = sum(_bytes(v))
+    inv_v = np.zeros(t_rows, dtype=np.int64)
+    nz = np.flatnonzero(v_sum)
+    if len(nz):
+        inv_v[nz] = field.batch_inv([int(t) for t in v_sum[nz]])
+    columns = {
+        "su": su, "sv": sv, "sd": sd, "sh": sh, "sr": sr, "nr": nr, "ny": ny, "xh": xh,
+        "yz": yz, "inv_v": inv_v, "ovf": ovf,
+        "g0": np.where(nr == 1, ((ar & 0xFFFF) + (r & 0xFFFF)) >> 16, 0),
+        "g2": np.where(ny == 1, ((ay & 0xFFFF) + (v & 0xFFFF)) >> 16, 0),
+    }  # fmt: skip
+    for name, values in columns.items():
+        m[col[name], :t_rows] = values
+    m[col["yz"], t_rows:] = 1  # inactive rows: V = 0
     for k in range(4):
         m[col[f"u{k}"], :t_rows] = _bytes(u)[k]
         m[col[f"v{k}"], :t_rows] = _bytes(v)[k]
-    for name, values in (("su", su), ("sv", sv), ("sd", sd), ("sh", sh)):
-        m[col[name], :t_rows] = values
-    r = np.where(is_shr, x & (v - 1), 0)
-    w = np.where(is_shr, v - 1 - r, 0)
-    for k in range(4):
         m[col[f"r{k}"], :t_rows] = _bytes(r)[k]
         m[col[f"w{k}"], :t_rows] = _bytes(w)[k]
+        m[col[f"ar{k}"], :t_rows] = np.where(divlike, _bytes(ar)[k], 0)
+        m[col[f"ay{k}"], :t_rows] = np.where(divlike, _bytes(ay)[k], 0)
     lo = lambda a, b: a + 256 * b  # noqa: E731
-    ext = np.where(op == Op.SRA, 65535 * sx, 0)
+    ext = 65535 * (nr - xh)
     e0 = (lo(p_bytes[0], p_bytes[1]) + (r & 0xFFFF)) >> 16
     e1 = (lo(p_bytes[2], p_bytes[3]) + (r >> 16) + e0) >> 16
-    e2 = (lo(p_bytes[4], p_bytes[5]) + e1 - ext) >> 16
-    e3 = (lo(p_bytes[6], p_bytes[7]) + e2 - ext) >> 16
-    e4 = ((r & 0xFFFF) + (w & 0xFFFF) + 1) >> 16
-    for k, values in enumerate((e0, e1, e2, e3, e4)):
-        m[col[f"e{k}"], :t_rows] = np.where(is_shr, values, 0)
+    e2 = (lo(p_bytes[4], p_bytes[5]) + e1 + ext) >> 16
+    e3 = (lo(p_bytes[6], p_bytes[7]) + e2 + ext) >> 16
+    e4 = ((ar & 0xFFFF) + (w & 0xFFFF) + 1) >> 16
+    for k, values in enumerate((e0, e1, e2, e3)):
+        m[col[f"e{k}"], :t_rows] = np.where(divlike & ~ovf, values, 0)
+    m[col["e0"], :t_rows] = np.where(divlike, e0, 0)
+    m[col["e1"], :t_rows] = np.where(divlike, e1, 0)
+    m[col["e4"], :t_rows] = np.where(divlike & (yz == 0), e4, 0)
 
 
 def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignore[no-untyped-def]
     table = 1 << 16
     is_mul = np.isin(op, [int(o) for o in MULTIPLIES])
     is_shift = np.isin(op, [int(o) for o in SHIFTS])
+    is_div = np.isin(op, [int(o) for o in DIVISIONS])
+    is_sdiv = (op == Op.DIV) | (op == Op.REM)
     is_shr = (op == Op.SRL) | (op == Op.SRA)
-    unit = is_mul | is_shift
+    divlike = is_shr | is_div
+    unit = is_mul | is_shift | is_div
     get = lambda name: m[col[name], :t_rows]  # noqa: E731
-    and_keys = [((z & 0xFF) * 256 + 31)[is_shift], (((d >> 24) & 0xFF) * 256 + 128)[op == Op.SRA]]
+    and_keys = [
+        ((z & 0xFF) * 256 + 31)[is_shift],
+        (get("u3") * 256 + 128)[(op == Op.SRA) | is_sdiv],
+    ]
+    and_keys.append((get("r3") * 256 + 128)[is_sdiv])
     m[col["mult_and"], :table] += np.bincount(np.concatenate(and_keys), minlength=table)
     byte_keys = [(get(f"p{i}") * 256 + get(f"p{i + 1}"))[unit] for i in range(0, 8, 2)]
-    byte_keys += [(get(f"r{i}") * 256 + get(f"w{i}"))[is_shr] for i in range(4)]
+    byte_keys += [(get(f"r{i}") * 256 + get(f"w{i}"))[divlike] for i in range(4)]
+    byte_keys += [(get(f"ar{i}") * 256 + get(f"ay{i}"))[divlike] for i in range(4)]
+    byte_keys += [(get("u0") * 256 + get("u1"))[is_div], (get("u2") * 256 + get("u3"))[is_div]]
     byte_keys += [(get("v0") * 256 + get("v1"))[is_shift], (get("v2") * 256 + get("v3"))[is_shift]]
     m[col["mult_bytes"], :table] += np.bincount(np.concatenate(byte_keys), minlength=table)
     ranges = [get(f"k{t}")[unit] for t in range(8)]
@@ -460,6 +512,7 @@ def _results(op, x, z, s, logic, lt, c1, ins, old_word) -> np.ndarray:  # type: 
     half = (old_word >> (8 * (off & 2))) & 0xFFFF
     xu, zu = x.astype(np.uint64), z.astype(np.uint64)
     const = ins["klo"] | (ins["khi"] << 16)
+    quotient, remainder, _ = _quotients(op, x, z)
     table = {
         Op.ADD: s, Op.SUB: s, Op.AND: logic, Op.OR: logic, Op.XOR: logic, Op.SLT: lt, Op.SLTU: c1,
         Op.LUI: const, Op.AUIPC: const, Op.JAL: const, Op.JALR: const,
@@ -470,6 +523,7 @@ def _results(op, x, z, s, logic, lt, c1, ins, old_word) -> np.ndarray:  # type: 
         Op.MULH: ((xs * zs) >> 32) & mask,
         Op.MULHSU: ((xs * z) >> 32) & mask,
         Op.SLL: (x << sh) & mask, Op.SRL: x >> sh, Op.SRA: (xs >> sh) & mask,
+        Op.DIV: quotient, Op.DIVU: quotient, Op.REM: remainder, Op.REMU: remainder,
     }  # fmt: skip
     out = np.zeros_like(x)
     for o, values in table.items():
