@@ -16,6 +16,7 @@ from pathlib import Path
 import platformdirs
 
 from .engine.chain import Chain
+from .engine.prover_worker import ProverWorker, resolve_backend
 from .engine.rpc.server import RpcServer
 from .engine.sequencer import Sequencer
 from .engine.store import BlockRow, Store, TxRow
@@ -47,8 +48,11 @@ class Node:
         profile: Profile,
         data_dir: Path,
         on_block: Callable[[Chain, BlockRow, list[TxRow]], None] | None = None,
+        prover: str = "off",
     ) -> None:
         self.profile = profile
+        self.prover_backend = resolve_backend(prover)  # raises ProverUnavailable early
+        self.prover: ProverWorker | None = None
         self.data_dir = data_dir
         self.on_block = on_block
         self.chains: dict[int, Chain] = {}
@@ -77,6 +81,12 @@ class Node:
             seq = Sequencer(chain)
             seq.start()
             self.sequencers.append(seq)
+        if self.prover_backend is not None:
+            self.prover = ProverWorker(self.store, list(self.chains), self.prover_backend)
+            self.prover.start()
+            log.info(
+                "prover: %s backend, proving every chain's blocks in order", self.prover_backend
+            )
         log.info(
             "network %s started: %s",
             self.profile.name,
@@ -84,6 +94,8 @@ class Node:
         )
 
     def stop(self) -> None:
+        if self.prover is not None:
+            self.prover.stop()
         for seq in self.sequencers:
             seq.stop()
         if self.rpc is not None:

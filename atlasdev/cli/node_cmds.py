@@ -242,6 +242,7 @@ def serve(
     json_out: bool = False,
     on_ready: Callable[[Node], None] | None = None,
     echo: Callable[[str], None] = typer.echo,
+    prover: str = "off",
 ) -> None:
     """Run ``profile``'s network from ``data_dir`` until ``stop`` is set, logging blocks.
 
@@ -250,7 +251,7 @@ def serve(
     """
     from ..node import Node
 
-    node = Node(profile, data_dir, on_block=BlockLog(json_out, echo=echo))
+    node = _node(Node, profile, data_dir, on_block=BlockLog(json_out, echo=echo), prover=prover)
     _start(node)
     try:
         info = ready_info(profile, data_dir)
@@ -271,7 +272,17 @@ def serve(
         typer.echo("atlasdev: stopped", err=True)
 
 
-def dashboard(profile: Profile, data_dir: Path, stop: threading.Event) -> None:
+def _node(node_class: Any, profile: Profile, data_dir: Path, **kwargs: Any) -> Any:
+    """A Node, with a bad --prover choice as a one-line CLI error."""
+    from ..engine.prover_worker import ProverUnavailable
+
+    try:
+        return node_class(profile, data_dir, **kwargs)
+    except ProverUnavailable as e:
+        raise CliError(str(e)) from None
+
+
+def dashboard(profile: Profile, data_dir: Path, stop: threading.Event, prover: str = "off") -> None:
     """Run ``profile``'s network with the Textual dashboard in this (the main) thread.
 
     The sequencers and RPC servers run in their own threads as in headless mode; the dashboard
@@ -283,7 +294,7 @@ def dashboard(profile: Profile, data_dir: Path, stop: threading.Event) -> None:
     from ..node import Node
     from ..tui import make_app
 
-    node = Node(profile, data_dir)
+    node = _node(Node, profile, data_dir, prover=prover)
     _start(node)
     monitor = Monitor(node)
     logging.getLogger("atlasdev.cli").info(
@@ -359,6 +370,16 @@ def up(
         ),
     ] = False,
     json_out: JsonOpt = False,
+    prover: Annotated[
+        str,
+        typer.Option(
+            "--prover",
+            metavar="cpu|gpu|auto|off",
+            help="Prove every sealed block in the background: on the CPU (numba, lowest "
+            "priority), the GPU (not implemented yet), auto (the GPU if usable, else the CPU), "
+            "or off.",
+        ),
+    ] = "off",
 ) -> None:
     """Start the devnet: every chain of the profile, its JSON-RPC servers and its dev accounts.
 
@@ -369,6 +390,12 @@ def up(
 
     Example: atlasdev up --profile prividium --port-base 9545
     """
+    from ..engine.prover_worker import ProverUnavailable, resolve_backend
+
+    try:
+        resolve_backend(prover)
+    except ProverUnavailable as e:
+        raise CliError(str(e)) from None
     chosen = load_profile(profile)
     if port_base is not None:
         chosen = with_port_base(chosen, port_base)
@@ -383,9 +410,9 @@ def up(
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         if headless or json_out or not _interactive():
-            serve(chosen, directory, stop, json_out)
+            serve(chosen, directory, stop, json_out, prover=prover)
         else:
-            dashboard(chosen, directory, stop)
+            dashboard(chosen, directory, stop, prover=prover)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -90,6 +90,25 @@ class MessageRow:
     hash: bytes
 
 
+@dataclass(frozen=True)
+class ProofRow:
+    chain_id: int
+    number: int
+    status: str  # queued | proving | proven | failed
+    backend: str
+    cycles: int
+    trace_rows: int
+    prove_ms: int
+    size: int
+    proof: bytes
+    report: bytes  # the proof's public output words, u32 little-endian
+    error: str
+    updated_at: float
+
+
+PROOF_STATUSES = ("queued", "proving", "proven", "failed")
+
+
 class StoreError(RuntimeError):
     """The stored state is inconsistent (a gap in the leaves): the file was damaged."""
 
@@ -241,6 +260,24 @@ class Store:
         )
         db["transactions"].create_index(["chain_id", "sender"], if_not_exists=True)
         db["logs"].create_index(["chain_id", "address", "block_number"], if_not_exists=True)
+        db["proofs"].create(
+            {
+                "chain_id": int,
+                "number": int,
+                "status": str,
+                "backend": str,
+                "cycles": int,
+                "trace_rows": int,
+                "prove_ms": int,
+                "size": int,
+                "proof": bytes,
+                "report": bytes,
+                "error": str,
+                "updated_at": float,
+            },
+            pk=("chain_id", "number"),
+            if_not_exists=True,
+        )
         db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, replace=True)
 
     # ---- meta and chains -----------------------------------------------------------------------
@@ -258,6 +295,47 @@ class Store:
             "INSERT OR REPLACE INTO chains VALUES (?, ?, ?, ?, ?)",
             (chain_id, name, int(private), block_time_ms, rpc_port),
         )
+
+    # ---- proofs (written by the prover worker) -------------------------------------------------
+    def put_proof(self, row: ProofRow) -> None:
+        """Insert or replace a block's proof record (one transaction)."""
+        if row.status not in PROOF_STATUSES:
+            raise StoreError(f"unknown proof status {row.status!r}")
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO proofs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.chain_id, row.number, row.status, row.backend, row.cycles,
+                    row.trace_rows, row.prove_ms, row.size, row.proof, row.report, row.error,
+                    row.updated_at,
+                ),
+            )  # fmt: skip
+
+    def proof(self, chain_id: int, number: int) -> ProofRow | None:
+        cur = self._conn().execute(
+            "SELECT * FROM proofs WHERE chain_id=? AND number=?", (chain_id, number)
+        )
+        row = cur.fetchone()
+        return ProofRow(*row) if row else None
+
+    def last_settled_proof(self, chain_id: int) -> int:
+        """The highest block number whose proof finished (proven or failed); 0 if none."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT MAX(number) FROM proofs WHERE chain_id=? AND status IN ('proven', 'failed')",
+                (chain_id,),
+            )
+            .fetchone()
+        )
+        return int(row[0] or 0)
+
+    def proof_statuses(self, chain_id: int, first: int, last: int) -> dict[int, str]:
+        cur = self._conn().execute(
+            "SELECT number, status FROM proofs WHERE chain_id=? AND number BETWEEN ? AND ?",
+            (chain_id, first, last),
+        )
+        return dict(cur.fetchall())
 
     # ---- the write path ------------------------------------------------------------------------
     def write_block(

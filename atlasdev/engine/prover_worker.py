@@ -1,0 +1,163 @@
+"""The node's prover: proves every chain's sealed blocks, in order, off the sequencer's path.
+
+One background thread takes the chains in turn: the lowest block not yet proven is re-executed
+from the store (replay.py: the same STF input the sequencer ran), run through the zkOS image on
+the emulator and proven (block_prover.py); the record (status, backend, cycles, trace rows,
+time, size, proof bytes, report words, or the error) goes to SQLite. The thread runs at the
+lowest CPU priority (nice 19, inherited by numba's worker threads), so the sequencer's threads
+get the cores first; proving then takes whatever is left.
+
+A block whose re-execution does not reproduce the sealed roots, or whose run cannot be proven,
+is recorded as failed with the reason, and the worker moves on (the gateway will not move a
+chain's verified head past it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .replay import ReplayError, replay_block
+from .store import ProofRow, Store
+
+log = logging.getLogger("atlasdev.prover")
+
+BACKENDS = ("cpu", "gpu", "auto", "off")
+
+
+class ProverUnavailable(RuntimeError):
+    """The requested backend cannot run here (one line for the CLI)."""
+
+
+def resolve_backend(requested: str) -> str | None:
+    """The backend to run for ``--prover``: 'cpu', or None for off."""
+    if requested not in BACKENDS:
+        raise ProverUnavailable(f"--prover must be one of {', '.join(BACKENDS)}, not {requested!r}")
+    if requested == "off":
+        return None
+    if requested == "gpu":
+        raise ProverUnavailable("--prover gpu: the GPU backend is not implemented yet (issue 8)")
+    return "cpu"  # auto: no GPU backend yet
+
+
+@dataclass
+class ProverStats:
+    proven: int = 0
+    failed: int = 0
+    busy_with: tuple[int, int] | None = None  # (chain id, block) being proven now
+
+
+class ProverWorker:
+    def __init__(self, store: Store, chain_ids: list[int], backend: str = "cpu") -> None:
+        self.store = store
+        self.chain_ids = list(chain_ids)
+        self.backend = backend
+        self.stats = ProverStats()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="prover", daemon=True)
+        self._program = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the worker to stop; a proof in flight is abandoned (its record stays 'proving'
+        and is redone on the next start)."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def queue_length(self, chain_id: int, head: int) -> int:
+        return max(0, head - self.store.last_settled_proof(chain_id))
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # not Linux: the OS decides
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        while not self._stop.is_set():
+            worked = False
+            for chain_id in self.chain_ids:
+                if self._stop.is_set():
+                    return
+                try:
+                    worked |= self._prove_next(chain_id)
+                except Exception as exc:  # the store closing under us at shutdown
+                    if self._stop.is_set():
+                        return
+                    log.error("prover: %s: %s", type(exc).__name__, exc)
+                    self._stop.wait(1.0)
+            if not worked:
+                self._stop.wait(0.5)
+
+    def _prove_next(self, chain_id: int) -> bool:
+        head = self.store.head(chain_id)
+        number = self.store.last_settled_proof(chain_id) + 1
+        if head is None or number > head.number:
+            return False
+        self.stats.busy_with = (chain_id, number)
+        self._record(chain_id, number, "proving")
+        started = time.perf_counter()
+        try:
+            row = self._prove(chain_id, number)
+        except Exception as exc:
+            row = None
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            error = ""
+        if self._stop.is_set():
+            return False
+        if row is None:
+            self.stats.failed += 1
+            self._record(chain_id, number, "failed", error=error)
+            log.warning("chain %d block %d: proof failed: %s", chain_id, number, error)
+        else:
+            self.store.put_proof(row)
+            self.stats.proven += 1
+            log.info(
+                "chain %d block %d proven: %d cycles, %.1f s, %d bytes",
+                chain_id, number, row.cycles, time.perf_counter() - started, row.size,
+            )  # fmt: skip
+        self.stats.busy_with = None
+        return True
+
+    def _prove(self, chain_id: int, number: int) -> ProofRow:
+        from .airbender import block_prover  # heavy: numba kernels, loaded when proving starts
+        from .zkos.image import load_image
+
+        if self._program is None:
+            self._program = block_prover.Program.of(load_image())
+        try:
+            replay = replay_block(self.store, chain_id, number)
+        except ReplayError as exc:
+            raise RuntimeError(str(exc)) from None
+        if not replay.matches_sealed:
+            raise RuntimeError("re-execution does not reproduce the sealed roots")
+        started = time.perf_counter()
+        proof = block_prover.prove_block(self._program, replay.result.input_words)
+        if proof.public != replay.result.public:
+            raise RuntimeError("the proven public values differ from the sealed block's")
+        return ProofRow(
+            chain_id=chain_id,
+            number=number,
+            status="proven",
+            backend=self.backend,
+            cycles=proof.cycles,
+            trace_rows=1 << proof.log_n,
+            prove_ms=round(1000 * (time.perf_counter() - started)),
+            size=len(proof.proof),
+            proof=proof.proof,
+            report=np.array(proof.report, dtype="<u4").tobytes(),
+            error="",
+            updated_at=time.time(),
+        )
+
+    def _record(self, chain_id: int, number: int, status: str, error: str = "") -> None:
+        self.store.put_proof(
+            ProofRow(
+                chain_id, number, status, self.backend, 0, 0, 0, 0, b"", b"", error, time.time()
+            )
+        )
