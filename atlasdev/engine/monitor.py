@@ -12,7 +12,7 @@ import statistics
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .accounts import dev_accounts
@@ -49,7 +49,7 @@ class BlockSummary:
     tx_count: int
     gas_used: int
     state_root: bytes
-    proof_status: str  # "not proven" until the prover issue lands
+    proof_status: str  # "not proven" without a prover; else queued, proving, proven, failed
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,7 @@ class Monitor:
 
     def chains(self) -> list[ChainSummary]:
         out = []
+        prover = getattr(self.node, "prover", None)
         for chain in self.node.chains.values():
             recent = list(chain.latencies)[-500:]
             out.append(
@@ -277,8 +278,10 @@ class Monitor:
                     latency_ms=1000 * statistics.median(recent) if recent else None,
                     mempool=len(chain.mempool),
                     verified_height=None,
-                    prover_backend=None,
-                    proof_queue=None,
+                    prover_backend=None if prover is None else prover.backend,
+                    proof_queue=None
+                    if prover is None
+                    else prover.queue_length(chain.chain_id, chain.head.number),
                 )
             )
         return out
@@ -302,8 +305,28 @@ class Monitor:
         return None
 
     def proofs(self) -> ProofPipeline | None:
-        """The prover is not part of the node yet (issue 5): None means "not running"."""
-        return None
+        """The prover's recent jobs; None when the node runs without a prover."""
+        prover = getattr(self.node, "prover", None)
+        if prover is None or self.node.store is None:
+            return None
+        rows = self.node.store.recent_proofs(50)
+        jobs = tuple(
+            ProofSummary(
+                r.chain_id,
+                r.number,
+                r.status,
+                r.backend,
+                r.cycles or None,
+                r.trace_rows or None,
+                float(r.prove_ms) if r.prove_ms else None,
+                r.size or None,
+                None,
+            )
+            for r in rows
+        )
+        done = [r for r in rows if r.status == "proven" and r.prove_ms]
+        rate = len(done) / (sum(r.prove_ms for r in done) / 1000) if done else 0.0
+        return ProofPipeline(prover.backend, jobs, rate)
 
     # ---- blocks and transactions -------------------------------------------------------------
     def _chain(self, chain_id: int) -> Chain:
@@ -346,7 +369,19 @@ class Monitor:
         chain = self._chain(chain_id)
         head = chain.head.number
         rows = chain.store.blocks(chain_id, max(0, head - limit + 1), head)
-        return [self._block(r) for r in reversed(rows)]
+        return self._with_proofs([self._block(r) for r in reversed(rows)])
+
+    def _with_proofs(self, blocks: list[BlockSummary]) -> list[BlockSummary]:
+        """Fill in each block's proof status when a prover runs (one query for the range)."""
+        if getattr(self.node, "prover", None) is None or not blocks:
+            return blocks
+        chain_id = blocks[0].chain_id
+        numbers = [b.number for b in blocks]
+        statuses = self._chain(chain_id).store.proof_statuses(chain_id, min(numbers), max(numbers))
+        return [
+            replace(b, proof_status=statuses.get(b.number, "queued" if b.number else "genesis"))
+            for b in blocks
+        ]
 
     def blocks_after(self, chain_id: int, number: int, limit: int = 100) -> list[BlockSummary]:
         """Blocks above ``number``, oldest first: at most the newest ``limit`` of them (a reader
@@ -356,7 +391,9 @@ class Monitor:
         first = max(number + 1, head - limit + 1, 0)
         if first > head:
             return []
-        return [self._block(r) for r in chain.store.blocks(chain_id, first, head)]
+        return self._with_proofs(
+            [self._block(r) for r in chain.store.blocks(chain_id, first, head)]
+        )
 
     def block(self, chain_id: int, number: int) -> BlockDetail | None:
         store = self._chain(chain_id).store

@@ -330,6 +330,15 @@ class Store:
         )
         return int(row[0] or 0)
 
+    def recent_proofs(self, limit: int = 50) -> list[ProofRow]:
+        """The most recently updated proof records of every chain, newest first (no bytes)."""
+        cur = self._conn().execute(
+            "SELECT chain_id, number, status, backend, cycles, trace_rows, prove_ms, size, x'', "
+            "x'', error, updated_at FROM proofs ORDER BY updated_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [ProofRow(*row) for row in cur.fetchall()]
+
     def proof_statuses(self, chain_id: int, first: int, last: int) -> dict[int, str]:
         cur = self._conn().execute(
             "SELECT number, status FROM proofs WHERE chain_id=? AND number BETWEEN ? AND ?",

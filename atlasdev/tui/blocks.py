@@ -21,6 +21,7 @@ from .linetable import Column, LineTable
 if TYPE_CHECKING:
     from .app import AtlasApp
 
+PROOF_STYLES = {"proven": "green", "verified": "bold green", "proving": "yellow", "failed": "red"}
 MAX_ROWS = BLOCK_BATCH  # rows kept per chain (a screenful twice); older blocks: search
 COLUMNS = (
     Column("#", 7, "right"),
@@ -70,7 +71,7 @@ def _cells(b: BlockSummary, tz: tzinfo | None) -> tuple[str | Text, ...]:
         fmt.count(b.tx_count),
         fmt.count(b.gas_used),
         fmt.short(b.state_root, 6),
-        Text(b.proof_status, style="dim" if b.proof_status == "not proven" else "green"),
+        Text(b.proof_status, style=PROOF_STYLES.get(b.proof_status, "dim")),
     )
 
 

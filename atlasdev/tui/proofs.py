@@ -85,7 +85,7 @@ class ProofsView(Vertical):
             banner.update(
                 Text.assemble(
                     ("prover not running", "bold yellow"),
-                    " — blocks stay 'not proven'; the pipeline fills in once the prover runs",
+                    " — blocks stay 'not proven'; start the node with `atlasdev up --prover cpu`",
                 )
             )
             for stage in STAGES:

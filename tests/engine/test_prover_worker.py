@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from atlasdev.cli import app
 from atlasdev.engine.airbender import block_prover
+from atlasdev.engine.monitor import Monitor
 from atlasdev.engine.prover_worker import ProverUnavailable, resolve_backend
 from atlasdev.engine.zkos.image import load_image
 from atlasdev.node import Node
@@ -53,8 +54,18 @@ def test_a_node_proves_its_blocks_in_order(tmp_path: Path) -> None:
             time.sleep(0.5)
         rows = [node.store.proof(chain_id, n) for n in (1, 2)]
         blocks = [node.store.block(chain_id, n) for n in (1, 2)]
+        monitor = Monitor(node)
+        summary = monitor.chains()[0]
+        pipeline = monitor.proofs()
+        statuses = {b.number: b.proof_status for b in monitor.recent_blocks(chain_id, 500)}
+        monitor.close()
     finally:
         node.stop()
+    # what the dashboard shows: the backend, a queue, the jobs, each block's status
+    assert summary.prover_backend == "cpu" and summary.proof_queue is not None
+    assert pipeline is not None and pipeline.backend == "cpu"
+    assert {(j.block_number, j.stage) for j in pipeline.jobs} >= {(1, "proven"), (2, "proven")}
+    assert statuses[1] == statuses[2] == "proven"
     program = block_prover.Program.of(load_image())
     for row, block in zip(rows, blocks, strict=True):
         assert row is not None and block is not None
