@@ -90,6 +90,9 @@ EXPECTED = {
     ("bench", "sequencer"),
     ("zkos", "build"),
     ("zkos", "run"),
+    ("proof", "show"),
+    ("proof", "export"),
+    ("proof", "verify"),
 }
 
 
@@ -98,7 +101,8 @@ def test_command_tree_is_complete() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted({(), ("token",), ("oracle",), ("msg",), ("bench",), ("zkos",)} | EXPECTED)
+    "path",
+    sorted({(), ("token",), ("oracle",), ("msg",), ("bench",), ("zkos",), ("proof",)} | EXPECTED),
 )
 def test_help_works_for_every_command(path: tuple[str, ...]) -> None:
     result = invoke(*path, "--help")

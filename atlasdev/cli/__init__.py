@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from . import bench_cmds, chain_cmds, node_cmds, system_cmds, zkos_cmds
+from . import bench_cmds, chain_cmds, node_cmds, proof_cmds, system_cmds, zkos_cmds
 from ._app import CliError, app
 
 __all__ = ["CliError", "app", "main"]
@@ -57,6 +57,7 @@ app.command("reset")(node_cmds.reset)
 app.command("profiles")(node_cmds.profiles)
 app.add_typer(bench_cmds.bench_app)
 app.add_typer(zkos_cmds.zkos_app)
+app.add_typer(proof_cmds.proof_app)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,10 @@
 """The node's prover: an in-process node with `--prover cpu` proves its blocks in order, stores
-proofs that verify against the sealed blocks, and `--prover` choices fail with one line."""
+proofs that verify against the sealed blocks, shows them to the dashboard and to
+`atlasdev proof`, and `--prover` choices fail with one line."""
 
+import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,42 +35,37 @@ def test_backend_choices() -> None:
 def test_up_refuses_a_bad_prover_choice_in_one_line(
     choice: str, message: str, tmp_path: Path
 ) -> None:
-    result = CliRunner().invoke(
-        app, ["up", "--headless", "--prover", choice, "--data-dir", str(tmp_path)]
-    )
+    args = ["up", "--headless", "--prover", choice, "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
 
 
-def test_a_node_proves_its_blocks_in_order(tmp_path: Path) -> None:
-    profile = with_port_base(load_profile("solo"), free_port_base(1))
-    node = Node(profile, tmp_path, prover="cpu")
+@pytest.fixture(scope="module")
+def proving_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, str]]:
+    """A solo node proving its blocks, once blocks 1 and 2 are settled."""
+    port = free_port_base(1)
+    profile = with_port_base(load_profile("solo"), port)
+    node = Node(profile, tmp_path_factory.mktemp("prover-node"), prover="cpu")
     node.start()
     try:
-        assert node.store is not None and node.prover is not None
+        assert node.store is not None
         chain_id = profile.chains[0].chain_id
-        deadline = (
-            time.monotonic() + 600
-        )  # a generous bound on a cold numba cache, not a timing test
-        while node.store.last_settled_proof(chain_id) < 2 and time.monotonic() < deadline:
+        while node.store.last_settled_proof(chain_id) < 2:  # pytest-timeout ends a hang
             time.sleep(0.5)
-        rows = [node.store.proof(chain_id, n) for n in (1, 2)]
-        blocks = [node.store.block(chain_id, n) for n in (1, 2)]
-        monitor = Monitor(node)
-        summary = monitor.chains()[0]
-        pipeline = monitor.proofs()
-        statuses = {b.number: b.proof_status for b in monitor.recent_blocks(chain_id, 500)}
-        monitor.close()
+        yield node, f"http://127.0.0.1:{port}"
     finally:
         node.stop()
-    # what the dashboard shows: the backend, a queue, the jobs, each block's status
-    assert summary.prover_backend == "cpu" and summary.proof_queue is not None
-    assert pipeline is not None and pipeline.backend == "cpu"
-    assert {(j.block_number, j.stage) for j in pipeline.jobs} >= {(1, "proven"), (2, "proven")}
-    assert statuses[1] == statuses[2] == "proven"
+
+
+def test_a_node_proves_its_blocks_in_order(proving_node: tuple[Node, str]) -> None:
+    node, _ = proving_node
+    assert node.store is not None
+    chain_id = next(iter(node.chains))
     program = block_prover.Program.of(load_image())
-    for row, block in zip(rows, blocks, strict=True):
+    for n in (1, 2):
+        row, block = node.store.proof(chain_id, n), node.store.block(chain_id, n)
         assert row is not None and block is not None
         assert row.status == "proven", row.error
         assert row.backend == "cpu" and row.cycles > 1000 and row.size == len(row.proof)
@@ -75,3 +73,50 @@ def test_a_node_proves_its_blocks_in_order(tmp_path: Path) -> None:
         block_prover.verify_block(program, row.proof, report, row.trace_rows.bit_length() - 1)
         public = block_prover.BlockProof(row.proof, report, row.cycles, 0).public
         assert (public.number, public.post_root) == (block.number, block.state_root)
+
+
+def test_the_dashboard_sees_the_prover(proving_node: tuple[Node, str]) -> None:
+    node, _ = proving_node
+    chain_id = next(iter(node.chains))
+    monitor = Monitor(node)
+    try:
+        summary = monitor.chains()[0]
+        pipeline = monitor.proofs()
+        statuses = {b.number: b.proof_status for b in monitor.recent_blocks(chain_id, 10_000)}
+    finally:
+        monitor.close()
+    assert summary.prover_backend == "cpu" and summary.proof_queue is not None
+    assert pipeline is not None and pipeline.backend == "cpu"
+    assert {(j.block_number, j.stage) for j in pipeline.jobs} >= {(1, "proven"), (2, "proven")}
+    assert statuses[1] == statuses[2] == "proven"
+
+
+def test_proof_show_export_and_verify(proving_node: tuple[Node, str], tmp_path: Path) -> None:
+    _, rpc = proving_node
+    runner = CliRunner()
+    shown = runner.invoke(app, ["proof", "show", "--block", "1", "--rpc", rpc, "--json"])
+    assert shown.exit_code == 0, shown.output
+    info = json.loads(shown.output)
+    assert info["status"] == "proven" and info["backend"] == "cpu" and info["cycles"] > 1000
+    path = tmp_path / "p.json"
+    exported = runner.invoke(
+        app, ["proof", "export", "--block", "1", "-o", str(path), "--rpc", rpc]
+    )
+    assert exported.exit_code == 0, exported.output
+    checked = runner.invoke(app, ["proof", "verify", str(path), "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["number"] == 1
+    fetched = runner.invoke(app, ["proof", "verify", "--block", "2", "--rpc", rpc])
+    assert fetched.exit_code == 0 and "valid proof" in fetched.output
+
+    data = json.loads(path.read_text())
+    report = bytearray(bytes.fromhex(data["report"][2:]))
+    report[8] ^= 1  # the block number in the report
+    path.write_text(json.dumps({**data, "report": "0x" + report.hex()}))
+    bad = runner.invoke(app, ["proof", "verify", str(path)])
+    assert bad.exit_code != 0 and "invalid proof" in bad.output and "Traceback" not in bad.output
+    path.write_text("{not json")
+    bad = runner.invoke(app, ["proof", "verify", str(path)])
+    assert bad.exit_code != 0 and "not JSON" in bad.output
+    later = runner.invoke(app, ["proof", "show", "--block", "999999", "--rpc", rpc])
+    assert later.exit_code != 0 and "not found" in later.output

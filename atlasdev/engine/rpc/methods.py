@@ -123,6 +123,7 @@ class EthApi:
             "anvil_mine": self.mine_many,
             "hardhat_mine": self.mine_many,
             "atlasdev_network": self.network,
+            "atlasdev_getProof": self.get_proof,
         }
 
     def dispatch(self, method: str, params: list | dict) -> Any:
@@ -514,6 +515,37 @@ class EthApi:
 
     def web3_sha3(self, data: Any) -> str:
         return hb(keccak(data_bytes(data, "data")))
+
+    def get_proof(self, tag: Any, with_bytes: Any = False) -> dict | None:
+        """A block's proof record: status (not proven, queued, proving, proven, failed),
+        backend, cycles, trace rows, prove time, size, and with ``with_bytes`` the proof and the
+        report words it proves (hex). None when the block does not exist."""
+        number = self.block_number(tag)
+        if self.chain.store.block(self.chain.chain_id, number) is None:
+            return None
+        row = self.chain.store.proof(self.chain.chain_id, number)
+        prover = getattr(self.node, "prover", None)
+        out: dict[str, Any] = {"chainId": self.chain.chain_id, "number": number}
+        if row is None:
+            queued = prover is not None and number > 0
+            out["status"] = "queued" if queued else "not proven"
+            return out
+        out.update(
+            {
+                "status": row.status,
+                "backend": row.backend,
+                "cycles": row.cycles,
+                "traceRows": row.trace_rows,
+                "proveMs": row.prove_ms,
+                "size": row.size,
+            }
+        )
+        if row.error:
+            out["error"] = row.error
+        if with_bytes and row.status == "proven":
+            out["proof"] = "0x" + row.proof.hex()
+            out["report"] = "0x" + row.report.hex()
+        return out
 
     def network(self) -> dict:
         return {
