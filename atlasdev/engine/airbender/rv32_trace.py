@@ -286,16 +286,21 @@ def _quotients(op, x, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: 
     return q, r, ovf
 
 
-def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no-untyped-def]
-    """The multiplier's columns: products over 64 bits with their byte carries; for right
-    shifts and divisions the quotient, the remainder and the bound on its magnitude."""
+def _unit_rows(op: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Which rows use the multiplier, and how: multiplies, shifts, divisions, signed divisions,
+    right shifts, division-like (right shifts and divisions), any."""
     is_mul = np.isin(op, [int(o) for o in MULTIPLIES])
     is_shift = np.isin(op, [int(o) for o in SHIFTS])
     is_div = np.isin(op, [int(o) for o in DIVISIONS])
     is_sdiv = (op == Op.DIV) | (op == Op.REM)
     is_shr = (op == Op.SRL) | (op == Op.SRA)
-    divlike = is_shr | is_div
-    unit = is_mul | is_shift | is_div
+    return is_mul, is_shift, is_div, is_sdiv, is_shr, is_shr | is_div, is_mul | is_shift | is_div
+
+
+def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no-untyped-def]
+    """The multiplier's columns: products over 64 bits with their byte carries; for right
+    shifts and divisions the quotient, the remainder and the bound on its magnitude."""
+    is_mul, is_shift, is_div, is_sdiv, is_shr, divlike, unit = _unit_rows(op)
     q, r_div, ovf = _quotients(op, x, z)
     sh = np.where(is_shift, z & 31, 0)
     v = np.where(is_mul | is_div, z, np.where(is_shift, 1 << sh, 0))
@@ -358,13 +363,7 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
 
 def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignore[no-untyped-def]
     table = 1 << 16
-    is_mul = np.isin(op, [int(o) for o in MULTIPLIES])
-    is_shift = np.isin(op, [int(o) for o in SHIFTS])
-    is_div = np.isin(op, [int(o) for o in DIVISIONS])
-    is_sdiv = (op == Op.DIV) | (op == Op.REM)
-    is_shr = (op == Op.SRL) | (op == Op.SRA)
-    divlike = is_shr | is_div
-    unit = is_mul | is_shift | is_div
+    _, is_shift, is_div, is_sdiv, _, divlike, unit = _unit_rows(op)
     get = lambda name: m[col[name], :t_rows]  # noqa: E731
     and_keys = [
         ((z & 0xFF) * 256 + 31)[is_shift],

