@@ -7,7 +7,9 @@ public values can be compared), the block's input runs through the zkOS image on
 is proven with the default parameters (blowup 4, 44 queries, 16 bits of proof of work); the
 proof is verified. The first proof in a process also builds the proving key for its trace size
 (the preprocessed commitment, reported as "setup"), which later blocks of that size reuse.
-Prints JSON and writes benchmarks/results/prover.json.
+`peak_rss_gib_so_far` is the process's peak resident memory after that block (Linux ru_maxrss):
+run one size per process to read a size's own peak. Prints JSON and writes
+benchmarks/results/prover.json (or --out).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -76,6 +79,9 @@ def main() -> None:
             "rows_per_second": round((1 << proof.log_n) / prove_s),
             "proof_bytes": len(proof.proof),
             "verify_seconds": round(verify, 3),
+            "peak_rss_gib_so_far": round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2
+            ),
             "stages": {k: round(v, 2) for k, v in proof.seconds.items()},
         }
         print(json.dumps(run), file=sys.stderr)
