@@ -103,6 +103,11 @@ def add_logup(air: Air, interactions: list[Interaction], claimed: Expr | int = 0
     return layout
 
 
+@njit(inline="always", cache=True)
+def _fingerprint_at(fm, k, j):
+    return fm[8 * k, j], fm[8 * k + 1, j], fm[8 * k + 2, j], fm[8 * k + 3, j]
+
+
 @njit(parallel=True, cache=True)
 def _helpers(fm, out, first):
     """fm holds per interaction its fingerprint (4 rows) then its multiplicity (4 rows, base in
@@ -117,32 +122,16 @@ def _helpers(fm, out, first):
             a0, a1, a2, a3 = u32(1), u32(0), u32(0), u32(0)
             for j in range(lo, hi):
                 inv[0, j - lo], inv[1, j - lo], inv[2, j - lo], inv[3, j - lo] = a0, a1, a2, a3
-                a0, a1, a2, a3 = kmul(
-                    a0,
-                    a1,
-                    a2,
-                    a3,
-                    fm[8 * k, j],
-                    fm[8 * k + 1, j],
-                    fm[8 * k + 2, j],
-                    fm[8 * k + 3, j],
-                )
+                f0, f1, f2, f3 = _fingerprint_at(fm, k, j)
+                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, f0, f1, f2, f3)
             a0, a1, a2, a3 = kinv(a0, a1, a2, a3)
             col = first + 4 * (k // 2)
             for j in range(hi - 1, lo - 1, -1):
                 i0, i1, i2, i3 = kmul(
                     inv[0, j - lo], inv[1, j - lo], inv[2, j - lo], inv[3, j - lo], a0, a1, a2, a3
                 )
-                a0, a1, a2, a3 = kmul(
-                    a0,
-                    a1,
-                    a2,
-                    a3,
-                    fm[8 * k, j],
-                    fm[8 * k + 1, j],
-                    fm[8 * k + 2, j],
-                    fm[8 * k + 3, j],
-                )
+                f0, f1, f2, f3 = _fingerprint_at(fm, k, j)
+                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, f0, f1, f2, f3)
                 t0, t1, t2, t3 = kscale(i0, i1, i2, i3, fm[8 * k + 4, j])
                 if k % 2 == 0:
                     out[col, j], out[col + 1, j], out[col + 2, j], out[col + 3, j] = t0, t1, t2, t3
