@@ -13,14 +13,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import platformdirs
-
 from .engine.chain import Chain
 from .engine.prover_worker import ProverWorker, resolve_backend
 from .engine.rpc.server import RpcServer
 from .engine.sequencer import Sequencer
 from .engine.store import BlockRow, Store, TxRow
+from .paths import default_data_dir
 from .profiles import Profile
+
+__all__ = ["Node", "NodeError", "default_data_dir"]
 
 log = logging.getLogger("atlasdev.node")
 
@@ -36,10 +37,6 @@ def tune_gc() -> None:
 
 class NodeError(RuntimeError):
     """The node cannot start as asked; the message says why and what to do."""
-
-
-def default_data_dir(profile_name: str) -> Path:
-    return Path(platformdirs.user_data_dir("atlasdev")) / profile_name
 
 
 class Node:

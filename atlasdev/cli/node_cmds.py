@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ..paths import default_data_dir
 from ..profiles import Profile, builtin_profiles, load_profile, with_port_base
 from ._app import CliError, JsonOpt, emit, table
 
@@ -50,17 +51,6 @@ DataDirOpt = Annotated[
         help="Folder of the network's SQLite file (default: the user data dir, per profile).",
     ),
 ]
-
-
-def default_data_dir(profile_name: str) -> Path:
-    """Where a profile's network lives unless --data-dir says otherwise.
-
-    The same rule as `atlasdev.node.default_data_dir` (a test checks that they agree), kept here
-    so that `atlasdev reset` does not import the node.
-    """
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("atlasdev")) / profile_name
 
 
 def _version() -> str:
@@ -399,9 +389,7 @@ def up(
     chosen = load_profile(profile)
     if port_base is not None:
         chosen = with_port_base(chosen, port_base)
-    from ..node import default_data_dir as node_data_dir  # heavy: numpy, numba, the engine
-
-    directory = data_dir if data_dir is not None else node_data_dir(chosen.name)
+    directory = data_dir if data_dir is not None else default_data_dir(chosen.name)
     typer.echo(f"atlasdev: starting network {chosen.name} in {directory}", err=True)
     stop = threading.Event()
     previous: dict[int, Any] = {}

@@ -18,11 +18,8 @@ def drop_stale_cache(sources: Iterable[Path], stamp_name: str) -> None:
         digest.update(src.name.encode() + src.read_bytes())
     cache = sources[0].parent / "__pycache__"
     stamp = cache / stamp_name
-    try:
-        if stamp.read_text() == digest.hexdigest():
-            return
-    except OSError:
-        pass
+    if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+        return
     try:
         cache.mkdir(exist_ok=True)
         for f in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:

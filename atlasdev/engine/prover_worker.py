@@ -19,7 +19,6 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,19 +45,11 @@ def resolve_backend(requested: str) -> str | None:
     return "cpu"  # auto: no GPU backend yet
 
 
-@dataclass
-class ProverStats:
-    proven: int = 0
-    failed: int = 0
-    busy_with: tuple[int, int] | None = None  # (chain id, block) being proven now
-
-
 class ProverWorker:
     def __init__(self, store: Store, chain_ids: list[int], backend: str = "cpu") -> None:
         self.store = store
         self.chain_ids = list(chain_ids)
         self.backend = backend
-        self.stats = ProverStats()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="prover", daemon=True)
         self._program = None
@@ -98,7 +89,6 @@ class ProverWorker:
         number = self.store.last_settled_proof(chain_id) + 1
         if head is None or number > head.number:
             return False
-        self.stats.busy_with = (chain_id, number)
         self._record(chain_id, number, "proving")
         started = time.perf_counter()
         try:
@@ -111,17 +101,14 @@ class ProverWorker:
         if self._stop.is_set():
             return False
         if row is None:
-            self.stats.failed += 1
             self._record(chain_id, number, "failed", error=error)
             log.warning("chain %d block %d: proof failed: %s", chain_id, number, error)
         else:
             self.store.put_proof(row)
-            self.stats.proven += 1
             log.info(
                 "chain %d block %d proven: %d cycles, %.1f s, %d bytes",
                 chain_id, number, row.cycles, time.perf_counter() - started, row.size,
             )  # fmt: skip
-        self.stats.busy_with = None
         return True
 
     def _prove(self, chain_id: int, number: int) -> ProofRow:

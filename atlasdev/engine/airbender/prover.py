@@ -424,7 +424,3 @@ def _combine(values: list[Ext], gpows: np.ndarray) -> Ext:
     for i, v in enumerate(values):
         acc = ext.eadd(acc, ext.emul(v, tuple(int(c) for c in gpows[i])))  # type: ignore[arg-type]
     return acc
-
-
-def proof_size(proof: StarkProof) -> int:
-    return len(proof.to_bytes())

@@ -100,10 +100,6 @@ class Rv32Air:
     memory: MemoryLayout
     ops: list[Op]
 
-    @property
-    def first_memory_row(self) -> int:
-        return N_REGS
-
 
 def word_key(word_index: int) -> int:
     """The memory argument's address of a memory word (registers take keys 0..31)."""
