@@ -153,15 +153,14 @@ def _verify(data: dict[str, Any]) -> Any:
     try:
         proof = bytes.fromhex(str(data["proof"]).removeprefix("0x"))
         report_bytes = bytes.fromhex(str(data["report"]).removeprefix("0x"))
-        rows = int(data["traceRows"])
     except (KeyError, ValueError, TypeError):
         raise CliError("the proof file lacks a field or has a malformed one") from None
-    if len(report_bytes) % 4 or rows < 2 or rows & (rows - 1):
-        raise CliError("the proof file's report or trace size is malformed")
+    if len(report_bytes) % 4:
+        raise CliError("the proof file's report is malformed")
     report = [int(w) for w in np.frombuffer(report_bytes, dtype="<u4")]
     program = block_prover.Program.of(load_image())
     try:
-        block_prover.verify_block(program, proof, report, rows.bit_length() - 1)
+        block_prover.verify_block(program, proof, report)
     except (InvalidProof, MalformedProof) as e:
         raise CliError(f"invalid proof: {e}") from None
     except ValueError as e:

@@ -133,7 +133,7 @@ class ProverWorker:
             status="proven",
             backend=self.backend,
             cycles=proof.cycles,
-            trace_rows=1 << proof.log_n,
+            trace_rows=proof.trace_rows,
             prove_ms=round(1000 * (time.perf_counter() - started)),
             size=len(proof.proof),
             proof=proof.proof,

@@ -70,7 +70,7 @@ def test_a_node_proves_its_blocks_in_order(proving_node: tuple[Node, str]) -> No
         assert row.status == "proven", row.error
         assert row.backend == "cpu" and row.cycles > 1000 and row.size == len(row.proof)
         report = [int(w) for w in np.frombuffer(row.report, dtype="<u4")]
-        block_prover.verify_block(program, row.proof, report, row.trace_rows.bit_length() - 1)
+        block_prover.verify_block(program, row.proof, report)
         public = block_prover.BlockProof(row.proof, report, row.cycles, 0).public
         assert (public.number, public.post_root) == (block.number, block.state_root)
 

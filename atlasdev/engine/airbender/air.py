@@ -37,7 +37,7 @@ class Where(Enum):
 class Expr:
     """A node of a constraint expression; build with operators, not by hand."""
 
-    op: str  # const | pre | main | aux | pubcol | chal | pub | add | sub | mul | neg | inv
+    op: str  # const | pre | main | aux | pubcol | chal | pub | claim | add | sub | mul | neg | inv
     args: tuple[Expr, ...] = ()
     value: int = 0  # const: the value; column ops: the column; chal/pub: the index
     next_row: bool = False
@@ -109,6 +109,12 @@ def public(i: int) -> Expr:
     return Expr("pub", value=i)
 
 
+def claim(i: int) -> Expr:
+    """The prover's claim i: an auxiliary column's last-row value it declares (an extension
+    element bound into the transcript), such as a LogUp sum that other segments cancel."""
+    return Expr("claim", value=i)
+
+
 @dataclass(frozen=True)
 class Constraint:
     where: Where
@@ -130,6 +136,8 @@ class Air:
     # public column c holds publics[p] on row r for each (c, r, p), and zero elsewhere
     public_cells: list[tuple[int, int, int]] = field(default_factory=list)
     n_pubcols: int = 0
+    # claim i is the value of auxiliary column claims[i] on the last row
+    claims: list[int] = field(default_factory=list)
 
     def add(self, where: Where, expr: Expr, name: str) -> None:
         if where is not Where.TRANSITION and uses_next_row(expr):
@@ -151,14 +159,15 @@ class Air:
         AIR can be replayed against another with the same name."""
         counts = [self.n_pre, self.n_main, self.n_aux, self.n_challenges, self.n_public]
         cells = [v for cell in self.public_cells for v in cell]
-        return [*counts, self.n_pubcols, len(self.constraints), self.max_degree, *cells]
+        shape = [*counts, self.n_pubcols, len(self.constraints), self.max_degree]
+        return [*shape, len(self.claims), *self.claims, *cells]
 
 
 def degree(e: Expr) -> int:
     """The degree in trace cells (challenges and publics are constants)."""
     if e.op in ("pre", "main", "aux", "pubcol"):
         return 1
-    if e.op in ("const", "chal", "pub", "inv"):
+    if e.op in ("const", "chal", "pub", "claim", "inv"):
         return 0
     if e.op == "mul":
         return degree(e.args[0]) + degree(e.args[1])
@@ -204,6 +213,7 @@ class Point:
     challenges: list[Ext]
     publics: list[int]
     pubcols: list[Ext] = field(default_factory=list)
+    claims: list[Ext] = field(default_factory=list)
 
 
 def evaluate(exprs: list[Expr], at: Point) -> list[Ext]:
@@ -217,6 +227,7 @@ def evaluate(exprs: list[Expr], at: Point) -> list[Ext]:
         "pubcol": lambda e: at.pubcols[e.value],
         "chal": lambda e: at.challenges[e.value],
         "pub": lambda e: ext.lift(at.publics[e.value]),
+        "claim": lambda e: at.claims[e.value],
     }
     for e in nodes(exprs):
         if e.op in leaf:

@@ -1,7 +1,8 @@
 """Proving zkOS blocks: the image and a block's input in, a STARK proof of its public values out.
 
 The guest runs on the emulator with a trace; the RV32IM AIR's witness is built from that trace
-and proven. The statement a proof makes: "the zkOS image (its code and initial data, committed in
+and proven, in segments when the run is longer than one trace (`MAX_SEGMENT_LOG`). The statement a
+proof makes: "the zkOS image (its code and initial data, committed in
 the preprocessed columns) run on some input exits after writing exactly these report words to
 its output region": numba's status, the STF's status, and the STF's output header, which holds
 the block's public values (chain id, block number, pre/post state roots, transaction
@@ -26,6 +27,7 @@ from ..zkos.riscv import REPORTED_OUTPUT_WORDS
 from . import lookup, prover, rv32_air, rv32_trace, verifier
 from .elf import load_elf
 from .emulator import Trace, emulate
+from .proof import MalformedProof, SegmentedProof
 from .rom import Rom
 from .stark import DEFAULT_PARAMS, StarkParams, VerifyingKey
 
@@ -97,23 +99,45 @@ def verifying_key(
     return proving_key(program, log_n, params).vk
 
 
+MAX_SEGMENT_LOG = 20  # the largest trace one segment uses: 2^20 rows peak near 11 GiB
+MIN_LOG_N = 16  # the byte table's size
+BLOCK_MAGIC = b"ATLBLK01"
+
+
 @dataclass
 class BlockProof:
-    proof: bytes
+    proof: bytes  # the segment boundaries, then the segmented STARK proof
     report: list[int]  # the output words the proof's public values are
     cycles: int
-    log_n: int
+    log_n: int  # rows per segment: 2^log_n
+    segments: int = 1
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def public(self) -> PublicValues:
         return PublicValues.from_words(np.array(self.report[REPORT_HEADER_WORDS:], dtype=np.uint32))
 
+    @property
+    def trace_rows(self) -> int:
+        return self.segments << self.log_n
+
+
+def segment_log(rows: int, max_log_n: int = MAX_SEGMENT_LOG) -> int:
+    """Rows per segment for a run needing ``rows`` rows: one trace when it fits, else the
+    largest segments allowed."""
+    return min(max(rv32_trace.trace_length(rows).bit_length() - 1, MIN_LOG_N), max_log_n)
+
 
 def prove_block(
-    program: Program, input_words: np.ndarray, params: StarkParams = DEFAULT_PARAMS
+    program: Program,
+    input_words: np.ndarray,
+    params: StarkParams = DEFAULT_PARAMS,
+    max_log_n: int = MAX_SEGMENT_LOG,
 ) -> BlockProof:
-    """Run the block's input through the image and prove the run."""
+    """Run the block's input through the image and prove the run, in segments of at most
+    2^max_log_n rows when it does not fit one."""
+    if not MIN_LOG_N <= max_log_n <= rv32_air.MAX_ROWS_LOG:
+        raise ValueError(f"segments of 2^{max_log_n} rows are not supported")
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     m = program.image.memory
@@ -131,30 +155,77 @@ def prove_block(
     assert result.trace is not None
     trace = result.trace.array[: result.trace.rows]
     seconds["execute"] = time.perf_counter() - t0
-    log_n = max(rv32_trace.trace_length(rv32_trace.rows_needed(trace)).bit_length() - 1, 16)
     t0 = time.perf_counter()
     rv = program.air
+    log_n = segment_log(rv32_trace.rows_needed(trace), max_log_n)
     try:
-        witness = rv32_trace.build(rv, program.rom, trace, log_n)
+        run = rv32_trace.replay(rv, program.rom, trace)
+        segments = run.segments(log_n)
     except rv32_trace.TraceError as e:
         raise BlockProofError(str(e)) from None
-    seconds["witness"] = time.perf_counter() - t0
+    seconds["replay"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     pk = proving_key(program, log_n, params)
     seconds["setup"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+
+    def main_of(i: int) -> np.ndarray:
+        try:
+            return rv32_trace.segment_witness(rv, program.rom, run, segments[i], log_n).main
+        except rv32_trace.TraceError as e:
+            raise BlockProofError(str(e)) from None
+
     aux = lookup.AuxTrace(rv.air, rv.logup)
     stages: dict[str, float] = {}
-    proof = prover.prove(pk, witness.main, witness.publics, aux.build, stages)
+    publics = [seg.publics(run.outputs) for seg in segments]
+    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux.build, stages)
     seconds["prove"] = time.perf_counter() - t0
     seconds.update({f"prove: {k}": v for k, v in stages.items()})
-    report = [
-        lo | (hi << 16) for lo, hi in zip(witness.publics[::2], witness.publics[1::2], strict=True)
-    ]
-    return BlockProof(proof.to_bytes(), report, int(result.cycles), log_n, seconds)
+    report = [lo | (hi << 16) for lo, hi in zip(run.outputs[::2], run.outputs[1::2], strict=True)]
+    data = _encode([seg.end_pc for seg in segments[:-1]], SegmentedProof(proofs))
+    return BlockProof(data, report, int(result.cycles), log_n, len(segments), seconds)
 
 
-def verify_block(program: Program, proof: bytes, report: list[int], log_n: int) -> None:
-    """Check a block proof against the report words it claims; raise InvalidProof if not."""
+def verify_block(program: Program, proof: bytes, report: list[int]) -> None:
+    """Check a block proof against the report words it claims; raise InvalidProof (or
+    MalformedProof) if it does not prove them."""
+    boundaries, segmented = _decode(proof)
+    log_n = segmented.segments[0].log_n
+    count = len(segmented.segments)
+    if (
+        not MIN_LOG_N <= log_n <= rv32_air.MAX_ROWS_LOG
+        or count << log_n > 1 << rv32_air.MAX_ROWS_LOG
+    ):
+        raise verifier.InvalidProof(f"{count} segments of 2^{log_n} rows are out of range")
+    if len(boundaries) != count - 1:
+        raise MalformedProof(f"{len(boundaries)} segment boundaries for {count} segments")
+    if len(report) != program.layout.output_words or any(not 0 <= w < 1 << 32 for w in report):
+        raise verifier.InvalidProof(f"a report is {program.layout.output_words} u32 words")
+    limbs = publics_of(report)
+    publics = [seg.publics(limbs) for seg in rv32_air.chain(program.image.entry, boundaries, log_n)]
     vk = verifying_key(program, log_n)
-    verifier.verify(program.air.air, vk, publics_of(report), proof)
+    verifier.verify_segments(program.air.air, vk, publics, segmented)
+
+
+def proof_shape(proof: bytes) -> tuple[int, int]:
+    """(segments, log2 of rows per segment) of a block proof's bytes."""
+    _, segmented = _decode(proof)
+    return len(segmented.segments), segmented.segments[0].log_n
+
+
+def _encode(boundaries: list[int], proof: SegmentedProof) -> bytes:
+    head = BLOCK_MAGIC + struct.pack(f"<I{len(boundaries)}I", len(boundaries), *boundaries)
+    return head + proof.to_bytes()
+
+
+def _decode(data: bytes) -> tuple[list[int], SegmentedProof]:
+    if data[: len(BLOCK_MAGIC)] != BLOCK_MAGIC:
+        raise MalformedProof("not an atlasdev block proof (bad magic)")
+    at = len(BLOCK_MAGIC)
+    if len(data) < at + 4:
+        raise MalformedProof("proof truncated")
+    (count,) = struct.unpack_from("<I", data, at)
+    if count > 1 << rv32_air.MAX_ROWS_LOG or len(data) < at + 4 + 4 * count:
+        raise MalformedProof("proof truncated")
+    boundaries = list(struct.unpack_from(f"<{count}I", data, at + 4))
+    return boundaries, SegmentedProof.from_bytes(data[at + 4 + 4 * count :])

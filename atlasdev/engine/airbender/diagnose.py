@@ -54,7 +54,7 @@ def _value(
 
 
 def _reads_extension(e: Expr) -> bool:
-    return any(n.op in ("aux", "chal", "inv") for n in nodes([e]))
+    return any(n.op in ("aux", "chal", "claim", "inv") for n in nodes([e]))
 
 
 def failing_constraints(
@@ -84,7 +84,11 @@ def failing_constraints(
 
 
 def unbalanced_tuples(
-    interactions: list, pre: np.ndarray, main: np.ndarray, limit: int = 5
+    interactions: list,
+    pre: np.ndarray,
+    main: np.ndarray,
+    publics: list[int] | None = None,
+    limit: int = 5,
 ) -> list[tuple[tuple[int, ...], int, list[str]]]:
     """Tuples whose LogUp multiplicities do not sum to zero, counted exactly (no challenges):
     (tuple, net multiplicity, names of the interactions that put it in)."""
@@ -93,12 +97,14 @@ def unbalanced_tuples(
     net: dict[tuple[int, ...], int] = {}
     names: dict[tuple[int, ...], set[str]] = {}
     for it in interactions:
-        mult = _value(it.multiplicity, pre, main, [], pubcols, memo).astype(np.int64)
+        mult = _value(it.multiplicity, pre, main, publics or [], pubcols, memo).astype(np.int64)
         mult = np.where(mult > P // 2, mult - P, mult)
         rows = np.flatnonzero(mult)
         if not len(rows):
             continue
-        values = np.stack([_value(v, pre, main, [], pubcols, memo)[rows] for v in it.values])
+        values = np.stack(
+            [_value(v, pre, main, publics or [], pubcols, memo)[rows] for v in it.values]
+        )
         for j, row in enumerate(rows):
             key = tuple(int(v) for v in values[:, j])
             net[key] = net.get(key, 0) + int(mult[row])

@@ -41,7 +41,7 @@ STORE = 18  # dst: output slot, a: register, b: 1 if it holds an extension eleme
 
 def _is_ext(e: Expr, memo: dict[int, bool]) -> bool:
     if id(e) not in memo:
-        memo[id(e)] = e.op in ("aux", "chal") or any(_is_ext(a, memo) for a in e.args)
+        memo[id(e)] = e.op in ("aux", "chal", "claim") or any(_is_ext(a, memo) for a in e.args)
     return memo[id(e)]
 
 
@@ -104,9 +104,11 @@ class Program:
         self.code = np.array(code, dtype=np.int64).reshape(-1, 4)
         self.ext = ext
 
-    def consts(self, challenges: list[Any], publics: list[int]) -> np.ndarray:
+    def consts(
+        self, challenges: list[Any], publics: list[int], claims: list[Any] | None = None
+    ) -> np.ndarray:
         """Values of the row-independent nodes (as extension elements)."""
-        point = air.Point([], [], [], [], [], [], challenges, publics)
+        point = air.Point([], [], [], [], [], [], challenges, publics, claims=claims or [])
         values = air.evaluate(self.hoisted, point)
         out = np.zeros((max(1, len(values)), 4), dtype=np.uint32)
         for i, v in enumerate(values):
@@ -275,11 +277,12 @@ class QuotientKernel:
         nxt: np.ndarray,
         challenges: list[Any],
         publics: list[int],
+        claims: list[Any],
         alpha: np.ndarray,
         invs: np.ndarray,
     ) -> np.ndarray:
         out = np.empty((4, main.shape[1]), dtype=np.uint32)
-        consts = self.program.consts(challenges, publics)
+        consts = self.program.consts(challenges, publics, claims)
         n_regs = max(1, self.program.n_regs)
         nxt = nxt.astype(np.int64)
         _quotient(self.code, n_regs, pre, main, aux, pub, nxt, consts, alpha, invs, out)

@@ -7,13 +7,15 @@ fingerprint f = z - (t_0 + beta t_1 + beta^2 t_2 + ...), and the multisets balan
 
     sum over rows and interactions of  m / f  =  0
 
-(or the verifier's known value: `claimed`) - except with probability about (rows x interactions)
-/ |extension|, below 2^-95 here (Haboeck, "Multivariate lookups based on logarithmic
-derivatives", 2022).
+- except with probability about (rows x interactions) / |extension|, below 2^-95 here
+(Haboeck, "Multivariate lookups based on logarithmic derivatives", 2022).
 
 The AIR gets auxiliary extension columns: one helper column per pair of interactions, h = m1/f1
 + m2/f2, held to h f1 f2 = m1 f2 + m2 f1 on every row (degree 3), and one running-sum column s
-with s_0 = sum of h on row 0, s_(i+1) = s_i + sum of h on row i+1, and s_(n-1) = claimed.
+with s_0 = sum of h on row 0, s_(i+1) = s_i + sum of h on row i+1, and s_(n-1) = the prover's
+claim. The claims of all the segments of one proof (all of them drawing the same z and beta)
+must add up to zero, which the verifier checks: a multiset may balance across segments, as
+memory written in one segment and read in a later one does.
 `add_logup` writes those constraints; `AuxTrace.build` computes the columns for the prover.
 """
 
@@ -69,7 +71,7 @@ def fingerprint(values: tuple[Expr, ...]) -> Expr:
     return A.challenge(Z) - acc
 
 
-def add_logup(air: Air, interactions: list[Interaction], claimed: Expr | int = 0) -> LogUp:
+def add_logup(air: Air, interactions: list[Interaction]) -> LogUp:
     """Add LogUp's auxiliary columns and constraints to ``air`` (which gets 2 challenges)."""
     if not interactions:
         raise ValueError("LogUp needs at least one interaction")
@@ -99,7 +101,8 @@ def add_logup(air: Air, interactions: list[Interaction], claimed: Expr | int = 0
         next_sum = next_sum + h.next
     air.add(Where.FIRST_ROW, s - row_sum, "logup sum starts")
     air.add(Where.TRANSITION, s.next - s - next_sum, "logup sum accumulates")
-    air.add(Where.LAST_ROW, s - A.lift(claimed), "logup sum balances")
+    air.add(Where.LAST_ROW, s - A.claim(len(air.claims)), "logup sum is the claim")
+    air.claims.append(layout.sum_column)
     return layout
 
 
@@ -172,17 +175,23 @@ class AuxTrace:
             exprs += [fingerprint(it.values), it.multiplicity]
         self.kernel = RowsKernel(exprs)
 
-    def build(self, challenges: list[Ext], pre: np.ndarray, main: np.ndarray) -> np.ndarray:
+    def build(
+        self,
+        challenges: list[Ext],
+        pre: np.ndarray,
+        main: np.ndarray,
+        publics: list[int] | None = None,
+    ) -> np.ndarray:
         n = main.shape[1]
         out = np.zeros((4 * self.air.n_aux, n), dtype=np.uint32)
         empty = np.zeros((0, n), dtype=np.uint32)
-        fm = self.kernel(pre, main, empty, challenges, [])
+        fm = self.kernel(pre, main, empty, challenges, publics or [])
         _helpers(fm, out, 4 * self.layout.first_aux)
         _running_sum(out, 4 * self.layout.first_aux, self.layout.helpers, self.layout.sum_column)
         return out
 
 
 def total(aux_values: np.ndarray, layout: LogUp) -> Ext:
-    """The final running sum: what the LAST_ROW constraint compares with `claimed`."""
+    """The final running sum: the segment's claim."""
     c = 4 * layout.sum_column
     return tuple(int(aux_values[c + e, -1]) for e in range(4))  # type: ignore[return-value]

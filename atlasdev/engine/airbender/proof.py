@@ -15,7 +15,8 @@ from .extension import Ext
 from .field import P
 from .fri import FriProof, LayerOpening
 
-MAGIC = b"ATLSTRK1"
+MAGIC = b"ATLSTRK2"
+SEGMENTS_MAGIC = b"ATLSEGS1"
 
 
 class MalformedProof(ValueError):
@@ -44,6 +45,7 @@ class StarkProof:
     main_root: bytes
     aux_root: bytes
     quotient_root: bytes
+    claims: list[Ext]  # the auxiliary columns' last-row values the AIR declares (LogUp sums)
     ood_current: list[Ext]  # every base column (pre, main, aux, quotient) at zeta
     ood_next: list[Ext]  # every trace column (pre, main, aux) at zeta * w
     fri: FriProof
@@ -55,6 +57,7 @@ class StarkProof:
         w.u32(self.log_n)
         for root in (self.main_root, self.aux_root, self.quotient_root):
             w.digest(root)
+        w.exts(self.claims)
         w.exts(self.ood_current)
         w.exts(self.ood_next)
         w.list(self.fri.layer_roots, w.digest)
@@ -77,6 +80,7 @@ class StarkProof:
             raise MalformedProof("not an atlasdev STARK proof (bad magic)")
         log_n = r.u32()
         main_root, aux_root, quotient_root = r.digest(), r.digest(), r.digest()
+        claims = r.exts()
         ood_current, ood_next = r.exts(), r.exts()
         layer_roots = r.list(r.digest)
         final = r.exts()
@@ -91,7 +95,41 @@ class StarkProof:
         if r.pos != len(data):
             raise MalformedProof(f"{len(data) - r.pos} trailing bytes after the proof")
         fri = FriProof(layer_roots, final, nonce, fri_queries)
-        return cls(log_n, main_root, aux_root, quotient_root, ood_current, ood_next, fri, queries)
+        return cls(
+            log_n, main_root, aux_root, quotient_root, claims, ood_current, ood_next, fri, queries
+        )
+
+
+@dataclass(frozen=True)
+class SegmentedProof:
+    """One statement proven as consecutive segments of the same AIR and size: every segment's
+    main trace is committed before the shared lookup challenges are drawn, so a multiset (the
+    memory argument) balances across all of them together."""
+
+    segments: list[StarkProof]
+
+    def to_bytes(self) -> bytes:
+        w = _Writer()
+        w.raw(SEGMENTS_MAGIC)
+        w.u32(len(self.segments))
+        for segment in self.segments:
+            data = segment.to_bytes()
+            w.u64(len(data))
+            w.raw(data)
+        return bytes(w.out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SegmentedProof:
+        r = _Reader(data)
+        if r.raw(len(SEGMENTS_MAGIC)) != SEGMENTS_MAGIC:
+            raise MalformedProof("not an atlasdev segmented proof (bad magic)")
+        count = r.count()
+        if count == 0:
+            raise MalformedProof("a segmented proof with no segments")
+        segments = [StarkProof.from_bytes(r.raw(r.u64())) for _ in range(count)]
+        if r.pos != len(data):
+            raise MalformedProof(f"{len(data) - r.pos} trailing bytes after the proof")
+        return cls(segments)
 
 
 class _Writer:

@@ -1,8 +1,9 @@
 """The STARK prover: trace in, proof bytes out (CPU backend, numba on every core).
 
 The steps, each absorbed into the transcript before the challenge that follows it:
-commit the main trace's low-degree extension; draw the LogUp challenges; commit the auxiliary
-columns; draw alpha and evaluate the random combination of all constraints, divided by their
+commit the main trace's low-degree extension (every segment's, for a proof in segments); draw
+the LogUp challenges; then per segment, on a fork of the transcript: commit the auxiliary
+columns and declare their claims (the LogUp sums, which must add up to zero); draw alpha and evaluate the random combination of all constraints, divided by their
 vanishing polynomials, on the blown-up domain (the quotient, split into chunks of degree < n);
 commit it; draw the out-of-domain point zeta and send every column's value at zeta (and at
 zeta * w for the trace); draw gamma and build the DEEP composition, whose low degree FRI proves;
@@ -31,8 +32,9 @@ from .extension import Ext, kadd, kinv, kmul, kscale, ksub
 from .field import P_U64
 from .proof import QueryOpening, RowOpening, StarkProof
 from .stark import DEFAULT_PARAMS, StarkParams, VerifyingKey, start_transcript
+from .transcript import Transcript
 
-AuxBuilder = Callable[[list[Ext], np.ndarray, np.ndarray], np.ndarray]
+AuxBuilder = Callable[[list[Ext], np.ndarray, np.ndarray, list[int]], np.ndarray]
 
 
 class UnsatisfiedConstraints(ValueError):
@@ -106,33 +108,102 @@ def prove(
 ) -> StarkProof:
     """Prove that ``main_values`` (n_main, n) satisfies the AIR with these public values.
     ``timings``, if given, receives the seconds each stage took (for benchmarks)."""
+    return prove_segments(pk, 1, lambda _: main_values, [publics], build_aux, timings)[0]
+
+
+def prove_segments(
+    pk: ProvingKey,
+    count: int,
+    main_of: Callable[[int], np.ndarray],
+    publics: list[list[int]],
+    build_aux: AuxBuilder | None = None,
+    timings: dict[str, float] | None = None,
+) -> list[StarkProof]:
+    """Prove ``count`` segments whose main traces ``main_of(i)`` returns, as one statement.
+
+    All main traces are committed before the lookup challenges are drawn, and the segments'
+    LogUp claims must add up to zero. A segment's trace is asked for twice when there are
+    several (once to commit, once to prove), so that only one segment's blown-up matrices are
+    in memory at a time."""
     clock = _Stopwatch(timings)
+    air, vk = pk.air, pk.vk
+    if count < 1 or len(publics) != count:
+        raise ValueError(f"{count} segments need {count} lists of public values")
+    for p in publics:
+        if len(p) != air.n_public:
+            raise ValueError(f"{len(p)} public values, the AIR wants {air.n_public}")
+    t = start_transcript(air, vk, publics)
+    kept: tuple[np.ndarray, Committed] | None = None
+    for i in range(count):
+        values = _checked_main(pk, main_of(i))
+        clock.lap("witness")
+        main = Committed.from_values(values, vk.params.log_blowup)
+        clock.lap("main commit")
+        t.absorb(b"main", main.tree.root)
+        if count == 1:
+            kept = (values, main)
+        del values, main
+    challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
+
+    proofs = []
+    for i in range(count):
+        if kept is None:
+            values = _checked_main(pk, main_of(i))
+            clock.lap("witness")
+            main = Committed.from_values(values, vk.params.log_blowup)
+            clock.lap("main commit")
+        else:
+            values, main = kept
+            kept = None
+        proofs.append(
+            _prove_segment(pk, values, main, publics[i], challenges, t.fork(b"segment", i),
+                           build_aux, clock)
+        )  # fmt: skip
+        del values, main
+    for k in range(len(air.claims)):
+        total = ext.ZERO
+        for proof in proofs:
+            total = ext.eadd(total, proof.claims[k])
+        if total != ext.ZERO:
+            raise UnsatisfiedConstraints("the lookups do not balance")
+    return proofs
+
+
+def _checked_main(pk: ProvingKey, main_values: np.ndarray) -> np.ndarray:
+    main_values = np.ascontiguousarray(main_values, dtype=np.uint32)
+    want = (pk.air.n_main, 1 << pk.vk.log_n)
+    if main_values.shape != want:
+        raise ValueError(f"main trace is {main_values.shape}, the AIR wants {want}")
+    return main_values
+
+
+def _prove_segment(
+    pk: ProvingKey,
+    main_values: np.ndarray,
+    main: Committed,
+    publics: list[int],
+    challenges: list[Ext],
+    t: Transcript,
+    build_aux: AuxBuilder | None,
+    clock: _Stopwatch,
+) -> StarkProof:
+    """Everything after the shared challenges, for one committed main trace."""
     air, vk, params = pk.air, pk.vk, pk.vk.params
     lb, log_n = params.log_blowup, vk.log_n
     n = 1 << log_n
-    main_values = np.ascontiguousarray(main_values, dtype=np.uint32)
-    if main_values.shape != (air.n_main, n):
-        raise ValueError(f"main trace is {main_values.shape}, the AIR wants {(air.n_main, n)}")
-    if len(publics) != air.n_public:
-        raise ValueError(f"{len(publics)} public values, the AIR wants {air.n_public}")
-    t = start_transcript(air, vk, publics)
-
-    clock.lap("checks")
-    main = Committed.from_values(main_values, lb)
-    clock.lap("main commit")
-    t.absorb(b"main", main.tree.root)
-    challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
-
     if air.n_aux:
         if build_aux is None:
             raise ValueError(f"{air.name} has auxiliary columns: pass build_aux")
-        aux_values = build_aux(challenges, pk.pre_values, main_values)
+        aux_values = build_aux(challenges, pk.pre_values, main_values, publics)
     else:
         aux_values = np.zeros((0, n), dtype=np.uint32)
+    claims = [tuple(int(v) for v in aux_values[4 * c : 4 * c + 4, -1]) for c in air.claims]
     clock.lap("aux build")
     aux = Committed.from_values(aux_values, lb)
+    del aux_values
     clock.lap("aux commit")
     t.absorb(b"aux", aux.tree.root)
+    t.absorb_words(b"claims", [c for e in claims for c in e])
 
     alpha = t.challenge_ext()
     alpha_pows = _ext_powers(alpha, len(air.constraints))
@@ -146,6 +217,7 @@ def prove(
         _next_positions(log_n, lb),
         challenges,
         publics,
+        claims,
         alpha_pows,
         _divisor_inverses(points, log_n),
     )
@@ -181,6 +253,7 @@ def prove(
         main.tree.root,
         aux.tree.root,
         quotient.tree.root,
+        claims,  # type: ignore[arg-type]
         ood_current,
         ood_next,
         fri_proof,

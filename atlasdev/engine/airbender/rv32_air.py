@@ -16,6 +16,13 @@ What a row holds and why (the design, with what is not covered yet, is in docs/p
 - Control flow: the next row's pc is this row's next pc; execution starts at the entry point,
   stays active until an exit ecall (a7 = 93), and the last row must be inactive: a proof covers a
   whole run to its exit, never a prefix.
+- Segments (continuations): a run longer than one trace is proven as consecutive segments of
+  the same size, each with public values (start pc, end pc, first cycle, is-last). A segment
+  but the last runs active to its last row without exiting and ends at its end pc; the verifier
+  chains end and start pcs from the entry point. Timestamps are global (first cycle + row), so
+  the memory argument, whose LogUp sums must cancel over all segments, links a read in one
+  segment to the write in an earlier one; the memory table (registers and words, with their
+  initial and final values) is on the last segment only.
 
 Each constraint has degree <= 3 and each lookup tuple is linear in the cells, which keeps LogUp's
 paired helper columns at degree 3 and the quotient at two chunks (blowup 4).
@@ -38,6 +45,10 @@ TS_PER_ROW = 4  # timestamps: 4 row + 1 (rs1), + 2 (rs2), + 3 (memory, later), +
 TAG_AND, TAG_OR, TAG_XOR, TAG_RANGE, TAG_ROM, TAG_MEM, TAG_BYTES, TAG_IMAGE = 1, 2, 3, 4, 5, 6, 7, 8
 TAG_POW = 9
 INPUT_WORDS_LOG = 22  # the input region: at most 2^22 words (16 MiB)
+# A timestamp gap is range-checked below 2^30 + 2^16; with every timestamp below 2^29 (runs up
+# to 2^27 rows in all), a read of a later write would need a gap above p - 2^29 > 2^30 + 2^16.
+MAX_ROWS_LOG = 27
+SEGMENT_FIELDS = ("start_pc", "end_pc", "base", "last")  # after the output words' limbs
 SYS_EXIT = 93
 SYS_WRITE = 64
 
@@ -88,6 +99,29 @@ class MemoryLayout:
         ]
 
 
+@dataclass(frozen=True)
+class Segment:
+    """Where one segment of a run sits: its first pc and cycle, and the pc it hands on."""
+
+    start_pc: int
+    end_pc: int  # the next segment's start (0 on the last)
+    base: int  # the run's cycle on the segment's row 0
+    last: bool
+
+    def publics(self, output_limbs: list[int]) -> list[int]:
+        """The segment's public values: the output words' limbs, then the segment fields."""
+        return [*output_limbs, self.start_pc, self.end_pc, self.base, int(self.last)]
+
+
+def chain(entry: int, boundaries: list[int], log_n: int) -> list[Segment]:
+    """The segments a verifier expects for a run handed on at these pcs: the first starts at
+    the entry point, each next one where the one before ends, segment i's row 0 is cycle
+    i 2^log_n, and only the last may (and must) exit."""
+    starts, ends = [entry, *boundaries], [*boundaries, 0]
+    count = len(starts)
+    return [Segment(starts[i], ends[i], i << log_n, i == count - 1) for i in range(count)]
+
+
 @dataclass
 class Rv32Air:
     """The AIR with its column map (for the trace builder) and LogUp layout."""
@@ -117,7 +151,9 @@ def hi16(b: list[Expr]) -> Expr:
 def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     """The AIR of a program whose execution starts at ``entry`` with this memory layout."""
     k_out = memory.output_words
-    air = Air("rv32im", n_pre=0, n_main=0, n_public=2 * k_out, n_pubcols=2)
+    n_public = 2 * k_out + len(SEGMENT_FIELDS)
+    air = Air("rv32im", n_pre=0, n_main=0, n_public=n_public, n_pubcols=2)
+    start_pc, end_pc, base, last = (A.public(2 * k_out + i) for i in range(len(SEGMENT_FIELDS)))
     # Memory rows run in descending key order from row 32, so the output words (the highest
     # keys a program touches) sit on fixed rows, where the public columns pin their values.
     for j in range(k_out):
@@ -270,9 +306,12 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     add(Where.TRANSITION, active.next * (1 - active), "a halted machine stays halted")
     halts = f[Op.ECALL] * is_exit_expr(X)
     add(Where.TRANSITION, active * (1 - active.next) - halts, "only an exit ecall halts")
-    add(Where.FIRST_ROW, active - 1, "the run starts active")
-    add(Where.FIRST_ROW, pc - entry, "the run starts at the entry point")
-    add(Where.LAST_ROW, active, "the run has halted by the last row")
+    add(Where.FIRST_ROW, active - 1, "the segment starts active")
+    add(Where.FIRST_ROW, pc - start_pc, "the segment starts at its start pc")
+    add(Where.LAST_ROW, last * active, "the run has halted by the last row")
+    add(Where.LAST_ROW, (1 - last) * (active - 1), "a segment but the last runs to its end")
+    add(Where.LAST_ROW, (1 - last) * halts, "only the last segment exits")
+    add(Where.LAST_ROW, (1 - last) * (next_pc - end_pc), "a segment ends at its end pc")
     # ecalls: a7 is 93 (exit) or 64 (write): (X0 - 93)(X0 - 64) = 0 with X1..X3 = 0
     every(f[Op.ECALL] * (X[0] - SYS_EXIT) * (X[0] - SYS_WRITE), "ecall is exit or write")
     every(f[Op.ECALL] * (X[1] + X[2] + X[3]), "ecall number below 256")
@@ -385,7 +424,8 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
         every(e[i] * (e[i] - 1), f"e{i} is boolean")
 
     # ---- the memory table -----------------------------------------------------------------------
-    live = reg_row + m_on
+    live = reg_row * last + m_on  # the table is on the last segment
+    every(m_on * (1 - last), "memory rows are on the last segment")
     every(m_on * (m_on - 1), "m_on is boolean")
     every(m_on * reg_row, "register rows are not memory rows")
     every(reg_row * (m_key - idx), "register r has key r")
@@ -403,10 +443,11 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
         "zero words are past the image",
     )
     every(c_zero * m_ilo + c_zero * m_ihi, "zero words start at zero")
-    every(out_row * (m_on - 1), "output rows are memory rows")
-    every(out_row * (m_key - out_key), "output rows hold the output words")
-    every(out_row * (m_flo - A.public_column(0)), "output words end as the public values (low)")
-    every(out_row * (m_fhi - A.public_column(1)), "output words end as the public values (high)")
+    out_last = out_row * last
+    every(out_last * (m_on - 1), "output rows are memory rows")
+    every(out_last * (m_key - out_key), "output rows hold the output words")
+    every(out_last * (m_flo - A.public_column(0)), "output words end as the public values (low)")
+    every(out_last * (m_fhi - A.public_column(1)), "output words end as the public values (high)")
 
     # ---- lookups --------------------------------------------------------------------------------
     its: list[Interaction] = []
@@ -443,7 +484,8 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
     its.append(Interaction((A.lift(TAG_BYTES), V[2], V[3]), f_shift, "V high bytes"))
 
     # registers: read (value, prev) then write (value', now) for rs1, rs2 and rd
-    now = [TS_PER_ROW * idx + k for k in (1, 2, 4)]
+    cycle = idx + base
+    now = [TS_PER_ROW * cycle + k for k in (1, 2, 4)]
     accesses = [
         (ins["rs1"], lo16(X), hi16(X), lo16(X), hi16(X), active, "rs1"),
         (ins["rs2"], lo16(B), hi16(B), lo16(B), hi16(B), active, "rs2"),
@@ -455,17 +497,15 @@ def build(entry: int, memory: MemoryLayout) -> Rv32Air:
         its.append(Interaction((mem, reg, wlo, whi, now[k]), m, f"{name} writes"))
         every(m * (now[k] - prev[k] - 1 - dlo[k] - 65536 * dhi[k]), f"{name}: prev < now")
         its.append(Interaction((A.lift(TAG_RANGE), dlo[k]), m, f"{name}: ts gap low limb"))
+        its.append(Interaction((A.lift(TAG_RANGE), 4 * dhi[k]), m, f"{name}: ts gap < 2^30"))
     # the memory word: read (M, prev) and write (N, now) at timestamp 4 row + 3
     mem = A.lift(TAG_MEM)
-    now_m = TS_PER_ROW * idx + 3
+    now_m = TS_PER_ROW * cycle + 3
     its.append(Interaction((mem, key, lo16(M), hi16(M), prev_m), -f_mem, "memory word reads"))
     its.append(Interaction((mem, key, lo16(N), hi16(N), now_m), f_mem, "memory word writes"))
     every(f_mem * (now_m - prev_m - 1 - dlo_m - 65536 * dhi_m), "memory: prev < now")
     its.append(Interaction((A.lift(TAG_RANGE), dlo_m), f_mem, "memory: ts gap low limb"))
-    its.append(Interaction((A.lift(TAG_BYTES), dhi[0], dhi[1]), active, "ts gap high bytes"))
-    its.append(
-        Interaction((A.lift(TAG_BYTES), dhi[2], dhi_m), active, "ts gap high bytes (rd, mem)")
-    )
+    its.append(Interaction((A.lift(TAG_RANGE), 4 * dhi_m), f_mem, "memory: ts gap < 2^30"))
     # the memory table: each cell's first value written at time 0, its last value read at the end
     its.append(Interaction((mem, m_key, m_ilo, m_ihi, A.lift(0)), live, "cells start"))
     its.append(Interaction((mem, m_key, m_flo, m_fhi, m_fts), -live, "cells end"))

@@ -18,7 +18,16 @@ from numba import njit
 from . import field
 from .emulator import COL_MEM_OLD, COL_PC, COL_RD_VAL
 from .rom import BRANCHES, DIVISIONS, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op, Rom
-from .rv32_air import BYTE_TABLE_LOG, INPUT_WORDS_LOG, N_REGS, TS_PER_ROW, Rv32Air, word_key
+from .rv32_air import (
+    BYTE_TABLE_LOG,
+    INPUT_WORDS_LOG,
+    MAX_ROWS_LOG,
+    N_REGS,
+    TS_PER_ROW,
+    Rv32Air,
+    Segment,
+    word_key,
+)
 
 
 class TraceError(ValueError):
@@ -100,36 +109,168 @@ def _bytes(v: np.ndarray) -> list[np.ndarray]:
 
 @dataclass
 class Witness:
+    """One segment's main columns and its public values (output limbs, then segment fields)."""
+
     main: np.ndarray  # (n_main, n)
-    publics: list[int]  # the output words as (low, high) 16-bit limbs
+    outputs: list[int]  # the output words as (low, high) 16-bit limbs
+    segment: Segment
     cycles: int
+
+    @property
+    def publics(self) -> list[int]:
+        return self.segment.publics(self.outputs)
 
 
 def rows_needed(trace: np.ndarray) -> int:
     """A lower bound on the rows a run needs: its cycles plus one, and its memory table."""
+    return max(trace.shape[0] + 1, N_REGS + _touched_words(trace) + 1)
+
+
+def _touched_words(trace: np.ndarray) -> int:
     mem_rows = np.flatnonzero(trace[:, 8])
-    touched = len(np.unique(trace[mem_rows, 9] >> 2)) if len(mem_rows) else 0
-    return max(trace.shape[0] + 1, N_REGS + touched + 1)
+    return len(np.unique(trace[mem_rows, 9] >> 2)) if len(mem_rows) else 0
 
 
-def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
-    """The main columns for an emulator trace (u32[T, 13], ending with the exit ecall)."""
-    t_rows = trace.shape[0]
-    n = 1 << log_n
-    if t_rows + 1 > n:
-        raise TraceError(f"a run of {t_rows} cycles needs more than 2^{log_n} rows")
+@dataclass
+class _Table:
+    """The memory table: every touched word and every output word, keys descending."""
+
+    keys: np.ndarray
+    init: np.ndarray
+    final: np.ndarray
+    final_ts: np.ndarray
+    c_img: np.ndarray
+    c_in: np.ndarray
+    c_zero: np.ndarray
+    lim: np.ndarray  # the word's offset into its region (input or zero words)
+    image_rows: np.ndarray  # for image words: their row in the image table
+
+
+@dataclass
+class Run:
+    """A whole run replayed under the AIR's semantics, before it is cut into segments: what
+    a row needs from all the rows before it (register values, previous access times) and the
+    memory table (each cell's first and last value), computed once over the run."""
+
+    trace: np.ndarray  # u32[T, 13], ending with the exit ecall
+    rom_rows: np.ndarray
+    x: np.ndarray  # rs1's value per cycle
+    b: np.ndarray  # rs2's value
+    d: np.ndarray  # the value written to rd (or, for rd = x0, what the ecall copies)
+    old: np.ndarray  # rd's value before the write
+    prev: np.ndarray  # (3, T): rs1's, rs2's and rd's previous access time
+    final: np.ndarray  # the register file at the end
+    final_ts: np.ndarray  # and each register's last access time
+    mem_prev: np.ndarray  # per cycle: the memory word's previous access time
+    mem_gap: np.ndarray  # per cycle: now - prev - 1 (0 without an access)
+    table: _Table
+    outputs: list[int]  # the output words' limbs: the public values
+
+    @property
+    def cycles(self) -> int:
+        return int(self.trace.shape[0])
+
+    def segments(self, log_n: int) -> list[Segment]:
+        """The run cut into segments of 2^log_n rows: all but the last run 2^log_n cycles;
+        the last runs the rest, at least one cycle, ends inactive and holds the table."""
+        n = 1 << log_n
+        count = max(1, -(-(self.cycles + 1) // n))
+        rest = self.cycles - (count - 1) * n
+        if rest < 1:
+            raise TraceError(
+                f"a run of exactly {count - 1} x 2^{log_n} cycles cannot end a segment; "
+                "prove it with another segment size"
+            )
+        if count * n > 1 << MAX_ROWS_LOG:
+            raise TraceError(f"a run of {self.cycles} cycles is longer than 2^{MAX_ROWS_LOG} rows")
+        if N_REGS + len(self.table.keys) > n:
+            raise TraceError(f"{len(self.table.keys)} memory words do not fit in 2^{log_n} rows")
+        pcs = self.trace[:, COL_PC]
+        out = []
+        for i in range(count):
+            last = i == count - 1
+            end_pc = 0 if last else int(pcs[(i + 1) * n])
+            out.append(Segment(int(pcs[i * n]), end_pc, i * n, last))
+        return out
+
+
+def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
+    """Replay an emulator trace (u32[T, 13], ending with the exit ecall) for the AIR."""
     pcs = trace[:, COL_PC].astype(np.int64)
     rom_rows = (pcs - rom.base) // 4
     if np.any((pcs - rom.base) % 4) or np.any(rom_rows < 0) or np.any(rom_rows >= len(rom.words)):
         raise TraceError("the run left the program's code")
-    ins = {name: rom.columns[k][rom_rows].astype(np.int64) for k, name in enumerate(FIELDS)}
-    bad = np.flatnonzero(ins["op"] == 0)
+    get = lambda name: rom.columns[FIELDS.index(name)][rom_rows].astype(np.int64)  # noqa: E731
+    op = get("op")
+    bad = np.flatnonzero(op == 0)
     if len(bad):
         raise TraceError(rom.unsupported_at(int(pcs[bad[0]])) or "unsupported instruction")
+    is_ecall = op == Op.ECALL
+    if not len(op) or not is_ecall[-1]:
+        raise TraceError("the run does not end with an exit ecall")
+    t_rows = len(op)
+    x, b, d = (np.zeros(t_rows, dtype=np.int64) for _ in range(3))
+    prev = np.zeros((3, t_rows), dtype=np.int64)
+    old = np.zeros(t_rows, dtype=np.int64)
+    final, last = np.zeros(32, dtype=np.int64), np.zeros(32, dtype=np.int64)
+    wr = get("wr")
+    _registers(
+        get("rs1"), get("rs2"), get("rd"), wr, is_ecall,
+        trace[:, COL_RD_VAL].astype(np.int64), x, b, d, prev, old, final, last,
+    )  # fmt: skip
+    cycles = np.flatnonzero(np.isin(op, [int(o) for o in (*LOADS, *STORES)]))
+    imm = _immediate(get, cycles)
+    address = (x[cycles] + imm) & 0xFFFFFFFF
+    old_word = trace[cycles, COL_MEM_OLD].astype(np.int64)
+    new_word = _stored_word(op[cycles], address & 3, old_word, b[cycles])
+    mem_prev, mem_gap, table, outputs = _memory(rv, cycles, address, old_word, new_word, t_rows)
+    return Run(trace, rom_rows, x, b, d, old, prev, final, last, mem_prev, mem_gap, table, outputs)
+
+
+def _immediate(get, cycles: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return (
+        get("imm0")[cycles]
+        | get("imm1")[cycles] << 8
+        | get("imm2")[cycles] << 16
+        | get("imm3")[cycles] << 24
+    )
+
+
+def _stored_word(op: np.ndarray, off: np.ndarray, old: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The memory word after the access: loads leave it, stores replace their bytes."""
+    return sum(v << (8 * k) for k, v in enumerate(_new_bytes(op, off, _bytes(old), _bytes(b))))
+
+
+def _new_bytes(op, off, mb, bb) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    out = []
+    for k in range(4):
+        sw, sb_ = op == Op.SW, (op == Op.SB) & (off == k)
+        half = (op == Op.SH) & (off == (0 if k < 2 else 2))
+        out.append(np.where(sw, bb[k], np.where(sb_, bb[0], np.where(half, bb[k % 2], mb[k]))))
+    return out
+
+
+def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
+    """The main columns of a run that fits one trace (u32[T, 13], ending with the exit ecall)."""
+    if trace.shape[0] + 1 > 1 << log_n:
+        raise TraceError(f"a run of {trace.shape[0]} cycles needs more than 2^{log_n} rows")
+    run = replay(rv, rom, trace)
+    (segment,) = run.segments(log_n)
+    return segment_witness(rv, rom, run, segment, log_n)
+
+
+def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: int) -> Witness:
+    """One segment's main columns (2^log_n rows from cycle ``segment.base``)."""
+    n = 1 << log_n
+    lo = segment.base
+    hi = min(run.cycles, lo + n)
+    t_rows = hi - lo
+    trace = run.trace[lo:hi]
+    pcs = trace[:, COL_PC].astype(np.int64)
+    rom_rows = run.rom_rows[lo:hi]
+    ins = {name: rom.columns[k][rom_rows].astype(np.int64) for k, name in enumerate(FIELDS)}
     op = ins["op"]
     is_ecall = op == Op.ECALL
-    if not is_ecall[-1]:
-        raise TraceError("the run does not end with an exit ecall")
 
     m = np.zeros((len(rv.main), n), dtype=np.int64)
     col = rv.main.index
@@ -144,14 +285,8 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     for o in rv.ops:
         put(f"f_{o.name.lower()}", op == o)
 
-    x, b, d = (np.zeros(t_rows, dtype=np.int64) for _ in range(3))
-    prev = np.zeros((3, t_rows), dtype=np.int64)
-    old = np.zeros(t_rows, dtype=np.int64)
-    final, last = np.zeros(32, dtype=np.int64), np.zeros(32, dtype=np.int64)
-    _registers(
-        ins["rs1"], ins["rs2"], ins["rd"], ins["wr"], is_ecall,
-        trace[:, COL_RD_VAL].astype(np.int64), x, b, d, prev, old, final, last,
-    )  # fmt: skip
+    x, b, d = run.x[lo:hi], run.b[lo:hi], run.d[lo:hi]
+    prev, old = run.prev[:, lo:hi], run.old[lo:hi]
     imm = ins["imm0"] | ins["imm1"] << 8 | ins["imm2"] << 16 | ins["imm3"] << 24
     z = np.where(ins["use_imm"] == 1, imm, b)
 
@@ -163,8 +298,8 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
         (op == Op.SUB) | (op == Op.SLT) | (op == Op.SLTU) | np.isin(op, [int(o) for o in BRANCHES])
     )
     s = np.where(adds, (x + z) & 0xFFFFFFFF, np.where(subs, (x - z) & 0xFFFFFFFF, 0))
-    lo = lambda v: v & 0xFFFF  # noqa: E731
-    c0 = np.where(adds, (lo(x) + lo(z)) >> 16, np.where(subs, (lo(s) + lo(z)) >> 16, 0))
+    lo16 = lambda v: v & 0xFFFF  # noqa: E731
+    c0 = np.where(adds, (lo16(x) + lo16(z)) >> 16, np.where(subs, (lo16(s) + lo16(z)) >> 16, 0))
     c1 = np.where(adds, (x + z) >> 32, np.where(subs, (s + z) >> 32, 0))
     sx, sz = x >> 31, z >> 31
     lt = sx * (1 - sz) + (1 - sx - sz + 2 * sx * sz) * c1
@@ -223,15 +358,11 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     off = np.where(is_mem, s & 3, 0)
     old_word = np.where(is_mem, trace[:, COL_MEM_OLD].astype(np.int64), 0)
     mb, bb = _bytes(old_word), _bytes(b)
-    new_bytes = [v.copy() for v in mb]
+    new_bytes = _new_bytes(op, off, mb, bb)
     for k in range(4):
-        sw, sb_ = op == Op.SW, (op == Op.SB) & (off == k)
-        half = (op == Op.SH) & (off == (0 if k < 2 else 2))
-        new_bytes[k] = np.where(sw, bb[k], np.where(sb_, bb[0], np.where(half, bb[k % 2], mb[k])))
         put(f"o{k}", is_mem & (off == k))
         put(f"m{k}", mb[k])
         put(f"n{k}", new_bytes[k])
-    new_word = sum(v << (8 * k) for k, v in enumerate(new_bytes))
     sel0 = np.choose(off, mb)
     sel1 = np.where(off == 0, mb[1], np.where(off == 2, mb[3], 0))
     top = np.where(op == Op.LB, sel0, np.where(op == Op.LH, sel1, 0))
@@ -239,15 +370,17 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
     put("sel1", np.where(is_mem, sel1, 0))
     put("top", top)
     put("sgn", top >> 7)
-    mem = _memory(rv, m, col, is_mem, s, old_word, new_word, t_rows)
+    m[col["m_key"], :N_REGS] = np.arange(N_REGS)
+    if segment.last:
+        _put_table(m, col, run)
     _multiplier(m, col, op, x, z, d, sx, sz, t_rows)
 
-    now = [TS_PER_ROW * np.arange(t_rows) + k for k in (1, 2, 4)]
+    now = [TS_PER_ROW * (lo + np.arange(t_rows)) + k for k in (1, 2, 4)]
     used = [np.ones(t_rows, dtype=bool), np.ones(t_rows, dtype=bool), ins["wr"] == 1]
     gaps = []
     for k in range(3):
         gap = np.where(used[k], now[k] - prev[k] - 1, 0)
-        if np.any(gap < 0) or np.any(gap >= 1 << 24):
+        if np.any(gap < 0) or np.any(gap >= 1 << 30):
             raise TraceError("a register access's timestamp gap is out of range")
         gaps.append(gap)
         put(f"prev_ts{k}", np.where(used[k], prev[k], 0))
@@ -255,18 +388,18 @@ def build(rv: Rv32Air, rom: Rom, trace: np.ndarray, log_n: int) -> Witness:
         put(f"dhi{k}", gap >> 16)
     put("old_lo", np.where(used[2], old & 0xFFFF, 0))
     put("old_hi", np.where(used[2], old >> 16, 0))
-    m[col["m_flo"], :N_REGS] = final & 0xFFFF
-    m[col["m_fhi"], :N_REGS] = final >> 16
-    m[col["m_fts"], :N_REGS] = last
 
-    m[col["dlom"], :t_rows] = mem.gap & 0xFFFF
-    m[col["dhim"], :t_rows] = mem.gap >> 16
-    put("prev_tsm", mem.prev)
+    mem_gap = run.mem_gap[lo:hi]
+    put("dlom", mem_gap & 0xFFFF)
+    put("dhim", mem_gap >> 16)
+    put("prev_tsm", run.mem_prev[lo:hi])
 
     _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, gaps, used)
-    _memory_multiplicities(rv, m, col, mb, bb, s, is_mem, top, op, mem)
+    _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, used)
+    if segment.last:
+        _table_multiplicities(m, col, run.table)
     _multiplier_multiplicities(m, col, op, z, d, t_rows)
-    return Witness((m % field.P).astype(np.uint32), mem.publics, t_rows)
+    return Witness((m % field.P).astype(np.uint32), run.outputs, segment, t_rows)
 
 
 def _quotients(op, x, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
@@ -383,33 +516,18 @@ def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignor
     m[col["mult_pow"], :32] = counts
 
 
-@dataclass
-class _Memory:
-    prev: np.ndarray  # per cycle: the previous access's timestamp (0: the initial value)
-    gap: np.ndarray  # per cycle: now - prev - 1 (0 when no access)
-    table_rows: np.ndarray  # the memory table's row numbers (from 32)
-    c_in: np.ndarray  # per table row: input word
-    c_zero: np.ndarray
-    c_img: np.ndarray
-    image_rows: np.ndarray  # for image words: their row in the image table
-    publics: list[int]
-
-
 def _memory(
     rv: Rv32Air,
-    m: np.ndarray,
-    col: dict[str, int],
-    is_mem: np.ndarray,
-    s: np.ndarray,
+    cycles: np.ndarray,
+    address: np.ndarray,
     old_word: np.ndarray,
     new_word: np.ndarray,
     t_rows: int,
-) -> _Memory:
-    """The memory argument's witness: each access's previous timestamp, and the memory table
-    (every touched word and every output word, keys descending from row 32)."""
+) -> tuple[np.ndarray, np.ndarray, _Table, list[int]]:
+    """The memory argument's witness over the whole run: each access's previous timestamp
+    and gap (per cycle), the memory table, and the output words' limbs."""
     layout = rv.memory
-    cycles = np.flatnonzero(is_mem)
-    keys = word_key(0) + (s[cycles] >> 2)
+    keys = word_key(0) + (address >> 2)
     times = TS_PER_ROW * cycles + 3
     order = np.lexsort((times, keys))
     k_sorted, t_sorted = keys[order], times[order]
@@ -420,22 +538,20 @@ def _memory(
     prev[cycles[order]] = prev_sorted
     gap = np.zeros(t_rows, dtype=np.int64)
     gap[cycles] = TS_PER_ROW * cycles + 3 - prev[cycles] - 1
+    if np.any(gap >= 1 << 30):
+        raise TraceError("a memory access's timestamp gap is out of range")
 
     out_first = word_key(layout.output_base // 4)
     out_keys = out_first + np.arange(layout.output_words)
     last = np.ones(len(order), dtype=bool)
     last[:-1] = k_sorted[1:] != k_sorted[:-1]
-    init = dict(zip(k_sorted[first].tolist(), old_word[cycles[order]][first].tolist(), strict=True))
-    final = dict(zip(k_sorted[last].tolist(), new_word[cycles[order]][last].tolist(), strict=True))
+    init = dict(zip(k_sorted[first].tolist(), old_word[order][first].tolist(), strict=True))
+    final = dict(zip(k_sorted[last].tolist(), new_word[order][last].tolist(), strict=True))
     final_ts = dict(zip(k_sorted[last].tolist(), t_sorted[last].tolist(), strict=True))
     table = sorted(set(init) | set(out_keys.tolist()), reverse=True)
     top_allowed = out_first + layout.output_words - 1
     if table and table[0] > top_allowed:
         raise TraceError("the run touched memory above its public output words")
-    n = m.shape[1]
-    if N_REGS + len(table) > n:
-        raise TraceError(f"{len(table)} memory words do not fit in 2^{n.bit_length() - 1} rows")
-    rows = N_REGS + np.arange(len(table))
     key_arr = np.array(table, dtype=np.int64)
     words = key_arr - word_key(0)
     text_w, img_end_w, in_w = layout.text_base // 4, layout.image_end // 4, layout.input_base // 4
@@ -448,56 +564,73 @@ def _memory(
     if np.any(init_v[c_zero] != 0):
         raise TraceError("a word outside the image and the input did not start at zero")
     lim = np.where(c_in, words - in_w, np.where(c_zero, words - img_end_w, 0))
-
-    m[col["m_key"], :N_REGS] = np.arange(N_REGS)
-    m[col["m_on"], rows] = 1
-    m[col["m_key"], rows] = key_arr
-    m[col["m_ilo"], rows] = init_v & 0xFFFF
-    m[col["m_ihi"], rows] = init_v >> 16
     fin = np.array([final.get(k, 0) for k in table], dtype=np.int64)
-    m[col["m_flo"], rows] = fin & 0xFFFF
-    m[col["m_fhi"], rows] = fin >> 16
-    m[col["m_fts"], rows] = [final_ts.get(k, 0) for k in table]
-    m[col["c_img"], rows] = c_img
-    m[col["c_in"], rows] = c_in
-    m[col["c_zero"], rows] = c_zero
-    m[col["lim_lo"], rows] = lim & 0xFFFF
-    m[col["lim_hi"], rows] = lim >> 16
-    gaps = np.zeros(len(table), dtype=np.int64)
-    gaps[:-1] = key_arr[:-1] - key_arr[1:] - 1
-    m[col["gap_lo"], rows] = gaps & 0xFFFF
-    m[col["gap_hi"], rows] = gaps >> 16
-    publics = []
+    fts = np.array([final_ts.get(k, 0) for k in table], dtype=np.int64)
+    outputs = []
     for k in out_keys.tolist():
         v = final.get(k, 0)
-        publics += [v & 0xFFFF, v >> 16]
+        outputs += [v & 0xFFFF, v >> 16]
     image_rows = words[c_img] - text_w
-    return _Memory(prev, gap, rows, c_in, c_zero, c_img, image_rows, publics)
+    tab = _Table(key_arr, init_v, fin, fts, c_img, c_in, c_zero, lim, image_rows)
+    return prev, gap, tab, outputs
 
 
-def _memory_multiplicities(rv, m, col, mb, bb, s, is_mem, top, op, mem) -> None:  # type: ignore[no-untyped-def]
-    """Add the memory part's lookups to the table multiplicities."""
+def _put_table(m: np.ndarray, col: dict[str, int], run: Run) -> None:
+    """The last segment's memory table: the register file's final state on rows 0..31, the
+    touched words from row 32 down in key order."""
+    m[col["m_flo"], :N_REGS] = run.final & 0xFFFF
+    m[col["m_fhi"], :N_REGS] = run.final >> 16
+    m[col["m_fts"], :N_REGS] = run.final_ts
+    t = run.table
+    rows = N_REGS + np.arange(len(t.keys))
+    m[col["m_on"], rows] = 1
+    m[col["m_key"], rows] = t.keys
+    m[col["m_ilo"], rows] = t.init & 0xFFFF
+    m[col["m_ihi"], rows] = t.init >> 16
+    m[col["m_flo"], rows] = t.final & 0xFFFF
+    m[col["m_fhi"], rows] = t.final >> 16
+    m[col["m_fts"], rows] = t.final_ts
+    m[col["c_img"], rows] = t.c_img
+    m[col["c_in"], rows] = t.c_in
+    m[col["c_zero"], rows] = t.c_zero
+    m[col["lim_lo"], rows] = t.lim & 0xFFFF
+    m[col["lim_hi"], rows] = t.lim >> 16
+    gaps = np.zeros(len(t.keys), dtype=np.int64)
+    gaps[:-1] = t.keys[:-1] - t.keys[1:] - 1
+    m[col["gap_lo"], rows] = gaps & 0xFFFF
+    m[col["gap_hi"], rows] = gaps >> 16
+
+
+def _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, used) -> None:  # type: ignore[no-untyped-def]
+    """Add the memory accesses' lookups to the table multiplicities."""
     table = 1 << 16
     sb_ = _bytes(s)
     db = [m[col[f"d{k}"], : len(s)] for k in range(4)]
-    dhi = [m[col[f"dhi{k}"], : len(s)] for k in range(3)]
-    dhim = mem.gap >> 16
     signed = (op == Op.LB) | (op == Op.LH)
     and_keys = [(sb_[0] * 256 + 3)[is_mem], (top * 256 + 128)[signed]]
     m[col["mult_and"], :table] += np.bincount(np.concatenate(and_keys), minlength=table)
-    rows = mem.table_rows
-    lim_hi = m[col["lim_hi"], rows]
     byte_keys = [db[k] * 256 + sb_[k] for k in range(4)] + [bb[k] * 256 + mb[k] for k in range(4)]
-    byte_keys += [dhi[0] * 256 + dhi[1], dhi[2] * 256 + dhim, (lim_hi * 256 + 4 * lim_hi)[mem.c_in]]
-    m[col["mult_bytes"], :table] = np.bincount(np.concatenate(byte_keys), minlength=table)
-    g_lo, g_hi = m[col["gap_lo"], rows], m[col["gap_hi"], rows]
-    l_lo = m[col["lim_lo"], rows]
-    ranges = [(mem.gap & 0xFFFF)[is_mem], g_lo, g_hi, 4 * g_hi, l_lo[mem.c_in | mem.c_zero]]
-    ranges += [lim_hi[mem.c_zero], 4 * lim_hi[mem.c_zero]]
-    ranges += [m[col["m_ilo"], rows][mem.c_in], m[col["m_ihi"], rows][mem.c_in]]
+    m[col["mult_bytes"], :table] += np.bincount(np.concatenate(byte_keys), minlength=table)
+    ranges = [(mem_gap & 0xFFFF)[is_mem], 4 * (mem_gap >> 16)[is_mem]]
+    ranges += [4 * (g >> 16)[u] for g, u in zip(gaps, used, strict=True)]
     m[col["mult_range"], :table] += np.bincount(np.concatenate(ranges), minlength=table)
-    if len(mem.image_rows):
-        counts = np.bincount(mem.image_rows)
+
+
+def _table_multiplicities(m: np.ndarray, col: dict[str, int], t: _Table) -> None:
+    """Add the memory table's lookups (on the last segment) to the table multiplicities."""
+    table = 1 << 16
+    lim_lo, lim_hi = t.lim & 0xFFFF, t.lim >> 16
+    byte_keys = (lim_hi * 256 + 4 * lim_hi)[t.c_in]
+    m[col["mult_bytes"], :table] += np.bincount(byte_keys, minlength=table)
+    gaps = np.zeros(len(t.keys), dtype=np.int64)
+    gaps[:-1] = t.keys[:-1] - t.keys[1:] - 1
+    g_lo, g_hi = gaps & 0xFFFF, gaps >> 16
+    ranges = [g_lo, g_hi, 4 * g_hi, lim_lo[t.c_in | t.c_zero]]
+    ranges += [lim_hi[t.c_zero], 4 * lim_hi[t.c_zero]]
+    ranges += [(t.init & 0xFFFF)[t.c_in], (t.init >> 16)[t.c_in]]
+    m[col["mult_range"], :table] += np.bincount(np.concatenate(ranges), minlength=table)
+    if len(t.image_rows):
+        counts = np.bincount(t.image_rows)
         m[col["mult_image"], : len(counts)] = counts
 
 

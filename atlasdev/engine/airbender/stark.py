@@ -53,10 +53,14 @@ class VerifyingKey:
     params: StarkParams = DEFAULT_PARAMS
 
 
-def start_transcript(air: Air, vk: VerifyingKey, publics: list[int]) -> Transcript:
+def start_transcript(air: Air, vk: VerifyingKey, publics: list[list[int]]) -> Transcript:
+    """The transcript up to the main commitments, for a proof in ``len(publics)`` segments
+    (one list of public values each; a plain proof is one segment)."""
     t = Transcript(b"stark/" + air.name.encode())
     t.absorb_words(b"air", air.shape_words())
     t.absorb_words(b"params", [vk.log_n, *vk.params.words()])
     t.absorb(b"preprocessed", vk.pre_root)
-    t.absorb_words(b"publics", publics)
+    t.absorb_words(b"segments", [len(publics)])
+    for segment_publics in publics:
+        t.absorb_words(b"publics", segment_publics)
     return t

@@ -26,6 +26,14 @@ class Transcript:
     def __init__(self, protocol: bytes) -> None:
         self.state = hashlib.blake2s(DOMAIN + b"/" + protocol).digest()
 
+    def fork(self, label: bytes, index: int) -> Transcript:
+        """An independent continuation of this transcript (for segment ``index``): each fork
+        sees everything absorbed so far, and forks with different indices diverge."""
+        child = Transcript.__new__(Transcript)
+        child.state = self.state
+        child.absorb_words(label, [index])
+        return child
+
     def absorb(self, label: bytes, data: bytes) -> None:
         header = struct.pack("<I", len(label)) + label + struct.pack("<Q", len(data))
         self.state = hashlib.blake2s(self.state + header + data).digest()

@@ -16,8 +16,9 @@ from .air import Air, Point, Where, evaluate
 from .evaluation import GROUPS
 from .extension import Ext
 from .field import P
-from .proof import MalformedProof, RowOpening, StarkProof
+from .proof import MalformedProof, RowOpening, SegmentedProof, StarkProof
 from .stark import VerifyingKey, start_transcript
+from .transcript import Transcript
 
 
 class InvalidProof(ValueError):
@@ -29,21 +30,65 @@ def verify(air: Air, vk: VerifyingKey, publics: list[int], proof: StarkProof | b
     exists under ``vk``; raise `InvalidProof` (or `MalformedProof` for bad bytes) otherwise."""
     if isinstance(proof, bytes):
         proof = StarkProof.from_bytes(proof)
+    verify_segments(air, vk, [publics], SegmentedProof([proof]))
+
+
+def verify_segments(
+    air: Air, vk: VerifyingKey, publics: list[list[int]], proof: SegmentedProof | bytes
+) -> None:
+    """Like `verify`, for a statement proven in segments: ``publics`` holds each segment's
+    public values (the verifier's, not the proof's), and the segments' claims must cancel."""
+    if isinstance(proof, bytes):
+        proof = SegmentedProof.from_bytes(proof)
+    segments = proof.segments
+    if len(segments) != len(publics):
+        raise InvalidProof(f"{len(segments)} segments, the statement has {len(publics)}")
+    for i, (segment, p) in enumerate(zip(segments, publics, strict=True)):
+        where = f"segment {i}: " if len(segments) > 1 else ""
+        if segment.log_n != vk.log_n:
+            raise InvalidProof(
+                f"{where}proof is for 2^{segment.log_n} rows, the key for 2^{vk.log_n}"
+            )
+        if len(p) != air.n_public or any(not 0 <= v < P for v in p):
+            raise InvalidProof(f"{where}expected {air.n_public} public values below p")
+        if len(segment.claims) != len(air.claims):
+            raise MalformedProof(
+                f"{where}{len(segment.claims)} claims, the AIR has {len(air.claims)}"
+            )
+    t = start_transcript(air, vk, publics)
+    for segment in segments:
+        t.absorb(b"main", segment.main_root)
+    challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
+    for i, (segment, p) in enumerate(zip(segments, publics, strict=True)):
+        try:
+            _verify_segment(air, vk, p, segment, challenges, t.fork(b"segment", i))
+        except InvalidProof as e:
+            raise InvalidProof(f"segment {i}: {e}" if len(segments) > 1 else str(e)) from None
+    for k in range(len(air.claims)):
+        total = ext.ZERO
+        for segment in segments:
+            total = ext.eadd(total, segment.claims[k])
+        if total != ext.ZERO:
+            raise InvalidProof("the lookup and memory multisets do not balance")
+
+
+def _verify_segment(
+    air: Air,
+    vk: VerifyingKey,
+    publics: list[int],
+    proof: StarkProof,
+    challenges: list[Ext],
+    t: Transcript,
+) -> None:
     params = vk.params
-    if proof.log_n != vk.log_n:
-        raise InvalidProof(f"proof is for 2^{proof.log_n} rows, the key for 2^{vk.log_n}")
-    if len(publics) != air.n_public or any(not 0 <= v < P for v in publics):
-        raise InvalidProof(f"expected {air.n_public} public values below p")
     widths = [air.n_pre, air.n_main, 4 * air.n_aux, 4 * air.quotient_chunks]
     n_trace = sum(widths[:3])
     if len(proof.ood_current) != sum(widths) or len(proof.ood_next) != n_trace:
         raise MalformedProof("wrong number of out-of-domain values")
     log_n, log_m = vk.log_n, vk.log_n + params.log_blowup
 
-    t = start_transcript(air, vk, publics)
-    t.absorb(b"main", proof.main_root)
-    challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
     t.absorb(b"aux", proof.aux_root)
+    t.absorb_words(b"claims", [c for e in proof.claims for c in e])
     alpha = t.challenge_ext()
     t.absorb(b"quotient", proof.quotient_root)
     zeta = t.challenge_ext()
@@ -112,6 +157,7 @@ def _check_constraints(
         challenges=challenges,
         publics=publics,
         pubcols=_public_columns_at(air, publics, zeta, log_n),
+        claims=proof.claims,
     )
     values = evaluate([con.expr for con in air.constraints], point)
     w_last = field.inv(field.root_of_unity(log_n))

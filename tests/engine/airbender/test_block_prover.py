@@ -32,7 +32,7 @@ def test_an_empty_block_proves_and_verifies() -> None:
     proof, native = empty_block()
     assert proof.public == native.public  # type: ignore[attr-defined]
     assert proof.report[:2] == [0, 0]  # numba status, STF status
-    block_prover.verify_block(program(), proof.proof, proof.report, proof.log_n)
+    block_prover.verify_block(program(), proof.proof, proof.report)
 
 
 def test_a_changed_public_value_is_rejected() -> None:
@@ -41,7 +41,7 @@ def test_a_changed_public_value_is_rejected() -> None:
         report = list(proof.report)
         report[word] ^= 1
         with pytest.raises(verifier.InvalidProof):
-            block_prover.verify_block(program(), proof.proof, report, proof.log_n)
+            block_prover.verify_block(program(), proof.proof, report)
 
 
 def test_a_proof_is_not_valid_for_another_block() -> None:
@@ -51,7 +51,7 @@ def test_a_proof_is_not_valid_for_another_block() -> None:
     report[2 : 2 + 8] = [int(w) for w in _public_words(other)]
     assert report != proof.report
     with pytest.raises(verifier.InvalidProof):
-        block_prover.verify_block(program(), proof.proof, report, proof.log_n)
+        block_prover.verify_block(program(), proof.proof, report)
 
 
 def _public_words(native: object) -> np.ndarray:
@@ -71,6 +71,4 @@ def test_another_image_does_not_verify_the_proof() -> None:
     other = Image(img.entry, tuple(changed if s is rodata else s for s in img.segments), img.memory)
     assert other.image_id != img.image_id
     with pytest.raises(verifier.InvalidProof):
-        block_prover.verify_block(
-            block_prover.Program.of(other), proof.proof, proof.report, proof.log_n
-        )
+        block_prover.verify_block(block_prover.Program.of(other), proof.proof, proof.report)

@@ -158,7 +158,7 @@ def test_the_public_values_are_the_output_words() -> None:
     half = word0 >> 16
     signed_half = half - 65536 if half & 0x8000 else half
     word1 = (signed_byte & 0xFF) | ((DATA_WORDS[1] & 0xFF) << 8) | ((signed_half & 0xFFFF) << 16)
-    assert w.publics == [word0 & 0xFFFF, word0 >> 16, word1 & 0xFFFF, word1 >> 16]
+    assert w.outputs == [word0 & 0xFFFF, word0 >> 16, word1 & 0xFFFF, word1 >> 16]
 
 
 def test_an_honest_run_proves_and_verifies() -> None:
@@ -199,7 +199,8 @@ def _broken(main: np.ndarray) -> list[str]:
 def _unbalanced(main: np.ndarray) -> bool:
     rv, pk, aux, _ = machine()
     challenges = [(12345, 678, 9, 10), (1112, 1314, 1516, 1718)]
-    return lookup.total(aux.build(challenges, pk.pre_values, main), rv.logup) != (0, 0, 0, 0)
+    aux_values = aux.build(challenges, pk.pre_values, main, witness().publics)
+    return lookup.total(aux_values, rv.logup) != (0, 0, 0, 0)
 
 
 # one wrong result per instruction class: each breaks a named constraint
@@ -296,10 +297,10 @@ def test_random_operands_give_a_satisfying_witness(mnemonic: str, a: int, b: int
     rom = Rom.build(BASE, words)
     pre = rv32_trace.preprocessed(rv, rom, words, LOG_N)
     w = rv32_trace.build(rv, rom, res.trace.array[: res.trace.rows], LOG_N)
-    assert w.publics == [int(res.regs[7]) & 0xFFFF, int(res.regs[7]) >> 16]
+    assert w.outputs == [int(res.regs[7]) & 0xFFFF, int(res.regs[7]) >> 16]
     assert diagnose.failing_constraints(rv.air, pre, w.main, w.publics) == []
     challenges = [(3, 1, 4, 1), (5, 9, 2, 6)]
-    aux = lookup.AuxTrace(rv.air, rv.logup).build(challenges, pre, w.main)
+    aux = lookup.AuxTrace(rv.air, rv.logup).build(challenges, pre, w.main, w.publics)
     assert lookup.total(aux, rv.logup) == (0, 0, 0, 0)
 
 
@@ -314,7 +315,7 @@ def _witness_checks(code: list[int]) -> None:
     pre = rv32_trace.preprocessed(rv, rom, words, LOG_N)
     w = rv32_trace.build(rv, rom, res.trace.array[: res.trace.rows], LOG_N)  # checks the emulator
     assert diagnose.failing_constraints(rv.air, pre, w.main, w.publics) == []
-    assert diagnose.unbalanced_tuples(rv.logup.interactions, pre, w.main) == []
+    assert diagnose.unbalanced_tuples(rv.logup.interactions, pre, w.main, w.publics) == []
 
 
 def test_division_edge_cases_give_a_satisfying_witness() -> None:
