@@ -1,8 +1,9 @@
 """The node: one process running every chain of a profile — store, chains, sequencers, RPC.
 
 `Node.start()` opens (or creates) the network in the data dir, starts one sequencer thread per
-chain and one JSON-RPC server per chain on 127.0.0.1; `stop()` stops sealing, then serving, then
-closes the store. A lock file keeps two nodes off one data dir.
+chain and one JSON-RPC server per chain on 127.0.0.1, the gateway (it verifies whatever proofs
+the prover stores) and, with `prover`, the prover; `stop()` stops proving and verifying, then
+sealing, then serving, then closes the store. A lock file keeps two nodes off one data dir.
 """
 
 import fcntl
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .engine.chain import Chain
+from .engine.gateway.service import Gateway
 from .engine.prover_worker import ProverWorker, resolve_backend
 from .engine.rpc.server import RpcServer
 from .engine.sequencer import Sequencer
@@ -50,6 +52,7 @@ class Node:
         self.profile = profile
         self.prover_backend = resolve_backend(prover)  # raises ProverUnavailable early
         self.prover: ProverWorker | None = None
+        self.gateway: Gateway | None = None
         self.data_dir = data_dir
         self.on_block = on_block
         self.chains: dict[int, Chain] = {}
@@ -78,6 +81,8 @@ class Node:
             seq = Sequencer(chain)
             seq.start()
             self.sequencers.append(seq)
+        self.gateway = Gateway(self.store, list(self.chains))
+        self.gateway.start()
         if self.prover_backend is not None:
             self.prover = ProverWorker(self.store, list(self.chains), self.prover_backend)
             self.prover.start()
@@ -93,6 +98,8 @@ class Node:
     def stop(self) -> None:
         if self.prover is not None:
             self.prover.stop()
+        if self.gateway is not None:
+            self.gateway.stop()
         for seq in self.sequencers:
             seq.stop()
         if self.rpc is not None:

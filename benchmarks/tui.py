@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ports import free_port_base
 from textual.screen import Screen
 
 from atlasdev.bench import _fund, _sign_workload
@@ -61,22 +61,6 @@ def _counting_paint(self: Screen, *args: Any, **kwargs: Any) -> Any:
 
 
 Screen._compositor_refresh = _counting_paint  # type: ignore[method-assign]
-
-
-def free_port_base(count: int = 2) -> int:
-    """A port p with p .. p+count-1 free on 127.0.0.1 now."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port range")
 
 
 def thread_cpu(tid: int) -> float:

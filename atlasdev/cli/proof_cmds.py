@@ -44,7 +44,10 @@ def _lines(p: dict[str, Any]) -> list[str]:
             f"  trace rows  {p['traceRows']:,}",
             f"  prove time  {p['proveMs'] / 1000:.1f} s",
             f"  size        {p['size']:,} bytes",
+            f"  gateway     {p.get('gateway', 'not verified yet')}",
         ]
+    if p.get("gatewayReason"):
+        lines.append(f"  rejected    {p['gatewayReason']}")
     if p.get("error"):
         lines.append(f"  error       {p['error']}")
     return lines

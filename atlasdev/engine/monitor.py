@@ -160,10 +160,10 @@ class AddressSummary:
 
 @dataclass(frozen=True)
 class GatewaySummary:
-    """What the gateway (issue 6) will report; `Monitor.gateway()` answers None until then."""
+    """What the gateway reports; `Monitor.gateway()` answers None when it is not running."""
 
     verified_proofs: int
-    interop_root: bytes
+    interop_root: bytes | None  # None until interop roots exist (issue 6)
     last_settlement_block: int | None
     last_settlement_at: float | None
 
@@ -277,7 +277,7 @@ class Monitor:
                     tps=self._tps(chain.chain_id),
                     latency_ms=1000 * statistics.median(recent) if recent else None,
                     mempool=len(chain.mempool),
-                    verified_height=None,
+                    verified_height=self._verified_height(chain.chain_id),
                     prover_backend=None if prover is None else prover.backend,
                     proof_queue=None
                     if prover is None
@@ -301,8 +301,15 @@ class Monitor:
         return NetworkSummary(self.node.profile.name, str(self.node.data_dir))
 
     def gateway(self) -> GatewaySummary | None:
-        """The gateway is not part of the node yet (issue 6): None means "not running"."""
-        return None
+        """The gateway's verified proofs; None when it is not running."""
+        if getattr(self.node, "gateway", None) is None or self.node.store is None:
+            return None
+        return GatewaySummary(self.node.store.verified_count(), None, None, None)
+
+    def _verified_height(self, chain_id: int) -> int | None:
+        if getattr(self.node, "gateway", None) is None or self.node.store is None:
+            return None
+        return self.node.store.verified_head(chain_id)
 
     def proofs(self) -> ProofPipeline | None:
         """The prover's recent jobs; None when the node runs without a prover."""

@@ -5,7 +5,9 @@ from the store (replay.py: the same STF input the sequencer ran), run through th
 the emulator and proven (block_prover.py); the record (status, backend, cycles, trace rows,
 time, size, proof bytes, report words, or the error) goes to SQLite. The thread runs at the
 lowest CPU priority (nice 19, inherited by numba's worker threads), so the sequencer's threads
-get the cores first; proving then takes whatever is left.
+get the cores first; proving then takes whatever is left. Every prover kernel is compiled with
+`nogil=True`: a kernel runs for seconds, and one that held the interpreter lock would stop the
+sequencer's Python code (and so block sealing) for that long, whatever the thread priorities.
 
 A block whose re-execution does not reproduce the sealed roots, or whose run cannot be proven,
 is recorded as failed with the reason, and the worker moves on (the gateway will not move a

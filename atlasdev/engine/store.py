@@ -109,6 +109,25 @@ class ProofRow:
 PROOF_STATUSES = ("queued", "proving", "proven", "failed")
 
 
+@dataclass(frozen=True)
+class VerificationRow:
+    """The gateway's verdict on one block's proof record (the one last updated at
+    ``proof_updated_at``): verified, with the roots the proof attests, or rejected, with why."""
+
+    chain_id: int
+    number: int
+    status: str  # verified | rejected
+    post_root: bytes
+    message_root: bytes
+    proof_updated_at: float
+    verify_ms: int
+    reason: str
+    verified_at: float
+
+
+VERIFICATION_STATUSES = ("verified", "rejected")
+
+
 class StoreError(RuntimeError):
     """The stored state is inconsistent (a gap in the leaves): the file was damaged."""
 
@@ -278,6 +297,21 @@ class Store:
             pk=("chain_id", "number"),
             if_not_exists=True,
         )
+        db["verifications"].create(
+            {
+                "chain_id": int,
+                "number": int,
+                "status": str,
+                "post_root": bytes,
+                "message_root": bytes,
+                "proof_updated_at": float,
+                "verify_ms": int,
+                "reason": str,
+                "verified_at": float,
+            },
+            pk=("chain_id", "number"),
+            if_not_exists=True,
+        )
         db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, replace=True)
 
     # ---- meta and chains -----------------------------------------------------------------------
@@ -345,6 +379,47 @@ class Store:
             (chain_id, first, last),
         )
         return dict(cur.fetchall())
+
+    # ---- verifications (written by the gateway) ---------------------------------------------------
+    def put_verification(self, row: VerificationRow) -> None:
+        if row.status not in VERIFICATION_STATUSES:
+            raise StoreError(f"unknown verification status {row.status!r}")
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.chain_id, row.number, row.status, row.post_root, row.message_root,
+                    row.proof_updated_at, row.verify_ms, row.reason, row.verified_at,
+                ),
+            )  # fmt: skip
+
+    def verification(self, chain_id: int, number: int) -> VerificationRow | None:
+        cur = self._conn().execute(
+            "SELECT * FROM verifications WHERE chain_id=? AND number=?", (chain_id, number)
+        )
+        row = cur.fetchone()
+        return VerificationRow(*row) if row else None
+
+    def verified_head(self, chain_id: int) -> int:
+        """The highest verified block (the gateway verifies in order, so all below it are
+        verified too); 0 if none."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT MAX(number) FROM verifications WHERE chain_id=? AND status='verified'",
+                (chain_id,),
+            )
+            .fetchone()
+        )
+        return int(row[0] or 0)
+
+    def verified_count(self) -> int:
+        row = (
+            self._conn()
+            .execute("SELECT COUNT(*) FROM verifications WHERE status='verified'")
+            .fetchone()
+        )
+        return int(row[0])
 
     # ---- the write path ------------------------------------------------------------------------
     def write_block(

@@ -148,7 +148,7 @@ class OverviewView(Vertical):
         return [
             ("status", Text("running", style="green")),
             ("verified proofs", fmt.count(gw.verified_proofs)),
-            ("interop root", fmt.short(gw.interop_root, 8)),
+            ("interop root", "—" if gw.interop_root is None else fmt.short(gw.interop_root, 8)),
             ("last settlement", settled),
         ]
 

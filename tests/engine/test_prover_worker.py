@@ -1,6 +1,6 @@
-"""The node's prover: an in-process node with `--prover cpu` proves its blocks in order, stores
-proofs that verify against the sealed blocks, shows them to the dashboard and to
-`atlasdev proof`, and `--prover` choices fail with one line."""
+"""The node's prover and gateway: an in-process node with `--prover cpu` proves its blocks in
+order, stores proofs that verify against the sealed blocks, its gateway verifies them in order,
+the dashboard and `atlasdev proof` show both, and `--prover` choices fail with one line."""
 
 import json
 import time
@@ -52,7 +52,7 @@ def proving_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Nod
     try:
         assert node.store is not None
         chain_id = profile.chains[0].chain_id
-        while node.store.last_settled_proof(chain_id) < 2:  # pytest-timeout ends a hang
+        while node.store.verified_head(chain_id) < 2:  # pytest-timeout ends a hang
             time.sleep(0.5)
         yield node, f"http://127.0.0.1:{port}"
     finally:
@@ -75,6 +75,17 @@ def test_a_node_proves_its_blocks_in_order(proving_node: tuple[Node, str]) -> No
         assert (public.number, public.post_root) == (block.number, block.state_root)
 
 
+def test_the_gateway_verifies_the_proofs_in_order(proving_node: tuple[Node, str]) -> None:
+    node, _ = proving_node
+    assert node.store is not None
+    chain_id = next(iter(node.chains))
+    for n in (1, 2):
+        verdict, block = node.store.verification(chain_id, n), node.store.block(chain_id, n)
+        assert verdict is not None and block is not None
+        assert verdict.status == "verified", verdict.reason
+        assert (verdict.post_root, verdict.message_root) == (block.state_root, block.message_root)
+
+
 def test_the_dashboard_sees_the_prover(proving_node: tuple[Node, str]) -> None:
     node, _ = proving_node
     chain_id = next(iter(node.chains))
@@ -83,9 +94,12 @@ def test_the_dashboard_sees_the_prover(proving_node: tuple[Node, str]) -> None:
         summary = monitor.chains()[0]
         pipeline = monitor.proofs()
         statuses = {b.number: b.proof_status for b in monitor.recent_blocks(chain_id, 10_000)}
+        gateway = monitor.gateway()
     finally:
         monitor.close()
     assert summary.prover_backend == "cpu" and summary.proof_queue is not None
+    assert summary.verified_height is not None and summary.verified_height >= 2
+    assert gateway is not None and gateway.verified_proofs >= 2
     assert pipeline is not None and pipeline.backend == "cpu"
     assert {(j.block_number, j.stage) for j in pipeline.jobs} >= {(1, "proven"), (2, "proven")}
     assert statuses[1] == statuses[2] == "proven"
@@ -98,6 +112,7 @@ def test_proof_show_export_and_verify(proving_node: tuple[Node, str], tmp_path: 
     assert shown.exit_code == 0, shown.output
     info = json.loads(shown.output)
     assert info["status"] == "proven" and info["backend"] == "cpu" and info["cycles"] > 1000
+    assert info["gateway"] == "verified"
     path = tmp_path / "p.json"
     exported = runner.invoke(
         app, ["proof", "export", "--block", "1", "-o", str(path), "--rpc", rpc]

@@ -99,7 +99,7 @@ def verifying_key(
     return proving_key(program, log_n, params).vk
 
 
-MAX_SEGMENT_LOG = 20  # the largest trace one segment uses: 2^20 rows peak near 11 GiB
+MAX_SEGMENT_LOG = 18  # segments of 2^18 rows: faster per cycle than larger ones, under 3 GiB
 MIN_LOG_N = 16  # the byte table's size
 BLOCK_MAGIC = b"ATLBLK01"
 

@@ -528,7 +528,7 @@ def _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, traced, trace):
     return status, cycles, pc, out_pos
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def run(
     mem: np.ndarray,
     mem_base: int,
@@ -543,7 +543,7 @@ def run(
     return _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, False, dummy)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def run_traced(
     mem: np.ndarray,
     mem_base: int,

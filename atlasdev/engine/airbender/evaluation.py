@@ -132,7 +132,7 @@ def _arith(op: str, r: int, a: list[int], xa: list[bool]) -> tuple[int, int, int
     return ({"add": ADD_EB, "mul": MUL_EB}[op], r, e, b)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run_block(
     code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, regs, acc, out, out_lo
 ):
@@ -220,7 +220,7 @@ def _run_block(
                     out[4 * d + c, out_lo + j] = regs[a, c, j] if b else 0
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, invs, out):
     m = out.shape[1]
     n_blocks = (m + BLOCK - 1) // BLOCK
@@ -239,7 +239,7 @@ def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, invs, out):
             out[0, lo + j], out[1, lo + j], out[2, lo + j], out[3, lo + j] = q0, q1, q2, q3
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _rows(code, n_regs, pre, main, aux, consts, out):
     m = out.shape[1]
     n_blocks = (m + BLOCK - 1) // BLOCK

@@ -115,7 +115,7 @@ def kmul(a0, a1, a2, a3, b0, b1, b2, b3):
     return u32(c0), u32(c1), u32(c2), u32(c3)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def kinv(a0, a1, a2, a3):
     """The inverse through the norm, as `einv` (kernels batch their inversions first)."""
     c0, c1, c2, c3 = u32(a0), fneg(a1), u32(a2), fneg(a3)  # a(-x)

@@ -100,7 +100,7 @@ def fmul(a, b):
     return u32((u64(a) * u64(b)) % P_U64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fpow(a, e):
     result = u32(1)
     base = u32(a)
@@ -117,7 +117,7 @@ def finv(a):
     return fpow(a, P - 2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def batch_inverse(values, out):
     """out[i] = 1 / values[i] for nonzero values, with one inversion (Montgomery's trick)."""
     n = values.shape[0]

@@ -86,7 +86,7 @@ def layer_schedule(log_degree: int, params: FriParams) -> list[int]:
 # ---- the prover ------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _fold(values, out, inv_x, beta, inv2):
     half = out.shape[1]
     b0, b1, b2, b3 = beta[0], beta[1], beta[2], beta[3]

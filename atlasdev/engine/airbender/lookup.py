@@ -111,7 +111,7 @@ def _fingerprint_at(fm, k, j):
     return fm[8 * k, j], fm[8 * k + 1, j], fm[8 * k + 2, j], fm[8 * k + 3, j]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _helpers(fm, out, first):
     """fm holds per interaction its fingerprint (4 rows) then its multiplicity (4 rows, base in
     row 0); out gets h = m1/f1 + m2/f2 per pair, inverting fingerprints in blocks."""
@@ -151,7 +151,7 @@ def _helpers(fm, out, first):
                     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _running_sum(out, first, helpers, sum_col):
     s0, s1, s2, s3 = u32(0), u32(0), u32(0), u32(0)
     for j in range(out.shape[1]):

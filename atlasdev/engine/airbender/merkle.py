@@ -25,7 +25,7 @@ DIGEST_WORDS = 8
 TILE = 64  # rows gathered per tile
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _hash_tile(cols, start, count, tile, h, block, out):
     width = cols.shape[0]
     for c in range(width):  # gather: each column read sequentially
@@ -44,7 +44,7 @@ def _hash_tile(cols, start, count, tile, h, block, out):
             out[start + t, i] = h[i]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _hash_rows(cols, out):
     n = cols.shape[1]
     n_tiles = (n + TILE - 1) // TILE
@@ -56,7 +56,7 @@ def _hash_rows(cols, out):
         _hash_tile(cols, start, min(TILE, n - start), tile, h, block, out)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _hash_layer(children, out):
     chunk = 256
     n = out.shape[0]

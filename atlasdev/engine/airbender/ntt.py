@@ -36,7 +36,7 @@ def twiddles(log_n: int, inverse: bool = False) -> np.ndarray:
     return _TWIDDLES[key]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bit_reverse(x, bits):
     r = 0
     for _ in range(bits):
@@ -45,7 +45,7 @@ def bit_reverse(x, bits):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bitrev_permute(a):
     n = a.shape[0]
     bits = 0
@@ -57,7 +57,7 @@ def _bitrev_permute(a):
             a[i], a[j] = a[j], a[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _dif(a, tw):
     """Gentleman-Sande: natural order in, bit-reversed out; tw has w^j, w of order len(tw)*2."""
     n = a.shape[0]
@@ -75,7 +75,7 @@ def _dif(a, tw):
         length //= 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _dit(a, tw):
     """Cooley-Tukey: bit-reversed order in, natural out."""
     n = a.shape[0]
@@ -93,7 +93,7 @@ def _dit(a, tw):
         length *= 2
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _interpolate_columns(cols, tw_inv, n_inv):
     for c in prange(cols.shape[0]):
         col = cols[c]
@@ -103,7 +103,7 @@ def _interpolate_columns(cols, tw_inv, n_inv):
             col[i] = fmul(col[i], n_inv)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _evaluate_columns(coeffs, out, shift_powers, tw):
     n = coeffs.shape[1]
     for c in prange(coeffs.shape[0]):

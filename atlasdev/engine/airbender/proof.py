@@ -45,6 +45,7 @@ class StarkProof:
     main_root: bytes
     aux_root: bytes
     quotient_root: bytes
+    lookup_nonce: int  # the proof of work before the lookup challenges (the same in every segment)
     claims: list[Ext]  # the auxiliary columns' last-row values the AIR declares (LogUp sums)
     ood_current: list[Ext]  # every base column (pre, main, aux, quotient) at zeta
     ood_next: list[Ext]  # every trace column (pre, main, aux) at zeta * w
@@ -57,6 +58,7 @@ class StarkProof:
         w.u32(self.log_n)
         for root in (self.main_root, self.aux_root, self.quotient_root):
             w.digest(root)
+        w.u64(self.lookup_nonce)
         w.exts(self.claims)
         w.exts(self.ood_current)
         w.exts(self.ood_next)
@@ -80,6 +82,7 @@ class StarkProof:
             raise MalformedProof("not an atlasdev STARK proof (bad magic)")
         log_n = r.u32()
         main_root, aux_root, quotient_root = r.digest(), r.digest(), r.digest()
+        lookup_nonce = r.u64()
         claims = r.exts()
         ood_current, ood_next = r.exts(), r.exts()
         layer_roots = r.list(r.digest)
@@ -96,7 +99,16 @@ class StarkProof:
             raise MalformedProof(f"{len(data) - r.pos} trailing bytes after the proof")
         fri = FriProof(layer_roots, final, nonce, fri_queries)
         return cls(
-            log_n, main_root, aux_root, quotient_root, claims, ood_current, ood_next, fri, queries
+            log_n,
+            main_root,
+            aux_root,
+            quotient_root,
+            lookup_nonce,
+            claims,
+            ood_current,
+            ood_next,
+            fri,
+            queries,
         )
 
 

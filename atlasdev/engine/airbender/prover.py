@@ -16,6 +16,7 @@ would fail.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,6 +144,8 @@ def prove_segments(
         if count == 1:
             kept = (values, main)
         del values, main
+    nonce = t.grind(vk.params.lookup_pow_bits) if air.n_challenges else 0
+    t.absorb_words(b"lookup-pow", [nonce & 0xFFFFFFFF, nonce >> 32])
     challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
 
     proofs = []
@@ -155,10 +158,9 @@ def prove_segments(
         else:
             values, main = kept
             kept = None
-        proofs.append(
-            _prove_segment(pk, values, main, publics[i], challenges, t.fork(b"segment", i),
-                           build_aux, clock)
-        )  # fmt: skip
+        fork = t.fork(b"segment", i)
+        proof = _prove_segment(pk, values, main, publics[i], challenges, fork, build_aux, clock)
+        proofs.append(dataclasses.replace(proof, lookup_nonce=nonce))
         del values, main
     for k in range(len(air.claims)):
         total = ext.ZERO
@@ -253,6 +255,7 @@ def _prove_segment(
         main.tree.root,
         aux.tree.root,
         quotient.tree.root,
+        0,
         claims,  # type: ignore[arg-type]
         ood_current,
         ood_next,
@@ -336,7 +339,7 @@ def _quotient_chunks(q_values: np.ndarray, log_n: int, log_blowup: int, chunks: 
     )
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _evaluate_at_kernel(coeffs, pows, out):
     """sum_k c_k x^k per column, x^k given as 4 base rows. Products are below p^2 < 2^62, so
     three of them and a reduced sum fit a u64: reduce once per three terms, not per term."""
@@ -374,7 +377,7 @@ def _evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
     return [tuple(int(v) for v in row) for row in out]  # type: ignore[misc]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _accumulate(mat, gpows, acc):
     """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of points for locality."""
     m = mat.shape[1]
@@ -390,7 +393,7 @@ def _accumulate(mat, gpows, acc):
                 )
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _deep_kernel(f_all, f_trace, points, z, zn, fz, ftzn, gn, out):
     """out = (F(x) - F(z)) / (x - z) + gn (F_t(x) - F_t(zn)) / (x - zn), with the two
     denominators inverted in blocks (Montgomery's trick per block)."""

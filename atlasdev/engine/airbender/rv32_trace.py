@@ -81,7 +81,7 @@ def preprocessed(rv: Rv32Air, rom: Rom, image: np.ndarray, log_n: int) -> np.nda
     return pre
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _registers(rs1, rs2, rd, wr, is_ecall, rd_val, x, b, d, prev, old, final, last):
     """Replay the register file: operand values, results, and each access's previous time."""
     regs = np.zeros(32, dtype=np.int64)

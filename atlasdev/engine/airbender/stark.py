@@ -23,6 +23,9 @@ class StarkParams:
     pow_bits: int = 16
     log_arity: int = 3
     log_final_degree: int = 4
+    # proof of work before the lookup challenges: each try at lucky LogUp challenges costs
+    # 2^12 hashes on top of committing every segment (LogUp's error grows with the rows)
+    lookup_pow_bits: int = 12
 
     @property
     def fri(self) -> FriParams:
@@ -37,6 +40,7 @@ class StarkParams:
             self.pow_bits,
             self.log_arity,
             self.log_final_degree,
+            self.lookup_pow_bits,
         ]
 
 

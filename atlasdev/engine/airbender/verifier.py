@@ -41,6 +41,8 @@ def verify_segments(
     if isinstance(proof, bytes):
         proof = SegmentedProof.from_bytes(proof)
     segments = proof.segments
+    if not segments:
+        raise InvalidProof("a proof without segments")
     if len(segments) != len(publics):
         raise InvalidProof(f"{len(segments)} segments, the statement has {len(publics)}")
     for i, (segment, p) in enumerate(zip(segments, publics, strict=True)):
@@ -58,6 +60,14 @@ def verify_segments(
     t = start_transcript(air, vk, publics)
     for segment in segments:
         t.absorb(b"main", segment.main_root)
+    nonce = segments[0].lookup_nonce
+    if any(s.lookup_nonce != nonce for s in segments):
+        raise InvalidProof("the segments disagree on the lookup proof of work")
+    if air.n_challenges and not t.check_pow(vk.params.lookup_pow_bits, nonce):
+        raise InvalidProof("the proof of work before the lookup challenges is wrong")
+    if not air.n_challenges and nonce:
+        raise InvalidProof("a lookup proof of work for an AIR without lookups")
+    t.absorb_words(b"lookup-pow", [nonce & 0xFFFFFFFF, nonce >> 32])
     challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
     for i, (segment, p) in enumerate(zip(segments, publics, strict=True)):
         try:

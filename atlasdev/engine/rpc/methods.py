@@ -518,7 +518,8 @@ class EthApi:
 
     def get_proof(self, tag: Any, with_bytes: Any = False) -> dict | None:
         """A block's proof record: status (not proven, queued, proving, proven, failed),
-        backend, cycles, trace rows, prove time, size, and with ``with_bytes`` the proof and the
+        backend, cycles, trace rows, prove time, size, the gateway's verdict ("gateway":
+        verified or rejected, with "gatewayReason"), and with ``with_bytes`` the proof and the
         report words it proves (hex). None when the block does not exist."""
         number = self.block_number(tag)
         if self.chain.store.block(self.chain.chain_id, number) is None:
@@ -542,6 +543,11 @@ class EthApi:
         )
         if row.error:
             out["error"] = row.error
+        verdict = self.chain.store.verification(self.chain.chain_id, number)
+        if verdict is not None and verdict.proof_updated_at == row.updated_at:
+            out["gateway"] = verdict.status
+            if verdict.reason:
+                out["gatewayReason"] = verdict.reason
         if with_bytes and row.status == "proven":
             out["proof"] = "0x" + row.proof.hex()
             out["report"] = "0x" + row.report.hex()

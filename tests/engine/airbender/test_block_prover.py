@@ -6,7 +6,6 @@ kernels compile on first use (about a minute on a fresh checkout, cached after).
 """
 
 from dataclasses import replace
-from functools import cache
 
 import numpy as np
 import pytest
@@ -15,17 +14,7 @@ from atlasdev.engine.airbender import block_prover, verifier
 from atlasdev.engine.zkos.block import BlockHeader, execute
 from atlasdev.engine.zkos.image import Image, load_image
 from atlasdev.engine.zkos.tree import StateTree
-
-
-@cache
-def program() -> block_prover.Program:
-    return block_prover.Program.of(load_image())
-
-
-@cache
-def empty_block(number: int = 1) -> tuple[block_prover.BlockProof, object]:
-    native = execute(BlockHeader(271, number, 1000, 10**9), [], StateTree())
-    return block_prover.prove_block(program(), native.input_words), native
+from tests.engine.proven_blocks import empty_block, program
 
 
 def test_an_empty_block_proves_and_verifies() -> None:

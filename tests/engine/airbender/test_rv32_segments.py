@@ -144,7 +144,13 @@ def _claim_changed(proof: SegmentedProof) -> SegmentedProof:
     return SegmentedProof([dataclasses.replace(first, claims=[claim]), *proof.segments[1:]])
 
 
+def _nonce_changed(proof: SegmentedProof) -> SegmentedProof:
+    nonce = proof.segments[0].lookup_nonce + 1
+    return SegmentedProof([dataclasses.replace(s, lookup_nonce=nonce) for s in proof.segments])
+
+
 TAMPERS = {
+    "the lookup proof of work": lambda p, b, o: (_nonce_changed(p), expected(b, o)),
     "another boundary pc": lambda p, b, o: (p, expected([b[0] + 4], o)),
     "another output": lambda p, b, o: (p, expected(b, [o[0] ^ 1, o[1]])),
     "segments swapped": lambda p, b, o: (SegmentedProof(p.segments[::-1]), expected(b, o)),

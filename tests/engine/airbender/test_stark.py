@@ -248,7 +248,7 @@ def test_malformed_bytes_are_rejected_with_a_reason() -> None:
         with pytest.raises(MalformedProof, match=reason):
             verifier.verify(fib, pk.vk, publics, bad)
     # an unreduced field element (p itself) where an out-of-domain value starts
-    offset = 8 + 4 + 3 * 32 + 4 + 4  # magic, log_n, roots, the (empty) claims, the count
+    offset = 8 + 4 + 3 * 32 + 8 + 4 + 4  # magic, log_n, roots, nonce, no claims, the count
     unreduced = data[:offset] + P.to_bytes(4, "little") + data[offset + 4 :]
     with pytest.raises(MalformedProof, match="not reduced"):
         verifier.verify(fib, pk.vk, publics, unreduced)

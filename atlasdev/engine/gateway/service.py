@@ -1,0 +1,112 @@
+"""The node's gateway thread: each chain's proofs verified in order, the verdicts in SQLite.
+
+For each chain the gateway looks at the block after its verified head. Once the prover has
+stored a proof for it, the gateway checks it (checks.py) against the root it verified last (the
+chain's genesis root for block 1) and records the verdict: verified, with the post-state and
+message roots the proof attests, which moves the verified head; or rejected, with the reason,
+and the head stays where it was. A rejected block is checked again only when its proof record
+changes (a new proof). The genesis root is the one block 0 was stored with: where a real
+gateway's bridge contract is initialised with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..store import Store, VerificationRow
+from .checks import Expected, Rejected, check_block_proof, report_words
+
+log = logging.getLogger("atlasdev.gateway")
+
+
+class Gateway:
+    def __init__(self, store: Store, chain_ids: list[int]) -> None:
+        self.store = store
+        self.chain_ids = list(chain_ids)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
+        self._program = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            worked = False
+            for chain_id in self.chain_ids:
+                if self._stop.is_set():
+                    return
+                try:
+                    worked |= self.verify_next(chain_id)
+                except Exception as exc:  # the store closing under us at shutdown
+                    if self._stop.is_set():
+                        return
+                    log.error("gateway: %s: %s", type(exc).__name__, exc)
+                    self._stop.wait(1.0)
+            if not worked:
+                self._stop.wait(0.25)
+
+    def verify_next(self, chain_id: int) -> bool:
+        """Judge the proof of the block after the chain's verified head, if there is a new one;
+        True if a verdict was recorded."""
+        number = self.store.verified_head(chain_id) + 1
+        proof = self.store.proof(chain_id, number)
+        if proof is None or proof.status != "proven":
+            return False
+        earlier = self.store.verification(chain_id, number)
+        if earlier is not None and earlier.proof_updated_at == proof.updated_at:
+            return False  # this very record was judged already
+        expected = Expected(chain_id, number, self._pre_root(chain_id, number))
+        started = time.perf_counter()
+        try:
+            public = check_block_proof(
+                self._load_program(), expected, proof.proof, report_words(proof.report)
+            )
+        except Rejected as exc:
+            status, post_root, message_root, reason = "rejected", b"", b"", str(exc)
+            log.warning("chain %d block %d: proof rejected: %s", chain_id, number, reason)
+        else:
+            status, post_root, message_root, reason = (
+                "verified",
+                public.post_root,
+                public.message_root,
+                "",
+            )
+        self.store.put_verification(
+            VerificationRow(
+                chain_id,
+                number,
+                status,
+                post_root,
+                message_root,
+                proof.updated_at,
+                round(1000 * (time.perf_counter() - started)),
+                reason,
+                time.time(),
+            )
+        )
+        return True
+
+    def _pre_root(self, chain_id: int, number: int) -> bytes:
+        if number == 1:
+            genesis = self.store.block(chain_id, 0)
+            if genesis is None:
+                raise RuntimeError(f"chain {chain_id} has no genesis block")
+            return genesis.state_root
+        previous = self.store.verification(chain_id, number - 1)
+        assert previous is not None and previous.status == "verified"
+        return previous.post_root
+
+    def _load_program(self):  # type: ignore[no-untyped-def]
+        from ..airbender import block_prover  # heavy: the verifying keys come with numba kernels
+        from ..zkos.image import load_image
+
+        if self._program is None:
+            self._program = block_prover.Program.of(load_image())
+        return self._program
