@@ -11,6 +11,10 @@ top-level ``profiles/`` folder) or a path to a ``.toml`` file of the same shape:
     block_time_ms = 250              # optional, 10..60000 (default 250)
     rpc_port = 8545                  # optional, 1..65535 (default 8545 + chain index)
     private = false                  # optional (default false)
+    [[chains.tokens]]                # optional, private chains only: Prividium access tokens
+    token = "alice-dev-token"        # required, 8..200 of A-Z a-z 0-9 - . _ ~ + / (then = padding)
+    accounts = ["0xf39F...2266"]     # the accounts this token sees and sends from (0x addresses)
+    admin = false                    # optional (default false): sees everything, creates tokens
 
 Every problem is reported as one ``ProfileError`` line naming the file, the key and the problem.
 """
@@ -22,12 +26,14 @@ import importlib.resources
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AccessToken",
     "ChainConfig",
     "Profile",
     "ProfileError",
@@ -48,7 +54,12 @@ MAX_PORT = 65_535
 _CHAIN_NAME_PATTERN = "[a-z][a-z0-9-]{0,31}"
 _CHAIN_NAME_RE = re.compile(_CHAIN_NAME_PATTERN)
 _PROFILE_KEYS = ("name", "description", "chains")
-_CHAIN_KEYS = ("name", "chain_id", "block_time_ms", "rpc_port", "private")
+_CHAIN_KEYS = ("name", "chain_id", "block_time_ms", "rpc_port", "private", "tokens")
+_TOKEN_KEYS = ("token", "accounts", "admin")
+# RFC 6750's b64token: what may follow "Bearer " in an Authorization header.
+_TOKEN_PATTERN = "[A-Za-z0-9._~+/-]{8,200}=*"
+_TOKEN_RE = re.compile(_TOKEN_PATTERN)
+_ADDRESS_RE = re.compile("0x[0-9a-fA-F]{40}")
 _BUILTIN_PREFIX = "builtin:"
 # pyproject.toml installs the top-level profiles/ folder as this data package.
 _DATA_PACKAGES = ("atlasdev.builtin_profiles",)
@@ -60,6 +71,16 @@ class ProfileError(ValueError):
 
 
 @dataclass(frozen=True)
+class AccessToken:
+    """A bearer token of a private chain: ``accounts`` are lowercase 0x addresses; an ``admin``
+    token sees the whole chain and may create tokens (docs/prividium.md)."""
+
+    token: str
+    accounts: tuple[str, ...] = ()
+    admin: bool = False
+
+
+@dataclass(frozen=True)
 class ChainConfig:
     """One L2 chain of a devnet."""
 
@@ -68,6 +89,7 @@ class ChainConfig:
     block_time_ms: int = DEFAULT_BLOCK_TIME_MS
     rpc_port: int = DEFAULT_RPC_PORT
     private: bool = False
+    tokens: tuple[AccessToken, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +267,8 @@ def parse_profile(text: str, source: str) -> Profile:
         if not isinstance(private, bool):
             raise fail(f"{where}.private", f"must be a boolean (true/false), got {_show(private)}")
 
+        tokens = _parse_tokens(raw.get("tokens", []), f"{where}.tokens", private, fail)
+
         for key, value, label in (
             ("name", chain_name, "chain name"),
             ("chain_id", chain_id, "chain id"),
@@ -257,9 +281,58 @@ def parse_profile(text: str, source: str) -> Profile:
                 )
             seen[key][value] = index
 
-        chains.append(ChainConfig(chain_name, chain_id, block_time_ms, rpc_port, private))
+        chains.append(ChainConfig(chain_name, chain_id, block_time_ms, rpc_port, private, tokens))
 
     return Profile(name=name, description=description, chains=tuple(chains), source=source)
+
+
+def _parse_tokens(
+    raw: Any, where: str, private: bool, fail: Callable[[str, str], ProfileError]
+) -> tuple[AccessToken, ...]:
+    """A private chain's ``[[chains.tokens]]`` tables, validated."""
+    if not isinstance(raw, list):
+        raise fail(where, f"must be an array of [[chains.tokens]] tables, got {_type_name(raw)}")
+    if raw and not private:
+        raise fail(where, "only a private chain takes tokens (set private = true)")
+    tokens: list[AccessToken] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(raw):
+        at = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            raise fail(at, f"must be a table, got {_show(entry)}")
+        for key in entry:
+            if key not in _TOKEN_KEYS:
+                raise fail(
+                    f"{at}.{key}", f"unknown key (expected one of: {', '.join(_TOKEN_KEYS)})"
+                )
+        if "token" not in entry:
+            raise fail(f"{at}.token", "required key is missing")
+        token = entry["token"]
+        if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
+            raise fail(f"{at}.token", f"must match {_TOKEN_PATTERN}, got {_show(token)}")
+        if token in seen:
+            raise fail(f"{at}.token", f"duplicate token (also used by {where}[{seen[token]}])")
+        seen[token] = index
+        admin = entry.get("admin", False)
+        if not isinstance(admin, bool):
+            raise fail(f"{at}.admin", f"must be a boolean (true/false), got {_show(admin)}")
+        accounts = entry.get("accounts", [])
+        if not isinstance(accounts, list):
+            raise fail(f"{at}.accounts", f"must be an array of 0x addresses, got {_show(accounts)}")
+        for i, account in enumerate(accounts):
+            if not isinstance(account, str) or not _ADDRESS_RE.fullmatch(account):
+                raise fail(
+                    f"{at}.accounts[{i}]",
+                    f"must be a 0x address (40 hex digits), got {_show(account)}",
+                )
+        if not accounts and not admin:
+            raise fail(
+                f"{at}.accounts",
+                "a token that is not admin needs at least one account (or set admin = true)",
+            )
+        unique = tuple(dict.fromkeys(a.lower() for a in accounts))
+        tokens.append(AccessToken(token, unique, admin))
+    return tuple(tokens)
 
 
 def with_port_base(profile: Profile, base: int) -> Profile:
@@ -295,4 +368,13 @@ def dump_profile(profile: Profile) -> str:
             f"rpc_port = {chain.rpc_port}",
             f"private = {'true' if chain.private else 'false'}",
         ]
+        for token in chain.tokens:
+            accounts = ", ".join(_toml_string(a) for a in token.accounts)
+            lines += [
+                "",
+                "[[chains.tokens]]",
+                f"token = {_toml_string(token.token)}",
+                f"accounts = [{accounts}]",
+                f"admin = {'true' if token.admin else 'false'}",
+            ]
     return "\n".join(lines) + "\n"

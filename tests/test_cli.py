@@ -83,6 +83,7 @@ EXPECTED = {
     ("oracle", "push"),
     ("oracle", "get"),
     ("msg", "send"),
+    ("prividium", "token"),
     ("block",),
     ("tx",),
     ("reset",),
@@ -102,7 +103,10 @@ def test_command_tree_is_complete() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted({(), ("token",), ("oracle",), ("msg",), ("bench",), ("zkos",), ("proof",)} | EXPECTED),
+    sorted(
+        {(), ("token",), ("oracle",), ("msg",), ("prividium",), ("bench",), ("zkos",), ("proof",)}
+        | EXPECTED
+    ),
 )
 def test_help_works_for_every_command(path: tuple[str, ...]) -> None:
     result = invoke(*path, "--help")
@@ -299,6 +303,8 @@ def test_inputs() -> None:
         (("block", "soon"), "invalid block"),
         (("tx", "0x12"), "invalid transaction hash"),
         (("token", "mint", "0", "1.5"), "fractional"),
+        (("prividium", "token", "--account", "bob", "--admin-token", "t" * 8), "invalid --account"),
+        (("prividium", "token", "--account", "0"), "needs an admin token"),
     ],
 )
 def test_bad_input_is_one_line_before_any_rpc(args: tuple[str, ...], needle: str) -> None:

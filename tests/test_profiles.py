@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from atlasdev.profiles import (
+    AccessToken,
     ChainConfig,
     Profile,
     ProfileError,
@@ -322,3 +323,98 @@ def test_dump_parse_round_trip(name: str) -> None:
 def test_dump_escapes_strings() -> None:
     profile = Profile('we"ird\\name', "line\nbreak ünïcode", load_profile("solo").chains, SRC)
     assert parse_profile(dump_profile(profile), SRC) == profile
+
+
+# --- Prividium tokens ---------------------------------------------------------------------------
+
+GAMMA = """
+[[chains]]
+name = "gamma"
+chain_id = 273
+private = true
+"""
+ADDR = "0x" + "ab" * 20
+
+
+def test_prividium_profile_tokens() -> None:
+    gamma = load_profile("prividium").chains[1]
+    assert [(t.token, t.admin, len(t.accounts)) for t in gamma.tokens] == [
+        ("gamma-admin-dev-token", True, 0),
+        ("gamma-alice-dev-token", False, 1),
+        ("gamma-bob-dev-token", False, 1),
+    ]
+    assert gamma.tokens[1].accounts == ("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",)
+    assert load_profile("prividium").chains[0].tokens == ()
+
+
+def test_tokens_parse_and_round_trip() -> None:
+    text = GAMMA + (
+        f'[[chains.tokens]]\ntoken = "abcdefgh"\naccounts = ["{ADDR.upper().replace("X", "x")}", '
+        f'"{ADDR}"]\n[[chains.tokens]]\ntoken = "root-token=="\nadmin = true\n'
+    )
+    profile = parse_profile(text, SRC)
+    assert profile.chains[0].tokens == (
+        AccessToken("abcdefgh", (ADDR,), False),  # lowercased, duplicates dropped
+        AccessToken("root-token==", (), True),
+    )
+    assert parse_profile(dump_profile(profile), SRC) == profile
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            ALPHA + f'[[chains.tokens]]\ntoken = "abcdefgh"\naccounts = ["{ADDR}"]\n',
+            f"{SRC}: chains[0].tokens: only a private chain takes tokens (set private = true)",
+        ),
+        (GAMMA + "tokens = 5\n", f"{SRC}: chains[0].tokens: must be an array of"),
+        (GAMMA + "tokens = [5]\n", f"{SRC}: chains[0].tokens[0]: must be a table, got 5"),
+        (
+            GAMMA + "[[chains.tokens]]\nadmin = true\n",
+            f"{SRC}: chains[0].tokens[0].token: required key is missing",
+        ),
+        (
+            GAMMA + '[[chains.tokens]]\ntoken = "abcdefgh"\nadmin = true\nrole = "x"\n',
+            f"{SRC}: chains[0].tokens[0].role: unknown key (expected one of: token, accounts,",
+        ),
+        (
+            GAMMA + '[[chains.tokens]]\ntoken = "short"\nadmin = true\n',
+            f"{SRC}: chains[0].tokens[0].token: must match [A-Za-z0-9._~+/-]{{8,200}}=*, "
+            "got 'short'",
+        ),
+        (
+            GAMMA + '[[chains.tokens]]\ntoken = "has a space"\nadmin = true\n',
+            f"{SRC}: chains[0].tokens[0].token: must match",
+        ),
+        (
+            GAMMA + "[[chains.tokens]]\ntoken = 12345678\nadmin = true\n",
+            f"{SRC}: chains[0].tokens[0].token: must match [A-Za-z0-9._~+/-]{{8,200}}=*, "
+            "got 12345678",
+        ),
+        (
+            GAMMA + '[[chains.tokens]]\ntoken = "abcdefgh"\nadmin = "yes"\n',
+            f"{SRC}: chains[0].tokens[0].admin: must be a boolean (true/false), got 'yes'",
+        ),
+        (
+            GAMMA + f'[[chains.tokens]]\ntoken = "abcdefgh"\naccounts = "{ADDR}"\n',
+            f"{SRC}: chains[0].tokens[0].accounts: must be an array of 0x addresses, got",
+        ),
+        (
+            GAMMA + f'[[chains.tokens]]\ntoken = "abcdefgh"\naccounts = ["{ADDR}", "0x12"]\n',
+            f"{SRC}: chains[0].tokens[0].accounts[1]: must be a 0x address (40 hex digits), "
+            "got '0x12'",
+        ),
+        (
+            GAMMA + '[[chains.tokens]]\ntoken = "abcdefgh"\n',
+            f"{SRC}: chains[0].tokens[0].accounts: a token that is not admin needs at least one "
+            "account (or set admin = true)",
+        ),
+        (
+            GAMMA + '[[chains.tokens]]\ntoken = "abcdefgh"\nadmin = true\n'
+            '[[chains.tokens]]\ntoken = "abcdefgh"\nadmin = true\n',
+            f"{SRC}: chains[0].tokens[1].token: duplicate token (also used by chains[0].tokens[0])",
+        ),
+    ],
+)
+def test_token_validation_errors(text: str, expected: str) -> None:
+    assert error_of(text).startswith(expected)

@@ -2,7 +2,8 @@
 
 Run ``atlasdev --help`` for the list. The whole command tree is registered here, in the order
 ``--help`` shows it; the commands live in ``node_cmds`` (local: up, reset, profiles),
-``chain_cmds`` (one chain over JSON-RPC) and ``system_cmds`` (token, oracle, msg groups).
+``chain_cmds`` (one chain over JSON-RPC), ``system_cmds`` (token, oracle, msg groups) and
+``prividium_cmds`` (access tokens of private chains).
 
 Every command has ``--json``; errors are one ``error: ...`` line on stderr and exit code 1
 (usage errors exit 2). Tests run the app in-process with ``typer.testing.CliRunner().invoke(app,
@@ -16,7 +17,15 @@ from typing import Annotated
 
 import typer
 
-from . import bench_cmds, chain_cmds, node_cmds, proof_cmds, system_cmds, zkos_cmds
+from . import (
+    bench_cmds,
+    chain_cmds,
+    node_cmds,
+    prividium_cmds,
+    proof_cmds,
+    system_cmds,
+    zkos_cmds,
+)
 from ._app import CliError, app
 
 __all__ = ["CliError", "app", "main"]
@@ -51,6 +60,7 @@ app.command("send")(chain_cmds.send)
 app.add_typer(system_cmds.token_app)
 app.add_typer(system_cmds.oracle_app)
 app.add_typer(system_cmds.msg_app)
+app.add_typer(prividium_cmds.prividium_app)
 app.command("block")(chain_cmds.block)
 app.command("tx")(chain_cmds.tx)
 app.command("reset")(node_cmds.reset)

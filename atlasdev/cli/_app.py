@@ -29,6 +29,7 @@ __all__ = [
     "RpcOpt",
     "Target",
     "app",
+    "bearer",
     "connect",
     "emit",
     "fail",
@@ -38,6 +39,7 @@ __all__ = [
 
 DEBUG_ENV = "ATLASDEV_DEBUG"
 RPC_ENV = "ATLASDEV_RPC"
+TOKEN_ENV = "ATLASDEV_TOKEN"  # a Prividium token, sent to every chain (public ones ignore it)
 
 
 class CliError(Exception):
@@ -170,9 +172,15 @@ class Target:
         return self.chain["name"] if self.chain else self.client.url
 
 
-def network(rpc: str) -> dict[str, Any]:
+def bearer(token: str | None = None) -> dict[str, str]:
+    """The Authorization header for ``token`` (default: $ATLASDEV_TOKEN); none without one."""
+    token = token if token is not None else os.environ.get(TOKEN_ENV)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def network(rpc: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """The ``atlasdev_network`` answer of the node at ``rpc``."""
-    client = RpcClient(rpc)
+    client = RpcClient(rpc, headers=bearer() if headers is None else headers)
     try:
         answer = client.call("atlasdev_network")
     except RpcError as exc:
@@ -209,13 +217,15 @@ def _chain_id(ref: str) -> int | None:
         return None
 
 
-def connect(rpc: str, chain: str | None) -> Target:
-    """The target of a scripting command: ``--rpc`` itself, or the ``--chain`` it names."""
+def connect(rpc: str, chain: str | None, headers: dict[str, str] | None = None) -> Target:
+    """The target of a scripting command: ``--rpc`` itself, or the ``--chain`` it names.
+    Requests carry ``headers`` (default: the bearer token in $ATLASDEV_TOKEN, if set)."""
+    headers = bearer() if headers is None else headers
     if chain is None:
-        return Target(RpcClient(rpc))
-    net = network(rpc)
+        return Target(RpcClient(rpc, headers=headers))
+    net = network(rpc, headers)
     entry = find_chain(net, chain)
-    return Target(RpcClient(chain_url(rpc, int(entry["rpcPort"]))), entry)
+    return Target(RpcClient(chain_url(rpc, int(entry["rpcPort"])), headers=headers), entry)
 
 
 def table(rows: Iterable[Iterable[Any]], indent: str = "") -> list[str]:

@@ -3,6 +3,8 @@
 The loop runs in its own thread; each request's methods run in a small thread pool (they take the
 chain lock and may call the STF), so a slow call never stalls other clients. Framing errors follow
 the spec: -32700 parse error, -32600 invalid request; batches answer element by element.
+A private chain's requests first pass its `Gate` (bearer tokens, see prividium.py): without a valid
+token the answer is HTTP 401 with a -32001 error object; with one, a `ScopedApi` answers them.
 """
 
 import asyncio
@@ -15,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .methods import EthApi, RpcError
+from .prividium import Gate, ScopedApi, Unauthorized, unauthorized_answer
 
 log = logging.getLogger("atlasdev.rpc")
 MAX_BATCH = 1000
@@ -22,7 +25,7 @@ MAX_BODY = 16 * 1024 * 1024
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
-    "Access-Control-Allow-Headers": "*",
+    "Access-Control-Allow-Headers": "*, Authorization",  # "*" alone does not cover it
 }
 
 
@@ -33,7 +36,7 @@ def _error(req_id: Any, code: int, message: str, data: Any = None) -> dict:
     return {"jsonrpc": "2.0", "id": req_id, "error": err}
 
 
-def handle_one(api: EthApi, req: Any) -> dict | None:
+def handle_one(api: EthApi | ScopedApi, req: Any) -> dict | None:
     """Answer one request object; None for a notification (no id)."""
     if not isinstance(req, dict) or not isinstance(req.get("method"), str):
         return _error(
@@ -57,7 +60,7 @@ def handle_one(api: EthApi, req: Any) -> dict | None:
     return {"jsonrpc": "2.0", "id": req_id, "result": result}
 
 
-def handle_body(api: EthApi, body: bytes) -> Any:
+def handle_body(api: EthApi | ScopedApi, body: bytes) -> Any:
     """Answer a raw HTTP body: one request or a batch."""
     try:
         payload = json.loads(body)
@@ -94,8 +97,9 @@ class RpcServer:
     async def _start_all(self) -> None:
         for chain in self.node.chains.values():
             api = EthApi(chain, self.node)
+            gate = Gate(chain.config, self.node.store) if chain.config.private else None
             app = web.Application(client_max_size=MAX_BODY)
-            app.router.add_post("/", self._handler(api))
+            app.router.add_post("/", self._handler(api, gate))
             app.router.add_route("OPTIONS", "/", self._options)
             app.router.add_get("/", self._health)
             runner = web.AppRunner(app, access_log=None)
@@ -109,10 +113,27 @@ class RpcServer:
                     exc.errno, f"port {chain.config.rpc_port} ({chain.config.name}): {exc.strerror}"
                 ) from None
 
-    def _handler(self, api: EthApi):
+    def _handler(self, api: EthApi, gate: Gate | None):
         async def handle(request: web.Request) -> web.Response:
             body = await request.read()
-            answer = await self.loop.run_in_executor(self.pool, handle_body, api, body)
+            target: EthApi | ScopedApi = api
+            if gate is not None:
+                try:
+                    grant = gate.authenticate(
+                        request.headers.get("Authorization"), request.query.get("token")
+                    )
+                except Unauthorized as exc:
+                    challenge = f'Bearer realm="atlasdev {gate.chain_name}"'
+                    if exc.presented:
+                        challenge += ', error="invalid_token"'
+                    return web.Response(
+                        text=json.dumps(unauthorized_answer(body, exc.message)),
+                        status=401,
+                        content_type="application/json",
+                        headers={**CORS, "WWW-Authenticate": challenge},
+                    )
+                target = ScopedApi(api, gate, grant)
+            answer = await self.loop.run_in_executor(self.pool, handle_body, target, body)
             return web.Response(
                 text=json.dumps(answer), content_type="application/json", headers=CORS
             )
