@@ -17,7 +17,7 @@ from typing import Any
 
 from .accounts import dev_accounts
 from .chain import Chain
-from .store import BlockRow, TxRow
+from .store import BlockRow, ProofRow, TxRow
 from .zkos.system import REASON_TEXT
 
 TPS_WINDOW_S = 10.0
@@ -116,7 +116,7 @@ class MessageSummary:
     to: bytes
     value: int
     block_number: int
-    stage: str  # "sealed" (sent, in a sealed block) until the gateway routes messages
+    stage: str  # "sealed", "proven" (its block), "verified" (by the gateway); delivery: issue 6
     sealed_at: float
 
 
@@ -163,7 +163,7 @@ class GatewaySummary:
     """What the gateway reports; `Monitor.gateway()` answers None when it is not running."""
 
     verified_proofs: int
-    interop_root: bytes | None  # None until interop roots exist (issue 6)
+    interop_root: bytes | None  # None until a verified block has sent a message
     last_settlement_block: int | None
     last_settlement_at: float | None
 
@@ -304,7 +304,31 @@ class Monitor:
         """The gateway's verified proofs; None when it is not running."""
         if getattr(self.node, "gateway", None) is None or self.node.store is None:
             return None
-        return GatewaySummary(self.node.store.verified_count(), None, None, None)
+        latest = self.node.store.latest_interop()
+        root = None if latest is None else latest.root
+        return GatewaySummary(self.node.store.verified_count(), root, None, None)
+
+    def _job(self, r: ProofRow) -> ProofSummary:
+        """A proof record with the gateway's verdict on it: a verified proof's stage is
+        "verified", a rejected one's "failed"."""
+        assert self.node.store is not None
+        stage, verify_ms = r.status, None
+        if r.status == "proven":
+            verdict = self.node.store.verification(r.chain_id, r.number)
+            if verdict is not None and verdict.proof_updated_at == r.updated_at:
+                stage = "verified" if verdict.status == "verified" else "failed"
+                verify_ms = float(verdict.verify_ms)
+        return ProofSummary(
+            r.chain_id,
+            r.number,
+            stage,
+            r.backend,
+            r.cycles or None,
+            r.trace_rows or None,
+            float(r.prove_ms) if r.prove_ms else None,
+            r.size or None,
+            verify_ms,
+        )
 
     def _verified_height(self, chain_id: int) -> int | None:
         if getattr(self.node, "gateway", None) is None or self.node.store is None:
@@ -317,20 +341,7 @@ class Monitor:
         if prover is None or self.node.store is None:
             return None
         rows = self.node.store.recent_proofs(50)
-        jobs = tuple(
-            ProofSummary(
-                r.chain_id,
-                r.number,
-                r.status,
-                r.backend,
-                r.cycles or None,
-                r.trace_rows or None,
-                float(r.prove_ms) if r.prove_ms else None,
-                r.size or None,
-                None,
-            )
-            for r in rows
-        )
+        jobs = tuple(self._job(r) for r in rows)
         done = [r for r in rows if r.status == "proven" and r.prove_ms]
         rate = len(done) / (sum(r.prove_ms for r in done) / 1000) if done else 0.0
         return ProofPipeline(prover.backend, jobs, rate)
@@ -487,9 +498,22 @@ class Monitor:
         """Cross-chain messages sent on any chain, newest first."""
         out: list[MessageSummary] = []
         for chain in self.node.chains.values():
-            head = chain.head.number
-            for m in chain.store.messages(chain.chain_id):
+            verified = chain.store.verified_head(chain.chain_id)
+            sent = chain.store.messages(chain.chain_id)
+            numbers = [m.block_number for m in sent]
+            proofs = (
+                chain.store.proof_statuses(chain.chain_id, min(numbers), max(numbers))
+                if numbers
+                else {}
+            )
+            for m in sent:
                 blk = chain.store.block(chain.chain_id, m.block_number)
+                if m.block_number <= verified:
+                    stage = "verified"
+                elif proofs.get(m.block_number) == "proven":
+                    stage = "proven"
+                else:
+                    stage = "sealed"
                 out.append(
                     MessageSummary(
                         m.chain_id,
@@ -500,7 +524,7 @@ class Monitor:
                         m.to,
                         m.value,
                         m.block_number,
-                        "sealed" if m.block_number <= head else "sent",
+                        stage,
                         blk.sealed_at if blk else 0.0,
                     )
                 )

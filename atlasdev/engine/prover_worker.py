@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from .chain_worker import ChainWorker
 from .replay import ReplayError, replay_block
 from .store import ProofRow, Store
 
@@ -47,46 +48,27 @@ def resolve_backend(requested: str) -> str | None:
     return "cpu"  # auto: no GPU backend yet
 
 
-class ProverWorker:
+class ProverWorker(ChainWorker):
+    """`stop()` abandons a proof in flight: its record stays 'proving' and is redone on the
+    next start."""
+
+    name = "prover"
+
     def __init__(self, store: Store, chain_ids: list[int], backend: str = "cpu") -> None:
+        super().__init__(chain_ids)
         self.store = store
-        self.chain_ids = list(chain_ids)
         self.backend = backend
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="prover", daemon=True)
         self._program = None
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Ask the worker to stop; a proof in flight is abandoned (its record stays 'proving'
-        and is redone on the next start)."""
-        self._stop.set()
-        self._thread.join(timeout)
 
     def queue_length(self, chain_id: int, head: int) -> int:
         return max(0, head - self.store.last_settled_proof(chain_id))
 
-    def _run(self) -> None:
+    def on_start(self) -> None:
         with contextlib.suppress(OSError, AttributeError):  # not Linux: the OS decides
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        while not self._stop.is_set():
-            worked = False
-            for chain_id in self.chain_ids:
-                if self._stop.is_set():
-                    return
-                try:
-                    worked |= self._prove_next(chain_id)
-                except Exception as exc:  # the store closing under us at shutdown
-                    if self._stop.is_set():
-                        return
-                    log.error("prover: %s: %s", type(exc).__name__, exc)
-                    self._stop.wait(1.0)
-            if not worked:
-                self._stop.wait(0.5)
 
-    def _prove_next(self, chain_id: int) -> bool:
+    def step(self, chain_id: int) -> bool:
+        """Prove the chain's lowest block without a settled proof, if it is sealed."""
         head = self.store.head(chain_id)
         number = self.store.last_settled_proof(chain_id) + 1
         if head is None or number > head.number:
@@ -100,7 +82,7 @@ class ProverWorker:
             error = f"{type(exc).__name__}: {exc}"
         else:
             error = ""
-        if self._stop.is_set():
+        if self.stopping:
             return False
         if row is None:
             self._record(chain_id, number, "failed", error=error)

@@ -128,6 +128,19 @@ class VerificationRow:
 VERIFICATION_STATUSES = ("verified", "rejected")
 
 
+@dataclass(frozen=True)
+class InteropEntry:
+    """One verified block that sent messages, in the gateway's history, with the interop root
+    the history had once it was added."""
+
+    index: int
+    chain_id: int
+    number: int
+    message_root: bytes
+    root: bytes
+    created_at: float
+
+
 class StoreError(RuntimeError):
     """The stored state is inconsistent (a gap in the leaves): the file was damaged."""
 
@@ -312,6 +325,23 @@ class Store:
             pk=("chain_id", "number"),
             if_not_exists=True,
         )
+        db["interop_history"].create(
+            {
+                "idx": int,
+                "chain_id": int,
+                "number": int,
+                "message_root": bytes,
+                "root": bytes,
+                "created_at": float,
+            },
+            pk="idx",
+            if_not_exists=True,
+        )
+        db["access_tokens"].create(  # Prividium tokens created at run time (sha256 only)
+            {"chain_id": int, "token_hash": bytes, "accounts": str, "created_at": float},
+            pk=("chain_id", "token_hash"),
+            if_not_exists=True,
+        )
         db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, replace=True)
 
     # ---- meta and chains -----------------------------------------------------------------------
@@ -329,6 +359,27 @@ class Store:
             "INSERT OR REPLACE INTO chains VALUES (?, ?, ?, ?, ?)",
             (chain_id, name, int(private), block_time_ms, rpc_port),
         )
+
+    # ---- Prividium access tokens (written by the RPC server) ------------------------------------
+    def put_access_token(
+        self, chain_id: int, token_hash: bytes, accounts: Sequence[bytes], created_at: float
+    ) -> None:
+        """Keep a run-time token of a private chain: its sha256 and its 20-byte accounts."""
+        self._conn().execute(
+            "INSERT OR REPLACE INTO access_tokens VALUES (?, ?, ?, ?)",
+            (chain_id, token_hash, ",".join(a.hex() for a in accounts), created_at),
+        )
+
+    def access_tokens(self, chain_id: int) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        """The run-time tokens of a chain: (sha256 of the token, its accounts), oldest first."""
+        cur = self._conn().execute(
+            "SELECT token_hash, accounts FROM access_tokens WHERE chain_id=? ORDER BY created_at",
+            (chain_id,),
+        )
+        return [
+            (h, tuple(bytes.fromhex(a) for a in accounts.split(",") if a))
+            for h, accounts in cur.fetchall()
+        ]
 
     # ---- proofs (written by the prover worker) -------------------------------------------------
     def put_proof(self, row: ProofRow) -> None:
@@ -381,10 +432,20 @@ class Store:
         return dict(cur.fetchall())
 
     # ---- verifications (written by the gateway) ---------------------------------------------------
-    def put_verification(self, row: VerificationRow) -> None:
+    def put_verification(self, row: VerificationRow, interop: InteropEntry | None = None) -> None:
+        """Record a verdict and, for a verified block that sent messages, its history entry
+        (one transaction: the entry exists exactly when the verdict does)."""
         if row.status not in VERIFICATION_STATUSES:
             raise StoreError(f"unknown verification status {row.status!r}")
         with self.atomic() as conn:
+            if interop is not None:
+                conn.execute(
+                    "INSERT INTO interop_history VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        interop.index, interop.chain_id, interop.number, interop.message_root,
+                        interop.root, interop.created_at,
+                    ),
+                )  # fmt: skip
             conn.execute(
                 "INSERT OR REPLACE INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -412,6 +473,18 @@ class Store:
             .fetchone()
         )
         return int(row[0] or 0)
+
+    def interop_history(self) -> list[InteropEntry]:
+        cur = self._conn().execute("SELECT * FROM interop_history ORDER BY idx")
+        return [InteropEntry(*row) for row in cur.fetchall()]
+
+    def latest_interop(self) -> InteropEntry | None:
+        row = (
+            self._conn()
+            .execute("SELECT * FROM interop_history ORDER BY idx DESC LIMIT 1")
+            .fetchone()
+        )
+        return InteropEntry(*row) if row else None
 
     def verified_count(self) -> int:
         row = (

@@ -250,6 +250,8 @@ class AtlasApp(App[None]):
     def _focus_view(self, view: str) -> None:
         if self.tabs.active != view:
             return  # another view key came first: focusing this hidden view would pull it back
+        if len(self.screen_stack) > 1:
+            return  # a search or detail screen opened first: its focus is not the view's to take
         target = self.views[view].focus_target()
         if target is not None:
             target.focus()

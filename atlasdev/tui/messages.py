@@ -25,7 +25,14 @@ from .linetable import Column, LineTable
 if TYPE_CHECKING:
     from .app import AtlasApp
 
-STAGE_STYLE = {"sent": "yellow", "sealed": "cyan", "delivered": "green", "executed": "green"}
+STAGE_STYLE = {
+    "sent": "yellow",
+    "sealed": "cyan",
+    "proven": "blue",
+    "verified": "magenta",
+    "delivered": "green",
+    "executed": "green",
+}
 COLUMNS = (
     Column("stage", 9),
     Column("route", 17),

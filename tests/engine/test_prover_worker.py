@@ -101,7 +101,8 @@ def test_the_dashboard_sees_the_prover(proving_node: tuple[Node, str]) -> None:
     assert summary.verified_height is not None and summary.verified_height >= 2
     assert gateway is not None and gateway.verified_proofs >= 2
     assert pipeline is not None and pipeline.backend == "cpu"
-    assert {(j.block_number, j.stage) for j in pipeline.jobs} >= {(1, "proven"), (2, "proven")}
+    assert {(j.block_number, j.stage) for j in pipeline.jobs} >= {(1, "verified"), (2, "verified")}
+    assert all(j.verify_ms is not None for j in pipeline.jobs if j.stage == "verified")
     assert statuses[1] == statuses[2] == "proven"
 
 

@@ -7,50 +7,40 @@ message roots the proof attests, which moves the verified head; or rejected, wit
 and the head stays where it was. A rejected block is checked again only when its proof record
 changes (a new proof). The genesis root is the one block 0 was stored with: where a real
 gateway's bridge contract is initialised with it.
+
+A verified block that sent messages (a message root other than the empty list's zero digest) is
+appended to the interop history in the same database transaction as its verdict, and the new
+interop root (interop.py) is published with it: the `interop_history` table holds every entry
+with the root after it, which destination chains import.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
-from ..store import Store, VerificationRow
+from ..chain_worker import ChainWorker
+from ..store import InteropEntry, Store, VerificationRow
 from .checks import Expected, Rejected, check_block_proof, report_words
+from .interop import ZERO, History
 
 log = logging.getLogger("atlasdev.gateway")
 
 
-class Gateway:
+class Gateway(ChainWorker):
+    name = "gateway"
+    idle_s = 0.25
+
     def __init__(self, store: Store, chain_ids: list[int]) -> None:
+        super().__init__(chain_ids)
         self.store = store
-        self.chain_ids = list(chain_ids)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gateway", daemon=True)
         self._program = None
+        self.history = History(
+            [(e.chain_id, e.number, e.message_root) for e in store.interop_history()]
+        )
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            worked = False
-            for chain_id in self.chain_ids:
-                if self._stop.is_set():
-                    return
-                try:
-                    worked |= self.verify_next(chain_id)
-                except Exception as exc:  # the store closing under us at shutdown
-                    if self._stop.is_set():
-                        return
-                    log.error("gateway: %s: %s", type(exc).__name__, exc)
-                    self._stop.wait(1.0)
-            if not worked:
-                self._stop.wait(0.25)
+    def step(self, chain_id: int) -> bool:
+        return self.verify_next(chain_id)
 
     def verify_next(self, chain_id: int) -> bool:
         """Judge the proof of the block after the chain's verified head, if there is a new one;
@@ -78,6 +68,13 @@ class Gateway:
                 public.message_root,
                 "",
             )
+        entry = None
+        if status == "verified" and message_root != ZERO:  # the block sent messages
+            history = self.history.copy()
+            root = history.append(chain_id, number, message_root)
+            entry = InteropEntry(
+                len(history.entries) - 1, chain_id, number, message_root, root, time.time()
+            )
         self.store.put_verification(
             VerificationRow(
                 chain_id,
@@ -89,8 +86,16 @@ class Gateway:
                 round(1000 * (time.perf_counter() - started)),
                 reason,
                 time.time(),
-            )
+            ),
+            entry,
         )
+        if entry is not None:
+            self.history = history
+            log.info(
+                "interop root 0x%s… (%d blocks with messages)",
+                entry.root.hex()[:16],
+                entry.index + 1,
+            )
         return True
 
     def _pre_root(self, chain_id: int, number: int) -> bytes:

@@ -124,6 +124,7 @@ class EthApi:
             "hardhat_mine": self.mine_many,
             "atlasdev_network": self.network,
             "atlasdev_getProof": self.get_proof,
+            "atlasdev_interopRoot": self.interop_root,
         }
 
     def dispatch(self, method: str, params: list | dict) -> Any:
@@ -552,6 +553,21 @@ class EthApi:
             out["proof"] = "0x" + row.proof.hex()
             out["report"] = "0x" + row.report.hex()
         return out
+
+    def interop_root(self) -> dict:
+        """The gateway's latest interop root and how many verified blocks with messages it
+        commits to (the empty history's root before any)."""
+        from ..gateway.interop import EMPTY_ROOT
+
+        latest = self.chain.store.latest_interop()
+        if latest is None:
+            return {"root": hb(EMPTY_ROOT), "count": 0}
+        return {
+            "root": hb(latest.root),
+            "count": latest.index + 1,
+            "lastChainId": latest.chain_id,
+            "lastBlock": latest.number,
+        }
 
     def network(self) -> dict:
         return {

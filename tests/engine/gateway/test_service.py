@@ -1,12 +1,16 @@
 """The gateway over a real store: proofs verified in order from the genesis root, a rejected
 proof recorded with its reason while the verified head stays, re-checked only when the proof
-record changes."""
+record changes; verified blocks that sent messages extend the interop history."""
 
+import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from atlasdev.engine.gateway import interop, service
+from atlasdev.engine.gateway.checks import Expected
 from atlasdev.engine.gateway.service import Gateway
 from atlasdev.engine.store import BlockRow, ProofRow, Store
 from atlasdev.engine.zkos.tree import StateTree
@@ -74,3 +78,46 @@ def test_a_proof_from_another_root_is_rejected(tmp_path: Path) -> None:
     row = store.verification(CHAIN_ID, 1)
     assert row is not None and row.status == "rejected" and "last verified" in row.reason
     assert store.verified_head(CHAIN_ID) == 0
+
+
+def test_verified_blocks_with_messages_extend_the_interop_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history's bookkeeping, with the proof check replaced by one that attests a chosen
+    message root (the check itself is tested above and in test_checks)."""
+    store = _store(tmp_path, StateTree().root())
+    roots = {1: b"\x11" * 32, 2: bytes(32), 3: b"\x33" * 32}  # block 2 sent no message
+
+    def attest(program: object, expected: Expected, proof: bytes, report: list[int]) -> object:
+        return dataclasses.replace(
+            empty_block(1)[1].public,
+            number=expected.number,
+            message_root=roots[expected.number],
+        )
+
+    monkeypatch.setattr(service, "check_block_proof", attest)
+    monkeypatch.setattr(Gateway, "_load_program", lambda self: None)
+    gateway = Gateway(store, [CHAIN_ID])
+    for n in (1, 2):
+        _put(store, n if n == 1 else 1)  # any stored bytes: the check is replaced
+        _renumber(store, n)
+        assert gateway.verify_next(CHAIN_ID)
+    history = store.interop_history()
+    assert [(e.index, e.number, e.message_root) for e in history] == [(0, 1, roots[1])]
+    assert history[0].root == interop.History([(CHAIN_ID, 1, roots[1])]).root()
+
+    restarted = Gateway(store, [CHAIN_ID])  # a new node: the history comes from the store
+    _put(store, 1)
+    _renumber(store, 3)
+    assert restarted.verify_next(CHAIN_ID)
+    latest = store.latest_interop()
+    expected = interop.History([(CHAIN_ID, 1, roots[1]), (CHAIN_ID, 3, roots[3])])
+    assert latest is not None and (latest.index, latest.root) == (1, expected.root())
+    assert expected.proof(0).check() and expected.proof(1).check()
+
+
+def _renumber(store: Store, number: int) -> None:
+    """Store block 1's proof record as block ``number``'s."""
+    row = store.proof(CHAIN_ID, 1)
+    assert row is not None
+    store.put_proof(dataclasses.replace(row, number=number, updated_at=time.time()))

@@ -1,0 +1,60 @@
+"""A background thread that works on every chain in turn: the prover's and the gateway's loop.
+
+Each round calls `step(chain_id)` for every chain; a round in which no step did anything is
+followed by a short sleep. An exception in a step is logged and the loop goes on after a pause
+(at shutdown the store closes under a step: then the loop just ends). `stop()` ends the loop
+between steps; a step in flight finishes or is abandoned with the daemon thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+
+class ChainWorker:
+    """Subclasses define `step`; `name` names the thread and the log lines."""
+
+    name = "worker"
+    idle_s = 0.5  # the sleep after a round with nothing to do
+
+    def __init__(self, chain_ids: list[int]) -> None:
+        self.chain_ids = list(chain_ids)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._log = logging.getLogger(f"atlasdev.{self.name}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def step(self, chain_id: int) -> bool:
+        """Do the next piece of work for one chain; True if there was any."""
+        raise NotImplementedError(f"{type(self).__name__} must define step()")
+
+    def on_start(self) -> None:
+        """Runs first in the worker's thread (thread-level settings such as priority)."""
+
+    def _run(self) -> None:
+        self.on_start()
+        while not self._stop.is_set():
+            worked = False
+            for chain_id in self.chain_ids:
+                if self._stop.is_set():
+                    return
+                try:
+                    worked |= self.step(chain_id)
+                except Exception as exc:  # the store closing under us at shutdown
+                    if self._stop.is_set():
+                        return
+                    self._log.error("%s: %s: %s", self.name, type(exc).__name__, exc)
+                    self._stop.wait(1.0)
+            if not worked:
+                self._stop.wait(self.idle_s)
