@@ -11,7 +11,17 @@ from typing import Annotated
 import typer
 
 from ..amounts import parse_amount
-from ._app import DEFAULT_RPC, ChainOpt, JsonOpt, RpcOpt, connect, emit, find_chain, network
+from ._app import (
+    DEFAULT_RPC,
+    ChainOpt,
+    CliError,
+    JsonOpt,
+    RpcOpt,
+    connect,
+    emit,
+    find_chain,
+    network,
+)
 from ._tx import (
     MESSENGER_ADDRESS,
     ORACLE_ADDRESS,
@@ -239,3 +249,80 @@ def message_sent(receipt: dict) -> tuple[int, str] | None:
             if len(raw) >= 64:
                 return int.from_bytes(raw[:32], "big"), "0x" + raw[32:64].hex()
     return None
+
+
+MessageArg = Annotated[
+    str, typer.Argument(metavar="HASH", help="The message hash (0x and 64 hex digits).")
+]
+
+
+def _message(rpc: str, chain: str | None, message: str) -> dict:
+    digest = hex_bytes(message)
+    if len(digest) != 32:
+        raise CliError("HASH must be 0x and 64 hex digits (a message hash from msg send)")
+    found = connect(rpc, chain).client.call("atlasdev_getMessage", "0x" + digest.hex())
+    if found is None:
+        raise CliError(f"no message {message} on any chain of this network")
+    return found
+
+
+@msg_app.command("status")
+def msg_status(
+    message: MessageArg,
+    rpc: RpcOpt = DEFAULT_RPC,
+    chain: ChainOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show where a message is: sealed, proven, verified by the gateway (then provable).
+
+    Example: atlasdev msg status 0x5f…
+    """
+    m = _message(rpc, chain, message)
+    lines = [
+        f"message   {m['hash']}",
+        f"route     chain {m['sourceChainId']} -> chain {m['destinationChainId']} "
+        f"(nonce {m['nonce']})",
+        f"from      {m['sender']}",
+        f"to        {m['to']}",
+        f"value     {int(m['value'], 16):,} wei",
+        f"block     {m['blockNumber']:,} (tx {m['transactionHash']})",
+        f"stage     {m['stage']}",
+    ]
+    if m.get("waitingFor"):
+        lines.append(f"waiting   {m['waitingFor']}")
+    emit(json_out, m, lines)
+
+
+@msg_app.command("prove")
+def msg_prove(
+    message: MessageArg,
+    rpc: RpcOpt = DEFAULT_RPC,
+    chain: ChainOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print a message's inclusion proof against the gateway's interop root (as JSON).
+
+    Example: atlasdev msg prove 0x5f… > proof.json
+    """
+    m = _message(rpc, chain, message)
+    if "proof" not in m:
+        raise CliError(f"message {m['hash']} has no proof yet: {m.get('waitingFor', m['stage'])}")
+    emit(True, {"message": {k: v for k, v in m.items() if k != "proof"}, "proof": m["proof"]})
+
+
+@msg_app.command("relay")
+def msg_relay(
+    message: MessageArg,
+    rpc: RpcOpt = DEFAULT_RPC,
+    chain: ChainOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Execute a verified message on its destination chain (not implemented yet).
+
+    Example: atlasdev msg relay 0x5f…
+    """
+    _message(rpc, chain, message)  # an unknown message is the first thing to report
+    raise CliError(
+        "msg relay is not implemented yet: destination chains do not import interop roots or "
+        "execute messages yet (issue 6); `atlasdev msg prove` prints the proof they will take"
+    )

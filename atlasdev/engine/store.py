@@ -292,6 +292,7 @@ class Store:
         )
         db["transactions"].create_index(["chain_id", "sender"], if_not_exists=True)
         db["logs"].create_index(["chain_id", "address", "block_number"], if_not_exists=True)
+        db["messages"].create_index(["hash"], if_not_exists=True)  # relayers look up by hash
         db["proofs"].create(
             {
                 "chain_id": int,
@@ -744,6 +745,18 @@ class Store:
             topics = tuple(t for t in r[6:10] if t is not None)
             out.append(LogRow(r[0], r[1], r[2], r[3], r[4], r[5], topics, r[10]))
         return out
+
+    def message_by_hash(self, message_hash: bytes) -> MessageRow | None:
+        row = (
+            self._conn()
+            .execute(
+                'SELECT chain_id, block_number, tx_hash, nonce, dst_chain, sender, "to", value, '
+                "data, hash FROM messages WHERE hash=?",
+                (message_hash,),
+            )
+            .fetchone()
+        )
+        return MessageRow(*row[:7], int(row[7], 16), row[8], row[9]) if row else None
 
     def messages(self, chain_id: int, first: int = 0, last: int = 2**62) -> list[MessageRow]:
         rows = (

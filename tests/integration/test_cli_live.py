@@ -66,3 +66,24 @@ def test_errors_are_one_line_and_nonzero(capsys, rpc: str) -> None:
     assert main(["send", "1", "1eth", "--from", poor, "--rpc", rpc]) == 1
     err = capsys.readouterr().err.strip()
     assert "insufficient funds" in err and "\n" not in err
+
+
+def test_msg_status_prove_and_relay(capsys, rpc: str) -> None:
+    sent = run_json(capsys, "msg", "send", "beta", "3", "--value", "1gwei", "--rpc", rpc)
+    message = sent["messageHash"]
+    status = run_json(capsys, "msg", "status", message, "--rpc", rpc)
+    assert (status["hash"], status["sourceChainId"], status["destinationChainId"]) == (
+        message,
+        271,
+        272,
+    )
+    assert status["value"] == hex(10**9) and status["blockNumber"] == sent["blockNumber"]
+    assert status["stage"] == "sealed" and "not proven" in status["waitingFor"]  # no prover here
+    assert main(["msg", "prove", message, "--rpc", rpc]) == 1
+    assert "has no proof yet" in capsys.readouterr().err
+    assert main(["msg", "relay", message, "--rpc", rpc]) == 1
+    assert "not implemented yet" in capsys.readouterr().err
+    assert main(["msg", "status", "0x" + "ab" * 32, "--rpc", rpc]) == 1
+    assert "no message" in capsys.readouterr().err
+    assert main(["msg", "status", "0x1234", "--rpc", rpc]) == 1
+    assert "64 hex digits" in capsys.readouterr().err

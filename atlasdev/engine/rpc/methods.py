@@ -125,6 +125,7 @@ class EthApi:
             "atlasdev_network": self.network,
             "atlasdev_getProof": self.get_proof,
             "atlasdev_interopRoot": self.interop_root,
+            "atlasdev_getMessage": self.get_message,
         }
 
     def dispatch(self, method: str, params: list | dict) -> Any:
@@ -552,6 +553,48 @@ class EthApi:
         if with_bytes and row.status == "proven":
             out["proof"] = "0x" + row.proof.hex()
             out["report"] = "0x" + row.report.hex()
+        return out
+
+    def get_message(self, message_hash: Any) -> dict | None:
+        """A cross-chain message by its hash (sent by any chain of the network): its record,
+        lifecycle stage, and once the gateway verified its block the inclusion proof a relayer
+        hands to the destination (docs/gateway.md). None for an unknown hash."""
+        from ..gateway.messages import MessageNotFound, status
+
+        digest = data_bytes(message_hash, "message hash")
+        if len(digest) != 32:
+            raise invalid("message hash: expected 32 bytes")
+        try:
+            found = status(self.chain.store, digest)
+        except MessageNotFound:
+            return None
+        m = found.message
+        out: dict[str, Any] = {
+            "hash": hb(m.hash),
+            "sourceChainId": m.chain_id,
+            "destinationChainId": m.dst_chain,
+            "nonce": m.nonce,
+            "sender": _checksum(m.sender),
+            "to": _checksum(m.to),
+            "value": hx(m.value),
+            "data": hb(m.data),
+            "blockNumber": m.block_number,
+            "transactionHash": hb(m.tx_hash),
+            "stage": found.stage,
+        }
+        if found.reason:
+            out["waitingFor"] = found.reason
+        if found.proof is not None:
+            p, h = found.proof, found.proof.history
+            out["proof"] = {
+                "messageIndex": p.index,
+                "messagePath": [hb(s) for s in p.path],
+                "messageRoot": hb(p.message_root),
+                "historyIndex": h.index,
+                "historyCount": h.count,
+                "historyPath": [hb(s) for s in h.path],
+                "interopRoot": hb(h.root),
+            }
         return out
 
     def interop_root(self) -> dict:

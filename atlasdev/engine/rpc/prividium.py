@@ -374,6 +374,7 @@ _OPEN = (
     "atlasdev_network",
     "atlasdev_getProof",
     "atlasdev_interopRoot",
+    "atlasdev_getMessage",  # messages a chain sends leave it (DESIGN: proofs, roots, messages)
 )
 RULES: dict[str, Rule] = {
     **{method: ScopedApi.open for method in _OPEN},

@@ -1,0 +1,103 @@
+"""Cross-chain messages seen from the gateway: where each one is in its lifecycle, and the proof a
+relayer hands to the destination.
+
+A message's hash is what the source STF computed (zkos/messenger.py): Blake2s of its 128-byte
+record, source chain, destination chain and nonce (u64 LE), sender and recipient (20 bytes
+each), value (u256 LE) and the Blake2s of its payload; `message_hash` recomputes it, so anyone
+can check a record against its hash. Once the gateway has verified the source block, the proof
+is two Merkle paths of the STF's list-root shape (interop.py): the message hash up to its
+block's message root (the block's messages in nonce order, as the STF emitted them), and the
+block's entry up to the interop root.
+
+Lifecycle stages: sealed (in a sealed source block), proven (the block's proof is stored),
+verified (the gateway accepted that proof; the message is provable against the interop root).
+Importing the root on the destination and executing the message there come with the STF's
+message execution (issue 6, not implemented yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ..store import MessageRow, Store
+from . import interop
+
+
+def message_hash(
+    src_chain: int, dst_chain: int, nonce: int, sender: bytes, to: bytes, value: int, data: bytes
+) -> bytes:
+    """The hash the source STF gives a message record."""
+    record = (
+        src_chain.to_bytes(8, "little")
+        + dst_chain.to_bytes(8, "little")
+        + nonce.to_bytes(8, "little")
+        + sender
+        + to
+        + value.to_bytes(32, "little")
+        + hashlib.blake2s(data).digest()
+    )
+    return hashlib.blake2s(record).digest()
+
+
+@dataclass(frozen=True)
+class MessageProof:
+    """Everything a destination needs to accept a message against ``history.root``."""
+
+    index: int  # the message's position in its block's message list
+    path: list[bytes]  # up to the block's message root
+    message_root: bytes
+    history: interop.HistoryProof
+
+    def check(self, message: bytes) -> bool:
+        """Whether the message hash ``message`` is under the interop root this proof names."""
+        if interop.climb(message, self.index, self.path) != self.message_root:
+            return False
+        return self.history.message_root == self.message_root and self.history.check()
+
+
+@dataclass(frozen=True)
+class MessageStatus:
+    message: MessageRow
+    stage: str  # sealed | proven | verified
+    proof: MessageProof | None  # once verified
+    reason: str  # why there is no proof yet
+
+
+class MessageNotFound(LookupError):
+    """No chain of this network sent a message with that hash."""
+
+
+def status(store: Store, message: bytes, history: interop.History | None = None) -> MessageStatus:
+    """Where the message with hash ``message`` is, with its proof once there is one. A caller
+    that keeps the interop history in memory (the gateway) passes it; else it is read."""
+    row = store.message_by_hash(message)
+    if row is None:
+        raise MessageNotFound(f"no message 0x{message.hex()} on any chain of this network")
+    verdict = store.verification(row.chain_id, row.block_number)
+    if verdict is None or verdict.status != "verified":
+        proof = store.proof_statuses(row.chain_id, row.block_number, row.block_number)
+        proven = proof.get(row.block_number) == "proven"
+        why = "the gateway has not verified" if proven else "the prover has not proven"
+        return MessageStatus(
+            row, "proven" if proven else "sealed", None, f"{why} block {row.block_number} yet"
+        )
+    siblings = store.messages(row.chain_id, row.block_number, row.block_number)
+    hashes = [m.hash for m in siblings]
+    if interop.list_root(hashes) != verdict.message_root:
+        raise RuntimeError(
+            f"the stored messages of chain {row.chain_id} block {row.block_number} do not give "
+            "the message root its proof attests"
+        )
+    if history is None:
+        history = interop.History(
+            [(e.chain_id, e.number, e.message_root) for e in store.interop_history()]
+        )
+    at = history.index_of(row.chain_id, row.block_number)
+    if at is None:
+        raise RuntimeError(f"verified block {row.block_number} is missing from the interop history")
+    index = hashes.index(row.hash)
+    proof = MessageProof(
+        index, interop.list_path(hashes, index), verdict.message_root, history.proof(at)
+    )
+    return MessageStatus(row, "verified", proof, "")
