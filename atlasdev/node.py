@@ -81,7 +81,10 @@ class Node:
             seq = Sequencer(chain)
             seq.start()
             self.sequencers.append(seq)
-        self.gateway = Gateway(self.store, list(self.chains))
+        self.gateway = Gateway(self.store, list(self.chains), on_root=self._offer_interop_root)
+        latest = self.store.latest_interop()
+        if latest is not None:  # a root published before a restart that a chain has not imported
+            self._offer_interop_root(latest.root)
         self.gateway.start()
         if self.prover_backend is not None:
             self.prover = ProverWorker(self.store, list(self.chains), self.prover_backend)
@@ -94,6 +97,11 @@ class Node:
             self.profile.name,
             ", ".join(f"{c.name} ({c.chain_id}) on :{c.rpc_port}" for c in self.profile.chains),
         )
+
+    def _offer_interop_root(self, root: bytes) -> None:
+        """Every chain imports each interop root the gateway publishes, in its next block."""
+        for chain in self.chains.values():
+            chain.offer_interop_root(root)
 
     def stop(self) -> None:
         if self.prover is not None:

@@ -119,6 +119,7 @@ class Chain:
         self.arrivals: dict[bytes, float] = {}  # tx hash -> submit time, for inclusion latency
         self.latencies: deque[float] = deque(maxlen=10_000)  # recent inclusion latencies, s
         self.listeners: list[Callable[[BlockRow, list[TxRow]], None]] = []
+        self.interop_offer: bytes | None = None  # an interop root to import in the next block
         store.register_chain(
             config.chain_id, config.name, config.private, config.block_time_ms, config.rpc_port
         )
@@ -278,17 +279,26 @@ class Chain:
                 f"have {have} want {want}"
             )
 
+    # ---- interop -------------------------------------------------------------------------------
+    def offer_interop_root(self, root: bytes) -> None:
+        """The gateway published ``root``: the next block imports it (the messenger records it in
+        state, and the block's public values carry it), unless this chain imported it last."""
+        if self.store.last_imported_root(self.chain_id) != root:
+            self.interop_offer = root
+
     # ---- sealing -------------------------------------------------------------------------------
     def seal(self) -> tuple[BlockRow, list[TxRow]]:
         """Seal the next block from the mempool's executable transactions (possibly none)."""
         with self.lock:
             batch = self.mempool.take(MAX_TXS_PER_BLOCK, self.nonce)
             parent = self.head
+            offer = self.interop_offer
             header = BlockHeader(
                 chain_id=self.chain_id,
                 number=parent.number + 1,
                 timestamp=max(int(self.clock()), parent.timestamp),
                 base_fee=BASE_FEE_WEI,
+                interop_root=offer or bytes(32),
             )
             result = execute(header, [tx_input(t) for t in batch], self.tree)
             invalid = [t for t, r in zip(batch, result.receipts, strict=True) if not r.included]
@@ -306,6 +316,8 @@ class Chain:
             if self.tree.root() != block.state_root:
                 raise RuntimeError(f"chain {self.config.name}: host tree diverged from zkOS root")
             self.head = block
+            if offer is not None and self.interop_offer == offer:
+                self.interop_offer = None  # imported (a newer offer waits for the next block)
             self.mempool.remove(batch + invalid)
             sealed = self.clock()
             for t in batch:

@@ -746,6 +746,19 @@ class Store:
             out.append(LogRow(r[0], r[1], r[2], r[3], r[4], r[5], topics, r[10]))
         return out
 
+    def last_imported_root(self, chain_id: int) -> bytes | None:
+        """The interop root the chain's latest importing block imported; None if none did."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT interop_root FROM blocks WHERE chain_id=? AND interop_root != ? "
+                "ORDER BY number DESC LIMIT 1",
+                (chain_id, bytes(32)),
+            )
+            .fetchone()
+        )
+        return bytes(row[0]) if row else None
+
     def message_by_hash(self, message_hash: bytes) -> MessageRow | None:
         row = (
             self._conn()

@@ -3,13 +3,15 @@
 A proof attests a report (block_prover.py): the guest's two status words and the STF's public
 values. The gateway accepts it only if the report says the block executed (both statuses zero),
 names the chain and block number it is checking, starts from the state root the gateway last
-verified for that chain (or the chain's genesis root), and the proof verifies against this
+verified for that chain (or the chain's genesis root), imports no interop root but one the
+gateway published, and the proof verifies against this
 installation's zkOS image (the verifier recomputes the image's preprocessed commitment, so a
 proof made for another image ID fails). The verifier is airbender's independent one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +43,15 @@ def report_words(report: bytes) -> list[int]:
 
 
 def check_block_proof(
-    program: block_prover.Program, expected: Expected, proof: bytes, report: list[int]
+    program: block_prover.Program,
+    expected: Expected,
+    proof: bytes,
+    report: list[int],
+    published: Container[bytes] = (),
 ) -> PublicValues:
     """The public values ``proof`` attests for the expected block; `Rejected` if it does not
-    make that block proven."""
+    make that block proven. A block that imports an interop root must import one of
+    ``published`` (the roots the gateway has published)."""
     if len(report) != program.layout.output_words:
         raise Rejected(f"the report has {len(report)} words, not {program.layout.output_words}")
     numba_status, stf_status = report[: block_prover.REPORT_HEADER_WORDS]
@@ -61,6 +68,11 @@ def check_block_proof(
         raise Rejected(
             f"the proof starts from state root 0x{public.pre_root.hex()[:16]}…, not the last "
             f"verified 0x{expected.pre_root.hex()[:16]}…"
+        )
+    if public.interop_root != bytes(32) and public.interop_root not in published:
+        raise Rejected(
+            f"the block imports interop root 0x{public.interop_root.hex()[:16]}…, which the "
+            "gateway never published"
         )
     try:
         block_prover.verify_block(program, proof, report)

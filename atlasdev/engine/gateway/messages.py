@@ -10,9 +10,9 @@ block's message root (the block's messages in nonce order, as the STF emitted th
 block's entry up to the interop root.
 
 Lifecycle stages: sealed (in a sealed source block), proven (the block's proof is stored),
-verified (the gateway accepted that proof; the message is provable against the interop root).
-Importing the root on the destination and executing the message there come with the STF's
-message execution (issue 6, not implemented yet).
+verified (the gateway accepted that proof; the message is provable against the interop root),
+imported (the destination imported a root whose history holds the message's block). Executing
+the message there comes with the STF's message execution (issue 6, not implemented yet).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class MessageProof:
 @dataclass(frozen=True)
 class MessageStatus:
     message: MessageRow
-    stage: str  # sealed | proven | verified
+    stage: str  # sealed | proven | verified | imported
     proof: MessageProof | None  # once verified
     reason: str  # why there is no proof yet
 
@@ -68,9 +68,9 @@ class MessageNotFound(LookupError):
     """No chain of this network sent a message with that hash."""
 
 
-def status(store: Store, message: bytes, history: interop.History | None = None) -> MessageStatus:
-    """Where the message with hash ``message`` is, with its proof once there is one. A caller
-    that keeps the interop history in memory (the gateway) passes it; else it is read."""
+def status(store: Store, message: bytes) -> MessageStatus:
+    """Where the message with hash ``message`` is, with its proof once there is one (against
+    the latest interop root)."""
     row = store.message_by_hash(message)
     if row is None:
         raise MessageNotFound(f"no message 0x{message.hex()} on any chain of this network")
@@ -89,10 +89,8 @@ def status(store: Store, message: bytes, history: interop.History | None = None)
             f"the stored messages of chain {row.chain_id} block {row.block_number} do not give "
             "the message root its proof attests"
         )
-    if history is None:
-        history = interop.History(
-            [(e.chain_id, e.number, e.message_root) for e in store.interop_history()]
-        )
+    entries = store.interop_history()
+    history = interop.History([(e.chain_id, e.number, e.message_root) for e in entries])
     at = history.index_of(row.chain_id, row.block_number)
     if at is None:
         raise RuntimeError(f"verified block {row.block_number} is missing from the interop history")
@@ -100,4 +98,13 @@ def status(store: Store, message: bytes, history: interop.History | None = None)
     proof = MessageProof(
         index, interop.list_path(hashes, index), verdict.message_root, history.proof(at)
     )
-    return MessageStatus(row, "verified", proof, "")
+    imported = store.last_imported_root(row.dst_chain)
+    covered = [e.index for e in entries if e.root == imported]
+    if covered and covered[0] >= at:
+        return MessageStatus(row, "imported", proof, "")
+    return MessageStatus(
+        row,
+        "verified",
+        proof,
+        f"chain {row.dst_chain} has not imported an interop root with it yet",
+    )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from ..chain_worker import ChainWorker
 from ..store import InteropEntry, Store, VerificationRow
@@ -31,13 +32,19 @@ class Gateway(ChainWorker):
     name = "gateway"
     idle_s = 0.25
 
-    def __init__(self, store: Store, chain_ids: list[int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        chain_ids: list[int],
+        on_root: Callable[[bytes], None] | None = None,
+    ) -> None:
         super().__init__(chain_ids)
         self.store = store
+        self.on_root = on_root  # called with each newly published interop root
         self._program = None
-        self.history = History(
-            [(e.chain_id, e.number, e.message_root) for e in store.interop_history()]
-        )
+        entries = store.interop_history()
+        self.history = History([(e.chain_id, e.number, e.message_root) for e in entries])
+        self.published = {e.root for e in entries}  # every root destinations may import
 
     def step(self, chain_id: int) -> bool:
         return self.verify_next(chain_id)
@@ -56,7 +63,11 @@ class Gateway(ChainWorker):
         started = time.perf_counter()
         try:
             public = check_block_proof(
-                self._load_program(), expected, proof.proof, report_words(proof.report)
+                self._load_program(),
+                expected,
+                proof.proof,
+                report_words(proof.report),
+                self.published,
             )
         except Rejected as exc:
             status, post_root, message_root, reason = "rejected", b"", b"", str(exc)
@@ -91,6 +102,9 @@ class Gateway(ChainWorker):
         )
         if entry is not None:
             self.history = history
+            self.published.add(entry.root)
+            if self.on_root is not None:
+                self.on_root(entry.root)
             log.info(
                 "interop root 0x%s… (%d blocks with messages)",
                 entry.root.hex()[:16],

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import layout as Lo
 from .blake2s import digest_to_bytes, pack_bytes
-from .keys import touched_keys
+from .keys import interop_root_key, touched_keys
 from .stf import execute_block
 from .system import EMITTER_ADDRESSES, EVENT_DATA_BYTES, EVENT_TOPICS
 from .tree import StateTree
@@ -234,6 +234,8 @@ def execute(
 ) -> BlockResult:
     """Run the STF over `txs` against `tree` (not modified); raise StfFault on a block fault."""
     keys: set[bytes] = set(extra_keys or ())
+    if header.interop_root != bytes(32):
+        keys.add(interop_root_key(header.interop_root))
     for tx in txs:
         keys |= touched_keys(tx.sender, tx.to, tx.data)
     witness = tree.witness(keys)

@@ -33,6 +33,7 @@ from .system import (
 DOMAIN_ACCOUNT = 1
 DOMAIN_STORAGE = 2
 DOMAIN_FEED = 3
+DOMAIN_INTEROP = 4
 
 
 def _key(domain: int, address: bytes, slot: bytes) -> bytes:
@@ -53,6 +54,11 @@ def storage_key(contract: bytes, tag: int, holder: bytes | None = None) -> bytes
 
 def feed_key(feed: bytes) -> bytes:
     return _key(DOMAIN_FEED, ORACLE_ADDRESS, feed)
+
+
+def interop_root_key(root: bytes) -> bytes:
+    """The messenger's slot recording that this chain imported interop root ``root``."""
+    return _key(DOMAIN_INTEROP, MESSENGER_ADDRESS, root)
 
 
 @functools.lru_cache(maxsize=1 << 20)

@@ -59,6 +59,7 @@ V_N_MSGS = 130  # must stay below layout.SCRATCH_WORDS
 DOMAIN_ACCOUNT = 1
 DOMAIN_STORAGE = 2
 DOMAIN_FEED = 3
+DOMAIN_INTEROP = 4  # the messenger's imported interop roots (slot: the root)
 
 
 @njit(cache=True)

@@ -29,7 +29,7 @@ from numba import uint64 as u64
 from . import messenger, oracle, stablecoin
 from .abi import calldata_gas
 from .blake2s import hash_packed, hash_words
-from .env import value_at, writable
+from .env import raw_slot_row, value_at, writable
 from .layout import (
     ACCOUNT_NONCE,
     ERR_CAPACITY,
@@ -93,6 +93,7 @@ from .layout import (
 )
 from .merkle import list_root
 from .state import (
+    DOMAIN_INTEROP,
     L_SCRATCH,
     L_TX_LEAVES,
     S_BLOCK,
@@ -341,6 +342,23 @@ def _layout_ok(inp, work, out):
 
 
 @njit(cache=True)
+def _import_interop_root(inp, work, L):
+    """The block's interop root (all zero: none) becomes a messenger slot set to 1, so that a
+    later block can execute messages proven against it; importing a root twice changes nothing."""
+    imported = False
+    for w in range(8):
+        if inp[IN_INTEROP_ROOT + w] != 0:
+            imported = True
+    if not imported:
+        return OK
+    row = raw_slot_row(work, L, DOMAIN_INTEROP, MESSENGER_WORDS, inp, IN_INTEROP_ROOT)
+    if row < 0 or not writable(inp, work, L, row):
+        return ERR_WITNESS_MISSING
+    set_u64(work, value_at(L, row), 1)
+    return OK
+
+
+@njit(cache=True)
 def execute_block(inp, work, out):
     """Execute the block in `inp`; fill `out` with public values, receipts, logs and messages.
 
@@ -360,6 +378,9 @@ def execute_block(inp, work, out):
     for w in range(OUT_HEADER_WORDS):
         out[w] = 0
     status = load_witness(inp, work, L)
+    if status != OK:
+        return status
+    status = _import_interop_root(inp, work, L)
     if status != OK:
         return status
     sc = L[L_SCRATCH]

@@ -4,6 +4,7 @@ block that executed, and a proof that verifies against this image. Real proofs o
 
 import pytest
 
+from atlasdev.engine.airbender import block_prover
 from atlasdev.engine.gateway.checks import Expected, Rejected, check_block_proof, report_words
 from atlasdev.engine.zkos.tree import StateTree
 from tests.engine.proven_blocks import CHAIN_ID, empty_block, program
@@ -62,3 +63,17 @@ def test_stored_reports_are_whole_words() -> None:
     assert report_words(b"\x01\x00\x00\x00\x02\x00\x00\x00") == [1, 2]
     with pytest.raises(Rejected, match="whole number"):
         report_words(b"\x01\x00")
+
+
+def test_a_block_importing_an_unpublished_interop_root_is_rejected() -> None:
+    from atlasdev.engine.zkos import layout
+
+    proof, _ = empty_block(1)
+    root_at = block_prover.REPORT_HEADER_WORDS + layout.OUT_INTEROP_ROOT
+    report = list(proof.report)
+    report[root_at : root_at + 8] = [7] * 8
+    root = b"".join(w.to_bytes(4, "little") for w in report[root_at : root_at + 8])
+    expected = Expected(CHAIN_ID, 1, GENESIS)
+    assert "never published" in _reason(expected, proof.proof, report)
+    with pytest.raises(Rejected, match="invalid proof"):  # published: the proof is checked next
+        check_block_proof(program(), expected, proof.proof, report, {root})

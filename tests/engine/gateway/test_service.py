@@ -88,7 +88,9 @@ def test_verified_blocks_with_messages_extend_the_interop_history(
     store = _store(tmp_path, StateTree().root())
     roots = {1: b"\x11" * 32, 2: bytes(32), 3: b"\x33" * 32}  # block 2 sent no message
 
-    def attest(program: object, expected: Expected, proof: bytes, report: list[int]) -> object:
+    def attest(
+        program: object, expected: Expected, proof: bytes, report: list[int], published: object
+    ) -> object:
         return dataclasses.replace(
             empty_block(1)[1].public,
             number=expected.number,

@@ -1199,3 +1199,26 @@ def test_compiled_stf_allocates_nothing(request, tmp_path) -> None:
     for sig, r in report.items():
         assert r["complete"], f"{sig}: the IR lacks some zkOS functions it calls"
         assert not r["allocs"], f"{sig}: the STF allocates:\n" + "\n".join(r["allocs"])
+
+
+# ---- interop roots -------------------------------------------------------------------------------
+ROOT = hashlib.blake2s(b"an interop root the gateway published").digest()
+
+
+def test_importing_an_interop_root_records_it_once(tree) -> None:
+    header = BlockHeader(CHAIN, 1, 1_700_000_000, BASE_FEE, interop_root=ROOT)
+    first = run(tree, [], header)
+    assert first.public.post_root != first.public.pre_root
+    assert to_int(_value(tree, keys.interop_root_key(ROOT))) == 1
+    again = run(tree, [], BlockHeader(CHAIN, 2, 1_700_000_001, BASE_FEE, interop_root=ROOT))
+    assert again.public.post_root == again.public.pre_root  # importing twice changes nothing
+    plain = run(tree, [], BlockHeader(CHAIN, 3, 1_700_000_002, BASE_FEE))
+    assert plain.public.post_root == plain.public.pre_root
+
+
+def test_an_import_without_its_witness_is_a_block_fault(tree, monkeypatch) -> None:
+    monkeypatch.setattr(blk, "interop_root_key", lambda root: keys.account_key(b"\x01" * 20))
+    header = BlockHeader(CHAIN, 1, 1_700_000_000, BASE_FEE, interop_root=ROOT)
+    with pytest.raises(StfFault) as fault:
+        execute(header, [], tree)
+    assert fault.value.status == layout.ERR_WITNESS_MISSING
