@@ -18,68 +18,33 @@ the gateway stores the leaves and roots.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-LEAF_TAG = b"atlasdev/interop"
-ZERO = bytes(32)
+from ..zkos.relay import (  # the commitment format the destination's STF checks
+    LEAF_TAG,
+    ZERO,
+    bind,
+    climb,
+    depth,
+    interop_root,
+    leaf,
+    list_path,
+    list_root,
+)
 
-
-def leaf(chain_id: int, number: int, message_root: bytes) -> bytes:
-    """A verified block's entry in the history."""
-    if len(message_root) != 32:
-        raise ValueError("a message root is 32 bytes")
-    data = chain_id.to_bytes(8, "little") + number.to_bytes(8, "little") + message_root + LEAF_TAG
-    return hashlib.blake2s(data).digest()
-
-
-def _pair(left: bytes, right: bytes) -> bytes:
-    return hashlib.blake2s(left + right).digest()
-
-
-def list_root(digests: list[bytes]) -> bytes:
-    """The STF's Merkle root of a digest list (zkos.merkle.list_root, over bytes)."""
-    if not digests:
-        return ZERO
-    level = list(digests)
-    while len(level) > 1:
-        level = [
-            _pair(level[i], level[i + 1] if i + 1 < len(level) else ZERO)
-            for i in range(0, len(level), 2)
-        ]
-    return level[0]
-
-
-def list_path(digests: list[bytes], index: int) -> list[bytes]:
-    """The siblings from digest ``index`` up to `list_root(digests)`, bottom first."""
-    if not 0 <= index < len(digests):
-        raise IndexError(f"no digest {index} in a list of {len(digests)}")
-    path = []
-    level = list(digests)
-    while len(level) > 1:
-        sibling = index ^ 1
-        path.append(level[sibling] if sibling < len(level) else ZERO)
-        level = [
-            _pair(level[i], level[i + 1] if i + 1 < len(level) else ZERO)
-            for i in range(0, len(level), 2)
-        ]
-        index //= 2
-    return path
-
-
-def climb(digest: bytes, index: int, path: list[bytes]) -> bytes:
-    """The root a path leads to from ``digest`` at position ``index``."""
-    for sibling in path:
-        digest = _pair(sibling, digest) if index & 1 else _pair(digest, sibling)
-        index //= 2
-    return digest
-
-
-def interop_root(leaves: list[bytes]) -> bytes:
-    """The history's commitment: its list root bound to its length."""
-    return hashlib.blake2s(
-        list_root(leaves) + len(leaves).to_bytes(4, "little") + bytes(28)
-    ).digest()
+__all__ = [
+    "EMPTY_ROOT",
+    "LEAF_TAG",
+    "ZERO",
+    "History",
+    "HistoryProof",
+    "climb",
+    "depth",
+    "interop_root",
+    "leaf",
+    "list_path",
+    "list_root",
+]
 
 
 @dataclass(frozen=True)
@@ -99,13 +64,7 @@ class HistoryProof:
         if not 0 <= self.index < self.count or len(self.path) != depth(self.count):
             return False
         top = climb(leaf(self.chain_id, self.number, self.message_root), self.index, self.path)
-        bound = hashlib.blake2s(top + self.count.to_bytes(4, "little") + bytes(28)).digest()
-        return bound == self.root
-
-
-def depth(count: int) -> int:
-    """Siblings on a path in a list of ``count`` digests."""
-    return max(0, (count - 1).bit_length())
+        return bind(top, self.count) == self.root
 
 
 class History:

@@ -237,7 +237,7 @@ def execute(
     if header.interop_root != bytes(32):
         keys.add(interop_root_key(header.interop_root))
     for tx in txs:
-        keys |= touched_keys(tx.sender, tx.to, tx.data)
+        keys |= touched_keys(tx.sender, tx.to, tx.data, header.chain_id)
     witness = tree.witness(keys)
     inp = build_input(header, tree.root(), tree.size, txs, witness)
     n_exist, n_absent = len(witness.positions), len(witness.absent_low)

@@ -18,6 +18,7 @@ from .system import (
     SEL_IS_MINTER,
     SEL_MESSAGE_COUNT,
     SEL_MINT,
+    SEL_RELAY_MESSAGE,
     SEL_SEND_MESSAGE,
     SEL_SET_PRICE,
     SEL_TOTAL_SUPPLY,
@@ -34,6 +35,7 @@ DOMAIN_ACCOUNT = 1
 DOMAIN_STORAGE = 2
 DOMAIN_FEED = 3
 DOMAIN_INTEROP = 4
+DOMAIN_EXECUTED = 5
 
 
 def _key(domain: int, address: bytes, slot: bytes) -> bytes:
@@ -61,6 +63,11 @@ def interop_root_key(root: bytes) -> bytes:
     return _key(DOMAIN_INTEROP, MESSENGER_ADDRESS, root)
 
 
+def executed_key(message: bytes) -> bytes:
+    """The messenger's slot recording that the message with this hash was executed here."""
+    return _key(DOMAIN_EXECUTED, MESSENGER_ADDRESS, message)
+
+
 @functools.lru_cache(maxsize=1 << 20)
 def token_balance_key(holder: bytes) -> bytes:
     return storage_key(STABLECOIN_ADDRESS, SLOT_BALANCE, holder)
@@ -83,8 +90,9 @@ def _arg_address(data: bytes, index: int) -> bytes | None:
     return word[12:] if len(word) == 32 else None
 
 
-def touched_keys(sender: bytes, to: bytes | None, data: bytes) -> set[bytes]:
-    """Every key a transaction from `sender` to `to` with calldata `data` may read or write."""
+def touched_keys(sender: bytes, to: bytes | None, data: bytes, chain_id: int = 0) -> set[bytes]:
+    """Every key a transaction from `sender` to `to` with calldata `data` may read or write on
+    chain `chain_id` (a relayed message's hash names its destination)."""
     keys = {account_key(sender)}
     if to is None:
         return keys
@@ -109,6 +117,17 @@ def touched_keys(sender: bytes, to: bytes | None, data: bytes) -> set[bytes]:
     elif to == MESSENGER_ADDRESS:
         if selector in (SEL_SEND_MESSAGE, SEL_MESSAGE_COUNT):
             keys.add(MESSAGE_COUNT_KEY)
+        if selector == SEL_RELAY_MESSAGE:
+            from .relay import decode_relay
+
+            relay = decode_relay(data)
+            root = None if relay is None else relay.root(chain_id)
+            if relay is not None and root is not None:
+                keys |= {
+                    interop_root_key(root),
+                    executed_key(relay.message_hash(chain_id)),
+                    account_key(relay.to),
+                }
     else:
         keys.add(account_key(to))
     return keys

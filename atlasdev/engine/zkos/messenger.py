@@ -10,9 +10,16 @@ from numba import njit
 from numba import uint32 as u32
 from numba import uint64 as u64
 
-from .abi import address_to_bytes32, read_address, read_selector, read_uint, uint_to_bytes32
-from .blake2s import hash_packed, hash_words
-from .env import emit_log, slot_row, value_at, writable
+from .abi import (
+    address_to_bytes32,
+    read_address,
+    read_bytes32,
+    read_selector,
+    read_uint,
+    uint_to_bytes32,
+)
+from .blake2s import hash_packed, hash_pair, hash_words
+from .env import emit_log, raw_slot_row, slot_row, value_at, writable
 from .layout import (
     LOG_DATA,
     LOG_TOPICS,
@@ -31,16 +38,36 @@ from .layout import (
     TX_SENDER,
     TX_VALUE,
 )
-from .state import DOMAIN_STORAGE, L_SCRATCH, S_BLOCK, S_T0, S_T1, S_T2, V_N_MSGS
+from .state import (
+    DOMAIN_EXECUTED,
+    DOMAIN_INTEROP,
+    DOMAIN_STORAGE,
+    L_SCRATCH,
+    S_BLOCK,
+    S_RELAY,
+    S_T0,
+    S_T1,
+    S_T2,
+    V_N_MSGS,
+    account_key,
+    lookup,
+)
 from .system import (
     EMITTER_MESSENGER,
+    EVENT_MESSAGE_EXECUTED,
     EVENT_MESSAGE_SENT,
     GAS_MESSAGE_BYTE,
+    GAS_PROOF_STEP,
+    GAS_RELAY_MESSAGE,
     GAS_SEND_MESSAGE,
     GAS_VIEW,
     MAX_MESSAGE_BYTES,
+    MAX_PROOF_DEPTH,
     MESSENGER_WORDS,
+    REASON_ALREADY_EXECUTED,
     REASON_BAD_CALLDATA,
+    REASON_BAD_MESSAGE_PROOF,
+    REASON_BALANCE_OVERFLOW,
     REASON_FAULT,
     REASON_MESSAGE_TO_SELF,
     REASON_MESSAGE_TOO_LONG,
@@ -49,10 +76,11 @@ from .system import (
     REASON_OUT_OF_GAS,
     REASON_UNKNOWN_SELECTOR,
     SEL_MESSAGE_COUNT,
+    SEL_RELAY_MESSAGE,
     SEL_SEND_MESSAGE,
     SLOT_MESSAGE_COUNT,
 )
-from .u256 import copy, fits_u64, set_u64, sub_in_place, to_u64
+from .u256 import add_in_place, copy, fits_u64, is_zero, set_u64, sub_in_place, to_u64
 
 ME = MESSENGER_WORDS
 
@@ -156,6 +184,169 @@ def _send(
     return REASON_NONE, gas
 
 
+# the relay's scratch (state.S_RELAY): the message record, the running digest, a sibling, the
+# message hash, the recipient and the value
+R_RECORD, R_CUR, R_SIB, R_HASH, R_TO, R_VALUE = 0, 32, 40, 48, 56, 64
+LEAF_TAG_WORDS = (0x616C7461, 0x76656473, 0x746E692F, 0x706F7265)  # b"atlasdev/interop"
+RELAY_HEAD = 13 * 32  # the ABI head: 13 words
+
+
+@njit(cache=True)
+def _climb(inp, dbase, p, count, index, work, cur, sib, block):
+    """Hash the digest at work[cur:] up a path of `count` siblings at calldata byte p."""
+    for k in range(count):
+        read_bytes32(inp, dbase, p + 32 * k, work, sib)
+        if index & 1:
+            hash_pair(work, sib, work, cur, work, block, work, cur)
+        else:
+            hash_pair(work, cur, work, sib, work, block, work, cur)
+        index >>= 1
+
+
+@njit(cache=True)
+def _array(inp, dbase, p0, args, head_word, work, tmp):
+    """(byte offset of the first element, length) of a bytes32[] argument; (-1, -1) if it does
+    not fit the calldata or is longer than MAX_PROOF_DEPTH."""
+    off = _small_uint(inp, dbase, p0 + 32 * head_word, work, tmp)
+    if off < 0 or off + 32 > args:
+        return -1, -1
+    n = _small_uint(inp, dbase, p0 + off, work, tmp)
+    if n < 0 or n > MAX_PROOF_DEPTH or off + 32 + 32 * n > args:
+        return -1, -1
+    return p0 + off + 32, n
+
+
+@njit(cache=True)
+def _relay(inp, work, L, out, logs_off, tx_i, tx, dbase, dstart, dlen, chain_id, gas_avail):
+    """Execute a message from another chain, proven against an imported interop root, once:
+    its value is minted to its recipient and a MessageExecuted log records it. Returns
+    (reason, execution gas). Every check comes before the first write."""
+    sc = L[L_SCRATCH]
+    r = sc + S_RELAY
+    rec, cur, sib, mh, to, value = (
+        r + R_RECORD,
+        r + R_CUR,
+        r + R_SIB,
+        r + R_HASH,
+        r + R_TO,
+        r + R_VALUE,
+    )
+    tmp = sc + S_T0
+    if gas_avail < GAS_RELAY_MESSAGE:
+        return REASON_OUT_OF_GAS, gas_avail
+    args = dlen - 4
+    p0 = dstart + 4
+    if args < RELAY_HEAD:
+        return REASON_BAD_CALLDATA, GAS_RELAY_MESSAGE
+    for i in range(8):
+        if inp[tx + TX_VALUE + i] != 0:
+            return REASON_NON_PAYABLE, GAS_RELAY_MESSAGE
+    d_off = _small_uint(inp, dbase, p0 + 6 * 32, work, tmp)
+    if d_off < 0 or d_off + 32 > args:
+        return REASON_BAD_CALLDATA, GAS_RELAY_MESSAGE
+    d_len = _small_uint(inp, dbase, p0 + d_off, work, tmp)
+    if d_len < 0 or d_off + 32 + d_len > args:
+        return REASON_BAD_CALLDATA, GAS_RELAY_MESSAGE
+    if d_len > MAX_MESSAGE_BYTES:
+        return REASON_MESSAGE_TOO_LONG, GAS_RELAY_MESSAGE
+    mp, mp_len = _array(inp, dbase, p0, args, 9, work, tmp)
+    hp, hp_len = _array(inp, dbase, p0, args, 12, work, tmp)
+    m_index = _small_uint(inp, dbase, p0 + 8 * 32, work, tmp)
+    h_index = _small_uint(inp, dbase, p0 + 10 * 32, work, tmp)
+    h_count = _small_uint(inp, dbase, p0 + 11 * 32, work, tmp)
+    if mp < 0 or hp < 0 or m_index < 0 or h_index < 0 or h_count < 0:
+        return REASON_BAD_CALLDATA, GAS_RELAY_MESSAGE
+    gas = GAS_RELAY_MESSAGE + GAS_MESSAGE_BYTE * d_len + GAS_PROOF_STEP * (mp_len + hp_len)
+    if gas > gas_avail:
+        return REASON_OUT_OF_GAS, gas_avail
+
+    # the message record, as the source STF wrote it (this chain is its destination)
+    for i in range(32):
+        work[rec + i] = 0
+    for k, w in ((0, 0), (2, 4)):  # source chain, nonce: u64
+        read_uint(inp, dbase, p0 + 32 * k, work, tmp)
+        if not fits_u64(work, tmp):
+            return REASON_BAD_CALLDATA, gas
+        work[rec + w] = work[tmp]
+        work[rec + w + 1] = work[tmp + 1]
+    _put_u64(work, rec + 2, chain_id)
+    if not read_address(inp, dbase, p0 + 3 * 32, work, rec + 6):
+        return REASON_BAD_CALLDATA, gas
+    if not read_address(inp, dbase, p0 + 4 * 32, work, rec + 11):
+        return REASON_BAD_CALLDATA, gas
+    read_uint(inp, dbase, p0 + 5 * 32, work, rec + 16)
+    hash_packed(inp, dbase, p0 + d_off + 32, d_len, work, sc + S_BLOCK, work, rec + 24)
+    for i in range(5):
+        work[to + i] = work[rec + 11 + i]
+    copy(work, value, work, rec + 16)
+    hash_words(work, rec, 2, work, mh)
+
+    # the message hash up to its block's message root
+    for i in range(8):
+        work[cur + i] = work[mh + i]
+    _climb(inp, dbase, mp, mp_len, m_index, work, cur, sib, sc + S_BLOCK)
+    read_bytes32(inp, dbase, p0 + 7 * 32, work, sib)
+    for i in range(8):
+        if work[cur + i] != work[sib + i]:
+            return REASON_BAD_MESSAGE_PROOF, gas
+    # the block's leaf up to the history's list root, bound to its length
+    read_uint(inp, dbase, p0 + 32, work, tmp)
+    if not fits_u64(work, tmp):
+        return REASON_BAD_CALLDATA, gas
+    work[rec + 2] = work[tmp]  # rec 0..1 still hold the source chain
+    work[rec + 3] = work[tmp + 1]
+    for i in range(8):
+        work[rec + 4 + i] = work[sib + i]
+    for i in range(4):
+        work[rec + 12 + i] = LEAF_TAG_WORDS[i]
+    hash_words(work, rec, 1, work, cur)
+    depth = 0
+    while (1 << depth) < h_count:
+        depth += 1
+    if h_index >= h_count or hp_len != depth:
+        return REASON_BAD_MESSAGE_PROOF, gas
+    _climb(inp, dbase, hp, hp_len, h_index, work, cur, sib, sc + S_BLOCK)
+    for i in range(8):
+        work[rec + i] = work[cur + i]
+    work[rec + 8] = u32(h_count)
+    for i in range(9, 16):
+        work[rec + i] = 0
+    hash_words(work, rec, 1, work, cur)  # the interop root
+
+    # an imported root (a witness without it only fails the relay), not executed before
+    r_root = raw_slot_row(work, L, DOMAIN_INTEROP, ME, work, cur)
+    if r_root < 0 or is_zero(work, value_at(L, r_root)):
+        return REASON_BAD_MESSAGE_PROOF, gas
+    r_done = raw_slot_row(work, L, DOMAIN_EXECUTED, ME, work, mh)
+    if r_done < 0:
+        return REASON_FAULT, gas
+    if not is_zero(work, value_at(L, r_done)):
+        return REASON_ALREADY_EXECUTED, gas
+    account_key(work, to, work, L)
+    r_to = lookup(work, L)
+    if r_to < 0:
+        return REASON_FAULT, gas
+    copy(work, sc + S_T1, work, value_at(L, r_to))
+    if add_in_place(work, sc + S_T1, work, value):
+        return REASON_BALANCE_OVERFLOW, gas
+    if not writable(inp, work, L, r_done) or not writable(inp, work, L, r_to):
+        return REASON_FAULT, gas
+    set_u64(work, value_at(L, r_done), 1)
+    copy(work, value_at(L, r_to), work, sc + S_T1)
+
+    base = emit_log(work, L, out, logs_off, tx_i, EMITTER_MESSENGER, EVENT_MESSAGE_EXECUTED, 3)
+    read_uint(inp, dbase, p0, work, tmp)
+    uint_to_bytes32(work, tmp, out, base + LOG_TOPICS)
+    address_to_bytes32(work, to, out, base + LOG_TOPICS + 8)
+    for i in range(8):
+        out[base + LOG_TOPICS + 16 + i] = work[mh + i]
+    read_uint(inp, dbase, p0 + 2 * 32, work, tmp)
+    uint_to_bytes32(work, tmp, out, base + LOG_DATA)
+    uint_to_bytes32(work, value, out, base + LOG_DATA + 8)
+    out[OUT_RET_LEN] = 0
+    return REASON_NONE, gas
+
+
 @njit(cache=True)
 def call(
     inp,
@@ -177,6 +368,10 @@ def call(
     if dlen < 4:
         return REASON_UNKNOWN_SELECTOR, u32(0)
     sel = read_selector(inp, dbase, dstart)
+    if sel == SEL_RELAY_MESSAGE:
+        reason, gas = _relay(inp, work, L, out, logs_off, tx_i, tx, dbase, dstart, dlen, chain_id,
+                             gas_avail)  # fmt: skip
+        return reason, u32(gas)
     if sel == SEL_SEND_MESSAGE:
         reason, gas = _send(
             inp,

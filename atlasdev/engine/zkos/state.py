@@ -54,12 +54,14 @@ S_T2 = 72
 S_TXBLOCK = 80  # 48 words: transaction leaf preimage
 V_N_INSERTED = 128
 V_N_LOGS = 129
-V_N_MSGS = 130  # must stay below layout.SCRATCH_WORDS
+V_N_MSGS = 130  # must stay below S_RELAY
+S_RELAY = 136  # 72 words for relaying a message (messenger.py), up to layout.SCRATCH_WORDS
 
 DOMAIN_ACCOUNT = 1
 DOMAIN_STORAGE = 2
 DOMAIN_FEED = 3
 DOMAIN_INTEROP = 4  # the messenger's imported interop roots (slot: the root)
+DOMAIN_EXECUTED = 5  # the messenger's executed messages (slot: the message hash)
 
 
 @njit(cache=True)

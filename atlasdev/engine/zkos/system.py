@@ -51,14 +51,20 @@ SEL_GET_PRICE = selector("getPrice(bytes32)")
 SEL_IS_FEEDER = selector("isFeeder(address)")
 SEL_SEND_MESSAGE = selector("sendMessage(uint256,address,bytes)")
 SEL_MESSAGE_COUNT = selector("messageCount()")
+SEL_RELAY_MESSAGE = selector(
+    "relayMessage(uint256,uint256,uint256,address,address,uint256,bytes,bytes32,uint256,"
+    "bytes32[],uint256,uint256,bytes32[])"
+)
 
 EVENT_TRANSFER = 0
 EVENT_PRICE_UPDATED = 1
 EVENT_MESSAGE_SENT = 2
+EVENT_MESSAGE_EXECUTED = 3
 EVENT_SIGNATURES = (
     "Transfer(address,address,uint256)",
     "PriceUpdated(bytes32,uint256)",
     "MessageSent(uint256,address,address,uint256,bytes32)",
+    "MessageExecuted(uint256,address,bytes32,uint256,uint256)",
 )
 EVENT_TOPICS = tuple(keccak(s.encode()) for s in EVENT_SIGNATURES)
 
@@ -92,6 +98,9 @@ GAS_SET_PRICE = 25_000
 GAS_SEND_MESSAGE = 40_000
 GAS_MESSAGE_BYTE = 8
 MAX_MESSAGE_BYTES = 4096
+GAS_RELAY_MESSAGE = 50_000
+GAS_PROOF_STEP = 1_000  # per sibling hashed on the two paths
+MAX_PROOF_DEPTH = 32
 
 # Receipt reasons. Below REASON_FIRST_FAILURE the transaction is invalid and is not included.
 REASON_NONE = 0
@@ -114,6 +123,8 @@ REASON_NOT_FEEDER = 24
 REASON_MESSAGE_TO_SELF = 25
 REASON_MESSAGE_TOO_LONG = 26
 REASON_BALANCE_OVERFLOW = 27
+REASON_BAD_MESSAGE_PROOF = 28  # also a message for another chain: its hash names this one
+REASON_ALREADY_EXECUTED = 29
 REASON_FAULT = 0xFFFF  # the witness lacked a key: the whole block is rejected
 
 REASON_TEXT = {
@@ -136,5 +147,7 @@ REASON_TEXT = {
     REASON_MESSAGE_TO_SELF: "messenger: destination is this chain",
     REASON_MESSAGE_TOO_LONG: "messenger: data longer than 4096 bytes",
     REASON_BALANCE_OVERFLOW: "balance overflow",
+    REASON_BAD_MESSAGE_PROOF: "messenger: the message is not under an imported interop root",
+    REASON_ALREADY_EXECUTED: "messenger: the message was already executed",
 }
-EVENT_DATA_BYTES = (32, 32, 64)
+EVENT_DATA_BYTES = (32, 32, 64, 64)

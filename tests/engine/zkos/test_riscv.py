@@ -252,3 +252,41 @@ def test_every_block_of_a_devnet_run_replays_on_riscv(guest: image.Image, tmp_pa
         assert run.public.post_root == replay.block.state_root, number
         with_txs += replay.block.tx_count > 0
     assert with_txs >= 1
+
+
+def test_the_image_executes_a_relayed_message_like_the_native_stf(guest: image.Image) -> None:
+    """A message sent on chain 271 and relayed on 272 against an imported interop root: the
+    guest checks the same proof and reaches the same public values (and the same failure for a
+    second relay)."""
+    from atlasdev.engine.airbender.guest import run_block
+    from atlasdev.engine.zkos import relay as rl
+
+    send = SEL_SEND_MESSAGE.to_bytes(4, "big") + encode(
+        ["uint256", "address", "bytes"], [272, BOB, b"to beta"]
+    )
+    source = execute(
+        BlockHeader(271, 1, 1000, 10**9),
+        [TxInput(ALICE, MESSENGER_ADDRESS, 0, 5, 300_000, 2 * 10**9, 10**9, send)],
+        _genesis(),
+    )
+    (message,) = source.messages
+    entries = [(271, 1, rl.list_root([message.hash])), (273, 4, b"\x44" * 32)]
+    leaves = [rl.leaf(*e) for e in entries]
+    relay = rl.Relay(
+        271, 1, message.nonce, message.sender, message.to, message.value, b"to beta",
+        entries[0][2], 0, [], 0, 2, rl.list_path(leaves, 0),
+    )  # fmt: skip
+    dest = _genesis()
+    imported = execute(
+        BlockHeader(272, 1, 1000, 10**9, interop_root=rl.interop_root(leaves)), [], dest
+    )
+    dest.apply(imported.changed_positions, imported.changed_leaves)
+    txs = [
+        TxInput(ALICE, MESSENGER_ADDRESS, n, 0, 400_000, 2 * 10**9, 10**9, relay.calldata())
+        for n in range(2)
+    ]
+    native = execute(BlockHeader(272, 2, 1001, 10**9), txs, dest)
+    assert [r.status for r in native.receipts] == [1, 0]  # executed once
+    run = run_block(guest, native.input_words, max_cycles=400_000_000)
+    assert run.stf_status == 0
+    assert run.public == native.public

@@ -921,8 +921,8 @@ def test_malformed_layout_is_rejected(tree) -> None:
 def _drop_keys(monkeypatch, drop) -> None:
     real = blk.touched_keys
 
-    def fake(sender, to, data):
-        return {k for k in real(sender, to, data) if k not in drop}
+    def fake(sender, to, data, chain_id=0):
+        return {k for k in real(sender, to, data, chain_id) if k not in drop}
 
     monkeypatch.setattr(blk, "touched_keys", fake)
 
@@ -1222,3 +1222,131 @@ def test_an_import_without_its_witness_is_a_block_fault(tree, monkeypatch) -> No
     with pytest.raises(StfFault) as fault:
         execute(header, [], tree)
     assert fault.value.status == layout.ERR_WITNESS_MISSING
+
+
+# ---- relaying messages ---------------------------------------------------------------------------
+from atlasdev.engine.zkos import relay as rl  # noqa: E402
+
+DEST_CHAIN = 272
+TOPIC_EXECUTED = keccak(b"MessageExecuted(uint256,address,bytes32,uint256,uint256)")
+RECIPIENT = b"\x5e" * 20
+
+
+def _sent_message(value: int = 3 * 10**18, data: bytes = b"\xca\xfe") -> tuple[blk.Message, bytes]:
+    """A message from chain CHAIN to DEST_CHAIN, sent in block 1 (its record and payload)."""
+    call = sel("sendMessage(uint256,address,bytes)") + encode(
+        ["uint256", "address", "bytes"], [DEST_CHAIN, RECIPIENT, data]
+    )
+    res = run(genesis(), [tx(ALICE, MESSENGER, value=value, data=call, gas=300_000)])
+    (message,) = res.messages
+    return message, data
+
+
+def _relay_of(message: blk.Message, data: bytes, others: int = 2) -> tuple[rl.Relay, bytes]:
+    """The relay of ``message`` from a history where its block is entry 1 of ``others`` + 1;
+    and the interop root it is proven under."""
+    hashes = [message.hash]
+    entries = [(CHAIN + 9, 5, b"\x11" * 32), (CHAIN, 1, rl.list_root(hashes))]
+    entries += [(CHAIN + 9, 6 + i, bytes([i + 2]) * 32) for i in range(others - 1)]
+    leaves = [rl.leaf(*e) for e in entries]
+    relay = rl.Relay(
+        CHAIN, 1, message.nonce, message.sender, message.to, message.value, data,
+        rl.list_root(hashes), 0, rl.list_path(hashes, 0), 1, len(leaves), rl.list_path(leaves, 1),
+    )  # fmt: skip
+    return relay, rl.interop_root(leaves)
+
+
+def _dest(root: bytes | None) -> StateTree:
+    """The destination chain, after a block that imported ``root`` (if any)."""
+    t = genesis()
+    if root is not None:
+        header = BlockHeader(DEST_CHAIN, 1, 1_700_000_000, BASE_FEE, interop_root=root)
+        run(t, [], header)
+    return t
+
+
+def _run_relay(t: StateTree, calldata: bytes, nonce: int = 0) -> blk.Receipt:
+    header = BlockHeader(DEST_CHAIN, 2, 1_700_000_001, BASE_FEE)
+    res = run(t, [tx(BOB, MESSENGER, nonce=nonce, data=calldata, gas=400_000)], header)
+    return res.receipts[0]
+
+
+def test_a_relayed_message_executes_once() -> None:
+    message, data = _sent_message()
+    relay, root = _relay_of(message, data)
+    assert relay.root(DEST_CHAIN) == root and relay.message_hash(DEST_CHAIN) == message.hash
+    t = _dest(root)
+    before = eth(t, RECIPIENT)
+    receipt = _run_relay(t, relay.calldata())
+    assert receipt.status == 1, system.REASON_TEXT.get(receipt.reason)
+    assert eth(t, RECIPIENT) == before + message.value
+    assert to_int(_value(t, keys.executed_key(message.hash))) == 1
+    (log,) = receipt.logs
+    assert log.address == MESSENGER and log.topics[0] == TOPIC_EXECUTED
+    assert log.topics[1:] == (CHAIN.to_bytes(32, "big"), bytes(12) + RECIPIENT, message.hash)
+    assert decode(["uint256", "uint256"], log.data) == (message.nonce, message.value)
+    again = _run_relay(t, relay.calldata(), nonce=1)
+    assert (again.status, again.reason) == (0, system.REASON_ALREADY_EXECUTED)
+    assert eth(t, RECIPIENT) == before + message.value
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        "value",  # a record that is not the one sent
+        "data",
+        "message path",
+        "message root",
+        "history path",
+        "history index",
+        "history count",
+        "not imported",
+        "another destination",
+    ],
+)
+def test_a_forged_or_unimported_relay_does_nothing(forge: str) -> None:
+    import dataclasses as dc
+
+    message, data = _sent_message()
+    relay, root = _relay_of(message, data)
+    imported = root
+    if forge == "value":
+        relay = dc.replace(relay, value=relay.value + 1)
+    elif forge == "data":
+        relay = dc.replace(relay, data=b"\xca\xff")
+    elif forge == "message path":
+        relay = dc.replace(relay, message_path=[b"\x01" * 32])
+    elif forge == "message root":
+        relay = dc.replace(relay, message_root=b"\x02" * 32)
+    elif forge == "history path":
+        relay = dc.replace(relay, history_path=[b"\x03" * 32, *relay.history_path[1:]])
+    elif forge == "history index":
+        relay = dc.replace(relay, history_index=0)
+    elif forge == "history count":
+        relay = dc.replace(relay, history_count=relay.history_count + 1)
+    elif forge == "not imported":
+        imported = None
+    t = _dest(imported)
+    before = eth(t, RECIPIENT)
+    if forge == "another destination":  # the right relay, on a chain the message is not for
+        header = BlockHeader(DEST_CHAIN + 1, 2, 1_700_000_001, BASE_FEE, interop_root=root)
+        res = run(t, [tx(BOB, MESSENGER, data=relay.calldata(), gas=400_000)], header)
+        receipt = res.receipts[0]
+    else:
+        receipt = _run_relay(t, relay.calldata())
+    assert (receipt.status, receipt.reason) == (0, system.REASON_BAD_MESSAGE_PROOF)
+    assert eth(t, RECIPIENT) == before
+    assert to_int(_value(t, keys.executed_key(message.hash))) == 0
+
+
+def test_malformed_relay_calldata_fails_cleanly() -> None:
+    message, data = _sent_message()
+    relay, root = _relay_of(message, data)
+    t = _dest(root)
+    good = relay.calldata()
+    for i, bad in enumerate((good[:100], good[:4] + b"\xff" * 32 + good[36:], good[:-1])):
+        receipt = _run_relay(t, bad, nonce=i)
+        assert receipt.status == 0 and receipt.reason in (
+            system.REASON_BAD_CALLDATA,
+            system.REASON_BAD_MESSAGE_PROOF,
+        )
