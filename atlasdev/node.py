@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .engine.chain import Chain
+from .engine.gateway.relayer import Relayer
 from .engine.gateway.service import Gateway
 from .engine.prover_worker import ProverWorker, resolve_backend
 from .engine.rpc.server import RpcServer
@@ -48,11 +49,14 @@ class Node:
         data_dir: Path,
         on_block: Callable[[Chain, BlockRow, list[TxRow]], None] | None = None,
         prover: str = "off",
+        autorelay: bool = True,
     ) -> None:
         self.profile = profile
         self.prover_backend = resolve_backend(prover)  # raises ProverUnavailable early
         self.prover: ProverWorker | None = None
         self.gateway: Gateway | None = None
+        self.autorelay = autorelay
+        self.relayer: Relayer | None = None
         self.data_dir = data_dir
         self.on_block = on_block
         self.chains: dict[int, Chain] = {}
@@ -86,6 +90,9 @@ class Node:
         if latest is not None:  # a root published before a restart that a chain has not imported
             self._offer_interop_root(latest.root)
         self.gateway.start()
+        if self.autorelay:
+            self.relayer = Relayer(self.store, self.chains)
+            self.relayer.start()
         if self.prover_backend is not None:
             self.prover = ProverWorker(self.store, list(self.chains), self.prover_backend)
             self.prover.start()
@@ -106,6 +113,8 @@ class Node:
     def stop(self) -> None:
         if self.prover is not None:
             self.prover.stop()
+        if self.relayer is not None:
+            self.relayer.stop()
         if self.gateway is not None:
             self.gateway.stop()
         for seq in self.sequencers:

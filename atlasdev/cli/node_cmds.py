@@ -233,6 +233,7 @@ def serve(
     on_ready: Callable[[Node], None] | None = None,
     echo: Callable[[str], None] = typer.echo,
     prover: str = "off",
+    autorelay: bool = True,
 ) -> None:
     """Run ``profile``'s network from ``data_dir`` until ``stop`` is set, logging blocks.
 
@@ -241,7 +242,14 @@ def serve(
     """
     from ..node import Node
 
-    node = _node(Node, profile, data_dir, on_block=BlockLog(json_out, echo=echo), prover=prover)
+    node = _node(
+        Node,
+        profile,
+        data_dir,
+        on_block=BlockLog(json_out, echo=echo),
+        prover=prover,
+        autorelay=autorelay,
+    )
     _start(node)
     try:
         info = ready_info(profile, data_dir)
@@ -272,7 +280,13 @@ def _node(node_class: Any, profile: Profile, data_dir: Path, **kwargs: Any) -> A
         raise CliError(str(e)) from None
 
 
-def dashboard(profile: Profile, data_dir: Path, stop: threading.Event, prover: str = "off") -> None:
+def dashboard(
+    profile: Profile,
+    data_dir: Path,
+    stop: threading.Event,
+    prover: str = "off",
+    autorelay: bool = True,
+) -> None:
     """Run ``profile``'s network with the Textual dashboard in this (the main) thread.
 
     The sequencers and RPC servers run in their own threads as in headless mode; the dashboard
@@ -284,7 +298,7 @@ def dashboard(profile: Profile, data_dir: Path, stop: threading.Event, prover: s
     from ..node import Node
     from ..tui import make_app
 
-    node = _node(Node, profile, data_dir, prover=prover)
+    node = _node(Node, profile, data_dir, prover=prover, autorelay=autorelay)
     _start(node)
     monitor = Monitor(node)
     logging.getLogger("atlasdev.cli").info(
@@ -370,6 +384,14 @@ def up(
             "or off.",
         ),
     ] = "off",
+    autorelay: Annotated[
+        bool,
+        typer.Option(
+            "--autorelay/--no-autorelay",
+            help="Execute each cross-chain message on its destination as soon as it can be "
+            "(default), or leave it to `atlasdev msg relay`.",
+        ),
+    ] = True,
 ) -> None:
     """Start the devnet: every chain of the profile, its JSON-RPC servers and its dev accounts.
 
@@ -398,9 +420,9 @@ def up(
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         if headless or json_out or not _interactive():
-            serve(chosen, directory, stop, json_out, prover=prover)
+            serve(chosen, directory, stop, json_out, prover=prover, autorelay=autorelay)
         else:
-            dashboard(chosen, directory, stop, prover=prover)
+            dashboard(chosen, directory, stop, prover=prover, autorelay=autorelay)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

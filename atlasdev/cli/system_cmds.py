@@ -313,16 +313,29 @@ def msg_prove(
 @msg_app.command("relay")
 def msg_relay(
     message: MessageArg,
+    sender: FromOpt = "0",
     rpc: RpcOpt = DEFAULT_RPC,
     chain: ChainOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Execute a verified message on its destination chain (not implemented yet).
+    """Execute a message on its destination chain: sends the messenger's relayMessage with the
+    message's proof (the node autorelays unless started with --no-autorelay).
 
-    Example: atlasdev msg relay 0x5f…
+    Example: atlasdev msg relay 0x5f… --from 3
     """
-    _message(rpc, chain, message)  # an unknown message is the first thing to report
-    raise CliError(
-        "msg relay is not implemented yet: destination chains do not import interop roots or "
-        "execute messages yet (issue 6); `atlasdev msg prove` prints the proof they will take"
-    )
+    m = _message(rpc, chain, message)
+    if m["stage"] == "executed":
+        done = m["executedIn"]
+        raise CliError(
+            f"message {m['hash']} was already executed on chain {done['chainId']} in block "
+            f"{done['blockNumber']} (tx {done['transactionHash']})"
+        )
+    if m["stage"] != "imported":
+        raise CliError(f"message {m['hash']} cannot be relayed yet: {m.get('waitingFor', '')}")
+    signer = parse_signer(sender)
+    dest = find_chain(network(rpc), str(m["destinationChainId"]))
+    target = connect(f"http://127.0.0.1:{dest['rpcPort']}", None)
+    data = bytes.fromhex(m["relay"]["data"][2:])
+    sent, receipt = transact(target, signer, MESSENGER_ADDRESS, 0, data, wait=True)
+    lines = [f"message   {m['hash']} -> chain {m['destinationChainId']}"]
+    report(json_out, sent, receipt, {"messageHash": m["hash"]}, lines)

@@ -746,6 +746,36 @@ class Store:
             out.append(LogRow(r[0], r[1], r[2], r[3], r[4], r[5], topics, r[10]))
         return out
 
+    def log_with_topics(
+        self, chain_id: int, address: bytes, topic0: bytes, topic3: bytes
+    ) -> LogRow | None:
+        """The first log of ``address`` on the chain with these first and fourth topics."""
+        r = (
+            self._conn()
+            .execute(
+                "SELECT * FROM logs WHERE chain_id=? AND address=? AND topic0=? AND topic3=? "
+                "ORDER BY block_number, log_index LIMIT 1",
+                (chain_id, address, topic0, topic3),
+            )
+            .fetchone()
+        )
+        if r is None:
+            return None
+        return LogRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(t for t in r[6:10] if t), r[10])
+
+    def messages_to(self, dst_chain: int) -> list[MessageRow]:
+        """Every message of the network for ``dst_chain``, oldest first."""
+        rows = (
+            self._conn()
+            .execute(
+                'SELECT chain_id, block_number, tx_hash, nonce, dst_chain, sender, "to", value, '
+                "data, hash FROM messages WHERE dst_chain=? ORDER BY chain_id, nonce",
+                (dst_chain,),
+            )
+            .fetchall()
+        )
+        return [MessageRow(*r[:7], int(r[7], 16), r[8], r[9]) for r in rows]
+
     def last_imported_root(self, chain_id: int) -> bytes | None:
         """The interop root the chain's latest importing block imported; None if none did."""
         row = (

@@ -82,7 +82,7 @@ def test_msg_status_prove_and_relay(capsys, rpc: str) -> None:
     assert main(["msg", "prove", message, "--rpc", rpc]) == 1
     assert "has no proof yet" in capsys.readouterr().err
     assert main(["msg", "relay", message, "--rpc", rpc]) == 1
-    assert "not implemented yet" in capsys.readouterr().err
+    assert "cannot be relayed yet: the prover has not proven" in capsys.readouterr().err
     assert main(["msg", "status", "0x" + "ab" * 32, "--rpc", rpc]) == 1
     assert "no message" in capsys.readouterr().err
     assert main(["msg", "status", "0x1234", "--rpc", rpc]) == 1

@@ -11,33 +11,21 @@ block's entry up to the interop root.
 
 Lifecycle stages: sealed (in a sealed source block), proven (the block's proof is stored),
 verified (the gateway accepted that proof; the message is provable against the interop root),
-imported (the destination imported a root whose history holds the message's block). Executing
-the message there comes with the STF's message execution (issue 6, not implemented yet).
+imported (the destination imported a root whose history holds the message's block), executed
+(a relay transaction on the destination ran it: its MessageExecuted log is there).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-from ..store import MessageRow, Store
+from ..store import LogRow, MessageRow, Store
+from ..zkos.relay import Relay
+from ..zkos.relay import message_hash as message_hash
+from ..zkos.system import EVENT_MESSAGE_EXECUTED, EVENT_TOPICS, MESSENGER_ADDRESS
 from . import interop
 
-
-def message_hash(
-    src_chain: int, dst_chain: int, nonce: int, sender: bytes, to: bytes, value: int, data: bytes
-) -> bytes:
-    """The hash the source STF gives a message record."""
-    record = (
-        src_chain.to_bytes(8, "little")
-        + dst_chain.to_bytes(8, "little")
-        + nonce.to_bytes(8, "little")
-        + sender
-        + to
-        + value.to_bytes(32, "little")
-        + hashlib.blake2s(data).digest()
-    )
-    return hashlib.blake2s(record).digest()
+EXECUTED_TOPIC = EVENT_TOPICS[EVENT_MESSAGE_EXECUTED]
 
 
 @dataclass(frozen=True)
@@ -59,9 +47,20 @@ class MessageProof:
 @dataclass(frozen=True)
 class MessageStatus:
     message: MessageRow
-    stage: str  # sealed | proven | verified | imported
+    stage: str  # sealed | proven | verified | imported | executed
     proof: MessageProof | None  # once verified
-    reason: str  # why there is no proof yet
+    reason: str  # what the message waits for
+    executed: LogRow | None = None  # its MessageExecuted log on the destination
+
+    def relay(self) -> Relay | None:
+        """The destination's `relayMessage` call for this message, once it has a proof."""
+        if self.proof is None:
+            return None
+        m, p, h = self.message, self.proof, self.proof.history
+        return Relay(
+            m.chain_id, m.block_number, m.nonce, m.sender, m.to, m.value, m.data,
+            p.message_root, p.index, p.path, h.index, h.count, h.path,
+        )  # fmt: skip
 
 
 class MessageNotFound(LookupError):
@@ -98,10 +97,13 @@ def status(store: Store, message: bytes) -> MessageStatus:
     proof = MessageProof(
         index, interop.list_path(hashes, index), verdict.message_root, history.proof(at)
     )
+    executed = store.log_with_topics(row.dst_chain, MESSENGER_ADDRESS, EXECUTED_TOPIC, row.hash)
+    if executed is not None:
+        return MessageStatus(row, "executed", proof, "", executed)
     imported = store.last_imported_root(row.dst_chain)
     covered = [e.index for e in entries if e.root == imported]
     if covered and covered[0] >= at:
-        return MessageStatus(row, "imported", proof, "")
+        return MessageStatus(row, "imported", proof, "a relay transaction on the destination")
     return MessageStatus(
         row,
         "verified",

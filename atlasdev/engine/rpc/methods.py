@@ -18,7 +18,7 @@ from ..accounts import dev_accounts
 from ..chain import BASE_FEE_WEI, BLOCK_GAS_LIMIT, Chain, ChainError
 from ..store import BlockRow, LogRow, TxRow
 from ..transactions import decode_raw_transaction
-from ..zkos.system import SYSTEM_ADDRESSES
+from ..zkos.system import MESSENGER_ADDRESS, SYSTEM_ADDRESSES
 
 HEX_RE = re.compile(r"^0x[0-9a-fA-F]*$")
 EMPTY_UNCLES = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
@@ -557,8 +557,9 @@ class EthApi:
 
     def get_message(self, message_hash: Any) -> dict | None:
         """A cross-chain message by its hash (sent by any chain of the network): its record,
-        lifecycle stage, and once the gateway verified its block the inclusion proof a relayer
-        hands to the destination (docs/gateway.md). None for an unknown hash."""
+        lifecycle stage, once the gateway verified its block the inclusion proof and the
+        destination's relayMessage call, and once executed where (docs/gateway.md). None for an
+        unknown hash."""
         from ..gateway.messages import MessageNotFound, status
 
         digest = data_bytes(message_hash, "message hash")
@@ -594,6 +595,15 @@ class EthApi:
                 "historyCount": h.count,
                 "historyPath": [hb(s) for s in h.path],
                 "interopRoot": hb(h.root),
+            }
+            relay = found.relay()
+            assert relay is not None
+            out["relay"] = {"to": _checksum(MESSENGER_ADDRESS), "data": hb(relay.calldata())}
+        if found.executed is not None:
+            out["executedIn"] = {
+                "chainId": m.dst_chain,
+                "blockNumber": found.executed.block_number,
+                "transactionHash": hb(found.executed.tx_hash),
             }
         return out
 
