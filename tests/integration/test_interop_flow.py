@@ -51,11 +51,14 @@ class StandInProver:
                     store.put_proof(row)
 
 
-def _attest_sealed(node: Node):  # type: ignore[no-untyped-def]
-    """The gateway's proof check, attesting what the block was sealed with."""
+def _attest_sealed(node: Node, tampered: bool):  # type: ignore[no-untyped-def]
+    """The gateway's proof check, attesting what the block was sealed with; with ``tampered``,
+    the proof of every block that sent messages is rejected (as a tampered proof is)."""
 
     def attest(program, expected, proof, report, published):  # type: ignore[no-untyped-def]
         block = node.store.block(expected.chain_id, expected.number)  # type: ignore[union-attr]
+        if tampered and block.message_root != bytes(32):
+            raise Rejected("invalid proof: query 3: main row is not under its commitment")
         if block.interop_root != bytes(32) and block.interop_root not in published:
             raise Rejected("imports a root the gateway never published")
         return PublicValues(block.chain_id, block.number, expected.pre_root, block.state_root,
@@ -68,10 +71,10 @@ def _attest_sealed(node: Node):  # type: ignore[no-untyped-def]
 def network(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[tuple[Node, str, str]]:
-    autorelay = request.param
+    autorelay, tampered = request.param
     profile = with_port_base(load_profile("default"), free_port_base(2))
     node = Node(profile, tmp_path, autorelay=autorelay)
-    monkeypatch.setattr(service, "check_block_proof", _attest_sealed(node))
+    monkeypatch.setattr(service, "check_block_proof", _attest_sealed(node, tampered))
     monkeypatch.setattr(Gateway, "_load_program", lambda self: None)
     node.start()
     prover = StandInProver(node)
@@ -108,7 +111,7 @@ def _balance(rpc: str) -> int:
     return int(RpcClient(rpc).call("eth_getBalance", RECIPIENT, "latest"), 16)
 
 
-@pytest.mark.parametrize("network", [True], indirect=True)
+@pytest.mark.parametrize("network", [(True, False)], indirect=True)
 def test_a_message_is_autorelayed_and_executes_once(
     network: tuple[Node, str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -135,7 +138,7 @@ def test_a_message_is_autorelayed_and_executes_once(
     assert node.store.verified_head(271) >= done["blockNumber"]
 
 
-@pytest.mark.parametrize("network", [False], indirect=True)
+@pytest.mark.parametrize("network", [(False, False)], indirect=True)
 def test_without_autorelay_the_user_relays(
     network: tuple[Node, str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -152,3 +155,29 @@ def test_without_autorelay_the_user_relays(
     assert _balance(beta) == before + 7 * 10**9
     assert main(["msg", "relay", message, "--rpc", alpha]) == 1
     assert "already executed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("network", [(True, True)], indirect=True)
+def test_a_rejected_proof_stops_its_messages_for_good(
+    network: tuple[Node, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    node, alpha, beta = network
+    assert node.store is not None
+    before = _balance(beta)
+    message = _send(alpha, capsys)
+    found = _wait_stage(alpha, message, "proven")
+    block = found["blockNumber"]
+    for _ in range(600):  # the gateway's verdict on that block; bounded, not timed
+        verdict = node.store.verification(271, block)
+        if verdict is not None:
+            break
+        time.sleep(0.05)
+    assert verdict is not None and verdict.status == "rejected"
+    time.sleep(1.5)  # blocks keep coming; the verified head stays below the rejected block
+    assert node.store.verified_head(271) == block - 1
+    stuck = RpcClient(beta).call("atlasdev_getMessage", message)
+    assert stuck["stage"] == "proven" and "rejected" in stuck["waitingFor"]
+    assert node.store.latest_interop() is None  # nothing was ever provable
+    assert _balance(beta) == before
+    assert main(["msg", "relay", message, "--rpc", alpha]) == 1
+    assert "cannot be relayed yet" in capsys.readouterr().err

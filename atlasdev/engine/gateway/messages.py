@@ -78,9 +78,10 @@ def status(store: Store, message: bytes) -> MessageStatus:
         proof = store.proof_statuses(row.chain_id, row.block_number, row.block_number)
         proven = proof.get(row.block_number) == "proven"
         why = "the gateway has not verified" if proven else "the prover has not proven"
-        return MessageStatus(
-            row, "proven" if proven else "sealed", None, f"{why} block {row.block_number} yet"
-        )
+        reason = f"{why} block {row.block_number} yet"
+        if verdict is not None and proven:
+            reason = f"the gateway rejected block {row.block_number}'s proof: {verdict.reason}"
+        return MessageStatus(row, "proven" if proven else "sealed", None, reason)
     siblings = store.messages(row.chain_id, row.block_number, row.block_number)
     hashes = [m.hash for m in siblings]
     if interop.list_root(hashes) != verdict.message_root:
