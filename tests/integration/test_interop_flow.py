@@ -9,7 +9,6 @@ empty block takes ~12 s to prove on two cores, a block with a message ~90 s). Ev
 is the real node: sequencers, gateway, interop history, root import, relayer, RPC, CLI.
 """
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,52 +18,14 @@ import pytest
 from atlasdev.cli import main
 from atlasdev.engine.accounts import dev_accounts
 from atlasdev.engine.gateway import service
-from atlasdev.engine.gateway.checks import Rejected
 from atlasdev.engine.gateway.service import Gateway
-from atlasdev.engine.store import ProofRow
-from atlasdev.engine.zkos.block import PublicValues
 from atlasdev.node import Node
 from atlasdev.profiles import load_profile, with_port_base
 from atlasdev.rpc_client import RpcClient
 from tests.conftest import free_port_base
+from tests.integration.standin import StandInProver, attest_sealed
 
 RECIPIENT = "0x00000000000000000000000000000000000beef1"
-
-
-class StandInProver:
-    """Stores a proof record for every sealed block of every chain, in order."""
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        store = self.node.store
-        assert store is not None
-        while not self.stop.wait(0.1):
-            for chain in self.node.chains.values():
-                for n in range(store.last_settled_proof(chain.chain_id) + 1, chain.head.number + 1):
-                    row = ProofRow(chain.chain_id, n, "proven", "stand-in", 1, 1, 1, 1, b"x",
-                                   b"", "", time.time())  # fmt: skip
-                    store.put_proof(row)
-
-
-def _attest_sealed(node: Node, tampered: bool):  # type: ignore[no-untyped-def]
-    """The gateway's proof check, attesting what the block was sealed with; with ``tampered``,
-    the proof of every block that sent messages is rejected (as a tampered proof is)."""
-
-    def attest(program, expected, proof, report, published):  # type: ignore[no-untyped-def]
-        block = node.store.block(expected.chain_id, expected.number)  # type: ignore[union-attr]
-        if tampered and block.message_root != bytes(32):
-            raise Rejected("invalid proof: query 3: main row is not under its commitment")
-        if block.interop_root != bytes(32) and block.interop_root not in published:
-            raise Rejected("imports a root the gateway never published")
-        return PublicValues(block.chain_id, block.number, expected.pre_root, block.state_root,
-                            block.tx_commitment, block.message_root, block.interop_root)  # fmt: skip
-
-    return attest
 
 
 @pytest.fixture
@@ -74,7 +35,7 @@ def network(
     autorelay, tampered = request.param
     profile = with_port_base(load_profile("default"), free_port_base(2))
     node = Node(profile, tmp_path, autorelay=autorelay)
-    monkeypatch.setattr(service, "check_block_proof", _attest_sealed(node, tampered))
+    monkeypatch.setattr(service, "check_block_proof", attest_sealed(node, tampered))
     monkeypatch.setattr(Gateway, "_load_program", lambda self: None)
     node.start()
     prover = StandInProver(node)
