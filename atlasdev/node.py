@@ -50,12 +50,14 @@ class Node:
         on_block: Callable[[Chain, BlockRow, list[TxRow]], None] | None = None,
         prover: str = "off",
         autorelay: bool = True,
+        prove_empty_blocks: bool = False,
     ) -> None:
         self.profile = profile
         self.prover_backend = resolve_backend(prover)  # raises ProverUnavailable early
         self.prover: ProverWorker | None = None
         self.gateway: Gateway | None = None
         self.autorelay = autorelay
+        self.prove_empty_blocks = prove_empty_blocks
         self.relayer: Relayer | None = None
         self.data_dir = data_dir
         self.on_block = on_block
@@ -94,7 +96,9 @@ class Node:
             self.relayer = Relayer(self.store, self.chains)
             self.relayer.start()
         if self.prover_backend is not None:
-            self.prover = ProverWorker(self.store, list(self.chains), self.prover_backend)
+            self.prover = ProverWorker(
+                self.store, list(self.chains), self.prover_backend, self.prove_empty_blocks
+            )
             self.prover.start()
             log.info(
                 "prover: %s backend, proving every chain's blocks in order", self.prover_backend

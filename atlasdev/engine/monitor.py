@@ -313,7 +313,7 @@ class Monitor:
         "verified", a rejected one's "failed"."""
         assert self.node.store is not None
         stage, verify_ms = r.status, None
-        if r.status == "proven":
+        if r.status in ("proven", "empty"):
             verdict = self.node.store.verification(r.chain_id, r.number)
             if verdict is not None and verdict.proof_updated_at == r.updated_at:
                 stage = "verified" if verdict.status == "verified" else "failed"

@@ -94,7 +94,7 @@ class MessageRow:
 class ProofRow:
     chain_id: int
     number: int
-    status: str  # queued | proving | proven | failed
+    status: str  # queued | proving | proven | failed | empty (no transactions: nothing to prove)
     backend: str
     cycles: int
     trace_rows: int
@@ -106,7 +106,7 @@ class ProofRow:
     updated_at: float
 
 
-PROOF_STATUSES = ("queued", "proving", "proven", "failed")
+PROOF_STATUSES = ("queued", "proving", "proven", "failed", "empty")
 
 
 @dataclass(frozen=True)
@@ -409,7 +409,8 @@ class Store:
         row = (
             self._conn()
             .execute(
-                "SELECT MAX(number) FROM proofs WHERE chain_id=? AND status IN ('proven', 'failed')",
+                "SELECT MAX(number) FROM proofs WHERE chain_id=? "
+                "AND status IN ('proven', 'failed', 'empty')",
                 (chain_id,),
             )
             .fetchone()
@@ -417,10 +418,12 @@ class Store:
         return int(row[0] or 0)
 
     def recent_proofs(self, limit: int = 50) -> list[ProofRow]:
-        """The most recently updated proof records of every chain, newest first (no bytes)."""
+        """The most recently updated proof records of every chain, newest first (no bytes; empty
+        blocks, which need no proof, left out)."""
         cur = self._conn().execute(
             "SELECT chain_id, number, status, backend, cycles, trace_rows, prove_ms, size, x'', "
-            "x'', error, updated_at FROM proofs ORDER BY updated_at DESC LIMIT ?",
+            "x'', error, updated_at FROM proofs WHERE status != 'empty' "
+            "ORDER BY updated_at DESC LIMIT ?",
             (limit,),
         )
         return [ProofRow(*row) for row in cur.fetchall()]

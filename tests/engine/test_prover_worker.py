@@ -47,7 +47,11 @@ def proving_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Nod
     """A solo node proving its blocks, once blocks 1 and 2 are settled."""
     port = free_port_base(1)
     profile = with_port_base(load_profile("solo"), port)
-    node = Node(profile, tmp_path_factory.mktemp("prover-node"), prover="cpu")
+    # empty blocks, which the prover otherwise records as "empty" (the identity), are proven
+    # here: a block with a transaction takes minutes on two cores
+    node = Node(
+        profile, tmp_path_factory.mktemp("prover-node"), prover="cpu", prove_empty_blocks=True
+    )
     node.start()
     try:
         assert node.store is not None
@@ -136,3 +140,25 @@ def test_proof_show_export_and_verify(proving_node: tuple[Node, str], tmp_path: 
     assert bad.exit_code != 0 and "not JSON" in bad.output
     later = runner.invoke(app, ["proof", "show", "--block", "999999", "--rpc", rpc])
     assert later.exit_code != 0 and "not found" in later.output
+
+
+def test_empty_blocks_are_recorded_and_verified_as_the_identity(tmp_path: Path) -> None:
+    """Without prove_empty_blocks a block with no transaction and no import is not proven:
+    its record says "empty" and the gateway verifies it by rule (post-state = pre-state)."""
+    profile = with_port_base(load_profile("solo"), free_port_base(1))
+    node = Node(profile, tmp_path, prover="cpu")
+    node.start()
+    try:
+        assert node.store is not None
+        chain_id = profile.chains[0].chain_id
+        while node.store.verified_head(chain_id) < 4:  # pytest-timeout ends a hang
+            time.sleep(0.05)
+        genesis = node.store.block(chain_id, 0)
+        assert genesis is not None
+        for n in range(1, 5):
+            row, verdict = node.store.proof(chain_id, n), node.store.verification(chain_id, n)
+            assert row is not None and row.status == "empty" and row.proof == b""
+            assert verdict is not None and verdict.status == "verified"
+            assert verdict.post_root == genesis.state_root  # nothing happened
+    finally:
+        node.stop()

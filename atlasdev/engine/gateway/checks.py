@@ -19,6 +19,7 @@ import numpy as np
 from ..airbender import block_prover
 from ..airbender.proof import MalformedProof
 from ..airbender.verifier import InvalidProof
+from ..store import BlockRow
 from ..zkos.block import PublicValues
 
 
@@ -40,6 +41,26 @@ def report_words(report: bytes) -> list[int]:
     if len(report) % 4:
         raise Rejected("the report is not a whole number of words")
     return [int(w) for w in np.frombuffer(report, dtype="<u4")]
+
+
+def check_empty_block(block: BlockRow | None, expected: Expected) -> PublicValues:
+    """An empty block needs no proof: with no transactions and no interop import the STF is the
+    identity on the state (its post-state root is its pre-state root, its transaction and
+    message roots are those of empty lists), so that is what the gateway records, whatever the
+    sealed header says; a header that claims otherwise is rejected."""
+    zero = bytes(32)
+    if block is None or (block.chain_id, block.number) != (expected.chain_id, expected.number):
+        raise Rejected(f"block {expected.number} of chain {expected.chain_id} is not stored")
+    if block.tx_count or block.interop_root != zero:
+        raise Rejected("the block has transactions or an import: it needs a proof")
+    if (block.state_root, block.tx_commitment, block.message_root) != (
+        expected.pre_root,
+        zero,
+        zero,
+    ):
+        raise Rejected("an empty block must leave the state as it was")
+    return PublicValues(block.chain_id, block.number, expected.pre_root, expected.pre_root, zero,
+                        zero, zero)  # fmt: skip
 
 
 def check_block_proof(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from ..chain_worker import ChainWorker
 from ..store import InteropEntry, Store, VerificationRow
-from .checks import Expected, Rejected, check_block_proof, report_words
+from .checks import Expected, Rejected, check_block_proof, check_empty_block, report_words
 from .interop import ZERO, History
 
 log = logging.getLogger("atlasdev.gateway")
@@ -54,7 +54,7 @@ class Gateway(ChainWorker):
         True if a verdict was recorded."""
         number = self.store.verified_head(chain_id) + 1
         proof = self.store.proof(chain_id, number)
-        if proof is None or proof.status != "proven":
+        if proof is None or proof.status not in ("proven", "empty"):
             return False
         earlier = self.store.verification(chain_id, number)
         if earlier is not None and earlier.proof_updated_at == proof.updated_at:
@@ -62,13 +62,16 @@ class Gateway(ChainWorker):
         expected = Expected(chain_id, number, self._pre_root(chain_id, number))
         started = time.perf_counter()
         try:
-            public = check_block_proof(
-                self._load_program(),
-                expected,
-                proof.proof,
-                report_words(proof.report),
-                self.published,
-            )
+            if proof.status == "empty":
+                public = check_empty_block(self.store.block(chain_id, number), expected)
+            else:
+                public = check_block_proof(
+                    self._load_program(),
+                    expected,
+                    proof.proof,
+                    report_words(proof.report),
+                    self.published,
+                )
         except Rejected as exc:
             status, post_root, message_root, reason = "rejected", b"", b"", str(exc)
             log.warning("chain %d block %d: proof rejected: %s", chain_id, number, reason)

@@ -123,3 +123,21 @@ def _renumber(store: Store, number: int) -> None:
     row = store.proof(CHAIN_ID, 1)
     assert row is not None
     store.put_proof(dataclasses.replace(row, number=number, updated_at=time.time()))
+
+
+def test_an_empty_block_is_verified_by_rule_and_a_false_one_rejected(tmp_path: Path) -> None:
+    root = StateTree().root()
+    store = _store(tmp_path, root)
+    zero = bytes(32)
+    for number, state_root in ((1, root), (2, b"\x09" * 32)):  # block 2 claims a new state
+        block = BlockRow(CHAIN_ID, number, bytes([number]) * 32, zero, 1000, state_root, zero,
+                         zero, zero, 10**9, 0, 0, 0, time.time())  # fmt: skip
+        store.write_block(block, [], [], [], [])
+        store.put_proof(ProofRow(CHAIN_ID, number, "empty", "cpu", 0, 0, 0, 0, b"", b"", "",
+                                 time.time()))  # fmt: skip
+    gateway = Gateway(store, [CHAIN_ID])
+    assert gateway.verify_next(CHAIN_ID) and gateway.verify_next(CHAIN_ID)
+    one, two = store.verification(CHAIN_ID, 1), store.verification(CHAIN_ID, 2)
+    assert one is not None and one.status == "verified" and one.post_root == root
+    assert two is not None and two.status == "rejected" and "as it was" in two.reason
+    assert store.verified_head(CHAIN_ID) == 1
