@@ -116,7 +116,7 @@ class MessageSummary:
     to: bytes
     value: int
     block_number: int
-    stage: str  # "sealed", "proven" (its block), "verified" (by the gateway); delivery: issue 6
+    stage: str  # sealed, proven (its block), verified (by the gateway), imported, executed
     sealed_at: float
 
 
@@ -529,7 +529,15 @@ class Monitor:
                     )
                 )
         out.sort(key=lambda m: m.sealed_at, reverse=True)
-        return out[:limit]
+        return [self._delivery(m) for m in out[:limit]]
+
+    def _delivery(self, m: MessageSummary) -> MessageSummary:
+        """A verified message's later stages (imported on its destination, executed there)."""
+        if m.stage != "verified" or self.node.store is None:
+            return m
+        from .gateway.messages import status
+
+        return replace(m, stage=status(self.node.store, m.hash).stage)
 
     def log_lines(self, contains: str = "", limit: int = 500) -> list[LogLine]:
         needle = contains.lower()

@@ -30,6 +30,7 @@ STAGE_STYLE = {
     "sealed": "cyan",
     "proven": "blue",
     "verified": "magenta",
+    "imported": "bright_magenta",
     "delivered": "green",
     "executed": "green",
 }

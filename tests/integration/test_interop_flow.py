@@ -19,6 +19,7 @@ from atlasdev.cli import main
 from atlasdev.engine.accounts import dev_accounts
 from atlasdev.engine.gateway import service
 from atlasdev.engine.gateway.service import Gateway
+from atlasdev.engine.monitor import Monitor
 from atlasdev.node import Node
 from atlasdev.profiles import load_profile, with_port_base
 from atlasdev.rpc_client import RpcClient
@@ -97,6 +98,12 @@ def test_a_message_is_autorelayed_and_executes_once(
     assert "already executed" in capsys.readouterr().err
     assert node.store is not None
     assert node.store.verified_head(271) >= done["blockNumber"]
+    monitor = Monitor(node)  # the dashboard's messages view sees the whole lifecycle
+    try:
+        shown = {m.hash.hex(): m.stage for m in monitor.messages()}
+    finally:
+        monitor.close()
+    assert shown[message[2:]] == "executed"
 
 
 @pytest.mark.parametrize("network", [(False, False)], indirect=True)
