@@ -208,24 +208,39 @@ def msg_send(
             "--value", metavar="AMOUNT", help="ETH to carry with the message (1eth, 100gwei, wei)."
         ),
     ] = "0",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="AMOUNT",
+            help="Send aUSD instead: burnt here, minted to TO on DEST_CHAIN (no --value/--data).",
+        ),
+    ] = None,
     sender: FromOpt = "0",
     no_wait: NoWaitOpt = False,
     rpc: RpcOpt = DEFAULT_RPC,
     chain: ChainOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Send a cross-chain message (messenger sendMessage) from this chain to DEST_CHAIN.
+    """Send a cross-chain message (messenger sendMessage, or sendToken with --token) from this
+    chain to DEST_CHAIN.
 
     Example: atlasdev msg send beta 1 --data 0x1234 --value 0.1eth
     """
     wei = parse_amount(value)
     payload = hex_bytes(data)
+    if token is not None and (wei or payload):
+        raise CliError("--token sends aUSD alone: leave out --value and --data")
     recipient = parse_address(to, "TO")
     signer = parse_signer(sender)
     dest = find_chain(network(rpc), dest_chain)
     dest_id = int(dest["chainId"])
     target = connect(rpc, chain)
-    call = call_data("sendMessage(uint256,address,bytes)", dest_id, recipient, payload)
+    if token is not None:
+        amount = parse_amount(token)
+        call = call_data("sendToken(uint256,address,uint256)", dest_id, recipient, amount)
+    else:
+        call = call_data("sendMessage(uint256,address,bytes)", dest_id, recipient, payload)
     sent, receipt = transact(target, signer, MESSENGER_ADDRESS, wei, call, wait=not no_wait)
     extra: dict[str, object] = {"destChain": dest.get("name"), "destChainId": dest_id}
     lines = [f"to        {dest.get('name')} ({dest_id}) {recipient}"]

@@ -23,7 +23,7 @@ from .store import BlockRow, LogRow, MessageRow, Store, TxRow
 from .transactions import InvalidTransaction, SignedTransaction, decode_raw_transaction
 from .zkos import keys
 from .zkos.block import BlockHeader, BlockResult, TxInput, execute
-from .zkos.system import GAS_TX, REASON_FIRST_FAILURE, REASON_TEXT
+from .zkos.system import GAS_TX, REASON_FIRST_FAILURE, REASON_TEXT, SEL_SEND_TOKEN
 from .zkos.tree import StateTree
 from .zkos.u256 import from_int, to_int
 
@@ -405,7 +405,7 @@ class Chain:
                 )
             if r.message is not None:
                 m = r.message
-                payload = _message_payload(tx.data)
+                payload = _message_payload(tx.sender, tx.data)
                 messages.append(
                     MessageRow(
                         self.chain_id,
@@ -492,8 +492,11 @@ class Chain:
         return None if t is None else self.clock() - t
 
 
-def _message_payload(calldata: bytes) -> bytes:
-    """The `bytes data` argument of sendMessage (the STF validated the encoding already)."""
+def _message_payload(sender: bytes, calldata: bytes) -> bytes:
+    """A message's payload: sendToken's is the burner and the amount (as the STF hashes it),
+    sendMessage's its `bytes data` argument (the STF validated the encoding already)."""
+    if int.from_bytes(calldata[:4], "big") == SEL_SEND_TOKEN:
+        return sender + calldata[68:100]
     offset = int.from_bytes(calldata[68:100], "big")
     length = int.from_bytes(calldata[4 + offset : 36 + offset], "big")
     return calldata[36 + offset : 36 + offset + length]

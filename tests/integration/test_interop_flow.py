@@ -149,3 +149,36 @@ def test_a_rejected_proof_stops_its_messages_for_good(
     assert _balance(beta) == before
     assert main(["msg", "relay", message, "--rpc", alpha]) == 1
     assert "cannot be relayed yet" in capsys.readouterr().err
+
+
+def _token_call(rpc: str, data: bytes) -> int:
+    from atlasdev.engine.zkos.system import STABLECOIN_ADDRESS
+
+    to = "0x" + STABLECOIN_ADDRESS.hex()
+    return int(RpcClient(rpc).call("eth_call", {"to": to, "data": "0x" + data.hex()}, "latest"), 16)
+
+
+@pytest.mark.parametrize("network", [(True, False)], indirect=True)
+def test_a_token_message_moves_aUSD_and_conserves_the_supply(
+    network: tuple[Node, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from eth_abi import encode
+
+    _, alpha, beta = network
+    supply = bytes.fromhex("18160ddd")  # totalSupply()
+    balance = bytes.fromhex("70a08231") + encode(["address"], [RECIPIENT])  # balanceOf
+    supplies = _token_call(alpha, supply) + _token_call(beta, supply)
+    held = _token_call(beta, balance)
+    code = main(["msg", "send", "beta", RECIPIENT, "--token", "2eth", "--from", "2",
+                 "--rpc", alpha, "--json"])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    message = json.loads(out.out)["messageHash"]
+    _wait_stage(beta, message, "executed")
+    assert _token_call(beta, balance) == held + 2 * 10**18
+    assert _token_call(alpha, supply) + _token_call(beta, supply) == supplies
+    assert main(["msg", "send", "beta", RECIPIENT, "--token", "1", "--value", "1",
+                 "--rpc", alpha]) == 1  # fmt: skip
+    assert "--token sends aUSD alone" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from .system import (
     SEL_MINT,
     SEL_RELAY_MESSAGE,
     SEL_SEND_MESSAGE,
+    SEL_SEND_TOKEN,
     SEL_SET_PRICE,
     SEL_TOTAL_SUPPLY,
     SEL_TRANSFER,
@@ -115,8 +116,10 @@ def touched_keys(sender: bytes, to: bytes | None, data: bytes, chain_id: int = 0
         if selector == SEL_IS_FEEDER and arg is not None:
             keys.add(oracle_feeder_key(arg))
     elif to == MESSENGER_ADDRESS:
-        if selector in (SEL_SEND_MESSAGE, SEL_MESSAGE_COUNT):
+        if selector in (SEL_SEND_MESSAGE, SEL_MESSAGE_COUNT, SEL_SEND_TOKEN):
             keys.add(MESSAGE_COUNT_KEY)
+        if selector == SEL_SEND_TOKEN:
+            keys |= {token_balance_key(sender), TOKEN_SUPPLY_KEY}
         if selector == SEL_RELAY_MESSAGE:
             from .relay import decode_relay
 
@@ -128,6 +131,8 @@ def touched_keys(sender: bytes, to: bytes | None, data: bytes, chain_id: int = 0
                     executed_key(relay.message_hash(chain_id)),
                     account_key(relay.to),
                 }
+                if relay.sender == STABLECOIN_ADDRESS:  # a token message mints aUSD
+                    keys |= {token_balance_key(relay.to), TOKEN_SUPPLY_KEY}
     else:
         keys.add(account_key(to))
     return keys

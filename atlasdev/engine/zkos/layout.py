@@ -125,7 +125,7 @@ STATUS_TEXT = {
 }
 
 
-SCRATCH_WORDS = 208  # the STF's scratch area; state.py names its parts
+SCRATCH_WORDS = 216  # the STF's scratch area; state.py names its parts
 
 
 @njit(inline="always", cache=True)

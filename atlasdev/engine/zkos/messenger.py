@@ -60,6 +60,7 @@ from .system import (
     GAS_PROOF_STEP,
     GAS_RELAY_MESSAGE,
     GAS_SEND_MESSAGE,
+    GAS_SEND_TOKEN,
     GAS_VIEW,
     MAX_MESSAGE_BYTES,
     MAX_PROOF_DEPTH,
@@ -74,13 +75,20 @@ from .system import (
     REASON_NON_PAYABLE,
     REASON_NONE,
     REASON_OUT_OF_GAS,
+    REASON_SUPPLY_OVERFLOW,
+    REASON_TOKEN_BALANCE,
     REASON_UNKNOWN_SELECTOR,
     SEL_MESSAGE_COUNT,
     SEL_RELAY_MESSAGE,
     SEL_SEND_MESSAGE,
+    SEL_SEND_TOKEN,
+    SLOT_BALANCE,
     SLOT_MESSAGE_COUNT,
+    SLOT_TOTAL_SUPPLY,
+    STABLECOIN_WORDS,
+    TOKEN_MESSAGE_BYTES,
 )
-from .u256 import add_in_place, copy, fits_u64, is_zero, set_u64, sub_in_place, to_u64
+from .u256 import add_in_place, cmp, copy, fits_u64, is_zero, set_u64, sub_in_place, to_u64
 
 ME = MESSENGER_WORDS
 
@@ -186,7 +194,7 @@ def _send(
 
 # the relay's scratch (state.S_RELAY): the message record, the running digest, a sibling, the
 # message hash, the recipient and the value
-R_RECORD, R_CUR, R_SIB, R_HASH, R_TO, R_VALUE = 0, 32, 40, 48, 56, 64
+R_RECORD, R_CUR, R_SIB, R_HASH, R_TO, R_VALUE, R_SENDER = 0, 32, 40, 48, 56, 64, 72
 LEAF_TAG_WORDS = (0x616C7461, 0x76656473, 0x746E692F, 0x706F7265)  # b"atlasdev/interop"
 RELAY_HEAD = 13 * 32  # the ABI head: 13 words
 
@@ -278,6 +286,7 @@ def _relay(inp, work, L, out, logs_off, tx_i, tx, dbase, dstart, dlen, chain_id,
     hash_packed(inp, dbase, p0 + d_off + 32, d_len, work, sc + S_BLOCK, work, rec + 24)
     for i in range(5):
         work[to + i] = work[rec + 11 + i]
+        work[r + R_SENDER + i] = work[rec + 6 + i]
     copy(work, value, work, rec + 16)
     hash_words(work, rec, 2, work, mh)
 
@@ -322,17 +331,43 @@ def _relay(inp, work, L, out, logs_off, tx_i, tx, dbase, dstart, dlen, chain_id,
         return REASON_FAULT, gas
     if not is_zero(work, value_at(L, r_done)):
         return REASON_ALREADY_EXECUTED, gas
-    account_key(work, to, work, L)
-    r_to = lookup(work, L)
-    if r_to < 0:
-        return REASON_FAULT, gas
-    copy(work, sc + S_T1, work, value_at(L, r_to))
-    if add_in_place(work, sc + S_T1, work, value):
-        return REASON_BALANCE_OVERFLOW, gas
-    if not writable(inp, work, L, r_done) or not writable(inp, work, L, r_to):
-        return REASON_FAULT, gas
-    set_u64(work, value_at(L, r_done), 1)
-    copy(work, value_at(L, r_to), work, sc + S_T1)
+    token = True  # a token message: its sender is the stablecoin (messenger._send_token)
+    for i in range(5):
+        if work[r + R_SENDER + i] != STABLECOIN_WORDS[i]:
+            token = False
+    if token:
+        if d_len != TOKEN_MESSAGE_BYTES or not is_zero(work, value):
+            return REASON_BAD_CALLDATA, gas  # unreachable for a proven record: the hash binds it
+        read_uint(inp, dbase, p0 + d_off + 32 + 20, work, value)  # the amount, reusing `value`
+        r_to = slot_row(work, L, DOMAIN_STORAGE, STABLECOIN_WORDS, SLOT_BALANCE, work, to, True)
+        r_sup = slot_row(work, L, DOMAIN_STORAGE, STABLECOIN_WORDS, SLOT_TOTAL_SUPPLY, work, 0,
+                         False)  # fmt: skip
+        if r_to < 0 or r_sup < 0:
+            return REASON_FAULT, gas
+        copy(work, sc + S_T1, work, value_at(L, r_sup))
+        if add_in_place(work, sc + S_T1, work, value):
+            return REASON_SUPPLY_OVERFLOW, gas
+        if (
+            not writable(inp, work, L, r_done)
+            or not writable(inp, work, L, r_to)
+            or not writable(inp, work, L, r_sup)
+        ):
+            return REASON_FAULT, gas
+        set_u64(work, value_at(L, r_done), 1)
+        copy(work, value_at(L, r_sup), work, sc + S_T1)
+        add_in_place(work, value_at(L, r_to), work, value)  # bounded by the supply
+    else:
+        account_key(work, to, work, L)
+        r_to = lookup(work, L)
+        if r_to < 0:
+            return REASON_FAULT, gas
+        copy(work, sc + S_T1, work, value_at(L, r_to))
+        if add_in_place(work, sc + S_T1, work, value):
+            return REASON_BALANCE_OVERFLOW, gas
+        if not writable(inp, work, L, r_done) or not writable(inp, work, L, r_to):
+            return REASON_FAULT, gas
+        set_u64(work, value_at(L, r_done), 1)
+        copy(work, value_at(L, r_to), work, sc + S_T1)
 
     base = emit_log(work, L, out, logs_off, tx_i, EMITTER_MESSENGER, EVENT_MESSAGE_EXECUTED, 3)
     read_uint(inp, dbase, p0, work, tmp)
@@ -344,6 +379,82 @@ def _relay(inp, work, L, out, logs_off, tx_i, tx, dbase, dstart, dlen, chain_id,
     uint_to_bytes32(work, tmp, out, base + LOG_DATA)
     uint_to_bytes32(work, value, out, base + LOG_DATA + 8)
     out[OUT_RET_LEN] = 0
+    return REASON_NONE, gas
+
+
+@njit(cache=True)
+def _send_token(
+    inp, work, L, out, logs_off, msgs_off, tx_i, tx, dbase, dstart, dlen, chain_id, gas_avail
+):
+    """Burn aUSD here and send a token message: its record's sender is the stablecoin (no
+    account can send as it), its payload the burner and the amount; the destination mints.
+    Returns (reason, execution gas)."""
+    sc = L[L_SCRATCH]
+    if gas_avail < GAS_SEND_TOKEN:
+        return REASON_OUT_OF_GAS, gas_avail
+    gas = GAS_SEND_TOKEN
+    if dlen - 4 < 96:
+        return REASON_BAD_CALLDATA, gas
+    for i in range(8):
+        if inp[tx + TX_VALUE + i] != 0:
+            return REASON_NON_PAYABLE, gas
+    dest, to, amount = sc + S_T1, sc + S_T2, sc + S_RELAY + R_VALUE
+    read_uint(inp, dbase, dstart + 4, work, dest)
+    if not fits_u64(work, dest):
+        return REASON_BAD_CALLDATA, gas
+    dest_chain = to_u64(work, dest)
+    if dest_chain == chain_id:
+        return REASON_MESSAGE_TO_SELF, gas
+    if not read_address(inp, dbase, dstart + 36, work, to):
+        return REASON_BAD_CALLDATA, gas
+    read_uint(inp, dbase, dstart + 68, work, amount)
+    r_bal = slot_row(work, L, DOMAIN_STORAGE, STABLECOIN_WORDS, SLOT_BALANCE, inp, tx + TX_SENDER,
+                     True)  # fmt: skip
+    r_sup = slot_row(work, L, DOMAIN_STORAGE, STABLECOIN_WORDS, SLOT_TOTAL_SUPPLY, work, 0, False)
+    r_count = slot_row(work, L, DOMAIN_STORAGE, ME, SLOT_MESSAGE_COUNT, work, 0, False)
+    if r_bal < 0 or r_sup < 0 or r_count < 0:
+        return REASON_FAULT, gas
+    if cmp(work, value_at(L, r_bal), work, amount) < 0:
+        return REASON_TOKEN_BALANCE, gas
+    if (
+        not writable(inp, work, L, r_bal)
+        or not writable(inp, work, L, r_sup)
+        or not writable(inp, work, L, r_count)
+    ):
+        return REASON_FAULT, gas
+    sub_in_place(work, value_at(L, r_bal), work, amount)
+    sub_in_place(work, value_at(L, r_sup), work, amount)  # supply >= any balance: no borrow
+    nonce = to_u64(work, value_at(L, r_count))
+    set_u64(work, value_at(L, r_count), nonce + u64(1))
+
+    n = i64(work[sc + V_N_MSGS])
+    m = msgs_off + n * MSG_WORDS
+    for i in range(MSG_WORDS):
+        out[m + i] = 0
+    _put_u64(out, m + MSG_SRC_CHAIN, chain_id)
+    _put_u64(out, m + MSG_DST_CHAIN, dest_chain)
+    _put_u64(out, m + MSG_NONCE, nonce)
+    payload = sc + S_RELAY + R_RECORD  # 52 packed bytes: the burner, then the amount (BE)
+    for i in range(5):
+        out[m + MSG_SENDER + i] = STABLECOIN_WORDS[i]
+        out[m + MSG_TO + i] = work[to + i]
+        work[payload + i] = inp[tx + TX_SENDER + i]
+    uint_to_bytes32(work, amount, work, payload + 5)
+    hash_packed(work, payload, 0, TOKEN_MESSAGE_BYTES, work, sc + S_BLOCK, out, m + MSG_DATA_HASH)
+    hash_words(out, m, 2, out, m + MSG_HASH)
+    work[sc + V_N_MSGS] = n + 1
+    out[OUT_N_MSGS] = n + 1
+
+    base = emit_log(work, L, out, logs_off, tx_i, EMITTER_MESSENGER, EVENT_MESSAGE_SENT, 3)
+    uint_to_bytes32(work, dest, out, base + LOG_TOPICS)
+    address_to_bytes32(STABLECOIN_WORDS, 0, out, base + LOG_TOPICS + 8)
+    address_to_bytes32(work, to, out, base + LOG_TOPICS + 16)
+    set_u64(work, sc + S_T0, nonce)
+    uint_to_bytes32(work, sc + S_T0, out, base + LOG_DATA)
+    for i in range(8):
+        out[base + LOG_DATA + 8 + i] = out[m + MSG_HASH + i]
+        out[OUT_RET + i] = out[m + MSG_HASH + i]
+    out[OUT_RET_LEN] = 32
     return REASON_NONE, gas
 
 
@@ -368,6 +479,10 @@ def call(
     if dlen < 4:
         return REASON_UNKNOWN_SELECTOR, u32(0)
     sel = read_selector(inp, dbase, dstart)
+    if sel == SEL_SEND_TOKEN:
+        reason, gas = _send_token(inp, work, L, out, logs_off, msgs_off, tx_i, tx, dbase, dstart,
+                                  dlen, chain_id, gas_avail)  # fmt: skip
+        return reason, u32(gas)
     if sel == SEL_RELAY_MESSAGE:
         reason, gas = _relay(inp, work, L, out, logs_off, tx_i, tx, dbase, dstart, dlen, chain_id,
                              gas_avail)  # fmt: skip

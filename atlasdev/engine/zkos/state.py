@@ -55,7 +55,7 @@ S_TXBLOCK = 80  # 48 words: transaction leaf preimage
 V_N_INSERTED = 128
 V_N_LOGS = 129
 V_N_MSGS = 130  # must stay below S_RELAY
-S_RELAY = 136  # 72 words for relaying a message (messenger.py), up to layout.SCRATCH_WORDS
+S_RELAY = 136  # 80 words for relaying a message (messenger.py), up to layout.SCRATCH_WORDS
 
 DOMAIN_ACCOUNT = 1
 DOMAIN_STORAGE = 2

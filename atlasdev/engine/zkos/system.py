@@ -51,6 +51,7 @@ SEL_GET_PRICE = selector("getPrice(bytes32)")
 SEL_IS_FEEDER = selector("isFeeder(address)")
 SEL_SEND_MESSAGE = selector("sendMessage(uint256,address,bytes)")
 SEL_MESSAGE_COUNT = selector("messageCount()")
+SEL_SEND_TOKEN = selector("sendToken(uint256,address,uint256)")
 SEL_RELAY_MESSAGE = selector(
     "relayMessage(uint256,uint256,uint256,address,address,uint256,bytes,bytes32,uint256,"
     "bytes32[],uint256,uint256,bytes32[])"
@@ -98,6 +99,8 @@ GAS_SET_PRICE = 25_000
 GAS_SEND_MESSAGE = 40_000
 GAS_MESSAGE_BYTE = 8
 MAX_MESSAGE_BYTES = 4096
+GAS_SEND_TOKEN = 60_000
+TOKEN_MESSAGE_BYTES = 52  # a token message's payload: the burner (20 bytes), the amount (32, BE)
 GAS_RELAY_MESSAGE = 50_000
 GAS_PROOF_STEP = 1_000  # per sibling hashed on the two paths
 MAX_PROOF_DEPTH = 32

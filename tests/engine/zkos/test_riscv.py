@@ -29,6 +29,7 @@ from atlasdev.engine.zkos.system import (
     SEL_SET_PRICE,
     SEL_TRANSFER,
     STABLECOIN_ADDRESS,
+    selector,
 )
 from atlasdev.engine.zkos.tree import StateTree
 from atlasdev.engine.zkos.u256 import from_int
@@ -290,3 +291,32 @@ def test_the_image_executes_a_relayed_message_like_the_native_stf(guest: image.I
     run = run_block(guest, native.input_words, max_cycles=400_000_000)
     assert run.stf_status == 0
     assert run.public == native.public
+
+
+def test_the_image_burns_and_mints_token_messages_like_the_native_stf(guest: image.Image) -> None:
+    from atlasdev.engine.airbender.guest import run_block
+    from atlasdev.engine.zkos import relay as rl
+
+    send = selector("sendToken(uint256,address,uint256)").to_bytes(4, "big") + encode(
+        ["uint256", "address", "uint256"], [272, BOB, 10**18]
+    )
+    source_tree = _genesis()
+    tx = TxInput(ALICE, MESSENGER_ADDRESS, 0, 0, 300_000, 2 * 10**9, 10**9, send)
+    source = execute(BlockHeader(271, 1, 1000, 10**9), [tx], source_tree)
+    (message,) = source.messages
+    leaves = [rl.leaf(271, 1, rl.list_root([message.hash]))]
+    relay = rl.Relay(
+        271, 1, message.nonce, message.sender, message.to, 0, ALICE + (10**18).to_bytes(32, "big"),
+        rl.list_root([message.hash]), 0, [], 0, 1, [],
+    )  # fmt: skip
+    dest = _genesis()
+    imported = execute(
+        BlockHeader(272, 1, 1000, 10**9, interop_root=rl.interop_root(leaves)), [], dest
+    )
+    dest.apply(imported.changed_positions, imported.changed_leaves)
+    relayed = TxInput(ALICE, MESSENGER_ADDRESS, 0, 0, 400_000, 2 * 10**9, 10**9, relay.calldata())
+    native = execute(BlockHeader(272, 2, 1001, 10**9), [relayed], dest)
+    assert native.receipts[0].status == 1
+    for block in (source, native):
+        run = run_block(guest, block.input_words, max_cycles=400_000_000)
+        assert run.stf_status == 0 and run.public == block.public

@@ -1350,3 +1350,57 @@ def test_malformed_relay_calldata_fails_cleanly() -> None:
             system.REASON_BAD_CALLDATA,
             system.REASON_BAD_MESSAGE_PROOF,
         )
+
+
+def _sent_token(amount: int) -> tuple[blk.Message, bytes, StateTree]:
+    """ALICE burns ``amount`` aUSD on CHAIN to send it to RECIPIENT on DEST_CHAIN."""
+    t = genesis()
+    call = sel("sendToken(uint256,address,uint256)") + encode(
+        ["uint256", "address", "uint256"], [DEST_CHAIN, RECIPIENT, amount]
+    )
+    res = run(t, [tx(ALICE, MESSENGER, data=call, gas=300_000)])
+    assert res.receipts[0].status == 1, system.REASON_TEXT.get(res.receipts[0].reason)
+    (message,) = res.messages
+    return message, ALICE + amount.to_bytes(32, "big"), t
+
+
+def test_a_token_message_burns_here_and_mints_there_once() -> None:
+    amount = 4 * 10**18
+    before_source = genesis()
+    message, payload, source = _sent_token(amount)
+    assert message.sender == COIN and message.value == 0 and message.to == RECIPIENT
+    assert token(source, ALICE) == token(before_source, ALICE) - amount
+    assert supply(source) == supply(before_source) - amount
+    assert message.hash == rl.message_hash(CHAIN, DEST_CHAIN, message.nonce, COIN, RECIPIENT, 0,
+                                           payload)  # fmt: skip
+    relay, root = _relay_of(message, payload)
+    dest = _dest(root)
+    supply_before = supply(dest)
+    receipt = _run_relay(dest, relay.calldata())
+    assert receipt.status == 1, system.REASON_TEXT.get(receipt.reason)
+    assert token(dest, RECIPIENT) == amount
+    assert supply(dest) == supply_before + amount  # conserved across the two chains
+    assert supply(source) + supply(dest) == supply(before_source) + supply_before
+    again = _run_relay(dest, relay.calldata(), nonce=1)
+    assert again.reason == system.REASON_ALREADY_EXECUTED and token(dest, RECIPIENT) == amount
+
+
+def test_a_plain_message_cannot_pose_as_a_token_message() -> None:
+    amount = 10**21
+    message, data = _sent_message(value=0, data=ALICE + amount.to_bytes(32, "big"))
+    relay, root = _relay_of(message, data)
+    dest = _dest(root)
+    receipt = _run_relay(dest, relay.calldata())
+    assert receipt.status == 1  # a payload message from ALICE: nothing minted
+    assert token(dest, RECIPIENT) == 0
+    forged = rl.Relay(**{**relay.__dict__, "sender": COIN})  # claim the stablecoin sent it
+    assert _run_relay(dest, forged.calldata(), nonce=1).reason == system.REASON_BAD_MESSAGE_PROOF
+
+
+def test_sending_more_tokens_than_held_fails() -> None:
+    t = genesis()
+    call = sel("sendToken(uint256,address,uint256)") + encode(
+        ["uint256", "address", "uint256"], [DEST_CHAIN, RECIPIENT, token(t, CAROL) + 1]
+    )
+    res = run(t, [tx(CAROL, MESSENGER, data=call, gas=300_000)])
+    assert res.receipts[0].reason == system.REASON_TOKEN_BALANCE and not res.messages
