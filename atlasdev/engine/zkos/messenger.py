@@ -162,26 +162,40 @@ def _send(
     # the value leaves the source chain with the message (upfront check covered the balance)
     sub_in_place(work, value_at(L, sender_row), inp, tx + TX_VALUE)
 
+    data_start = dstart + 4 + offset + 32
+    _put_message(work, L, out, logs_off, msgs_off, tx_i, chain_id, dest, nonce, inp,
+                 tx + TX_SENDER, to, inp, tx + TX_VALUE, inp, dbase, data_start, length)  # fmt: skip
+    return REASON_NONE, gas
+
+
+@njit(cache=True)
+def _put_message(
+    work, L, out, logs_off, msgs_off, tx_i, chain_id, dest, nonce, sender, s_off, to, value,
+    v_off, data, d_base, d_start, d_len,
+):  # fmt: skip
+    """Write a message record (its hash over the payload's Blake2s) and its MessageSent log;
+    the call returns the message hash."""
+    sc = L[L_SCRATCH]
     n = i64(work[sc + V_N_MSGS])
     m = msgs_off + n * MSG_WORDS
     for i in range(MSG_WORDS):
         out[m + i] = 0
     _put_u64(out, m + MSG_SRC_CHAIN, chain_id)
-    _put_u64(out, m + MSG_DST_CHAIN, dest_chain)
+    out[m + MSG_DST_CHAIN] = work[dest]
+    out[m + MSG_DST_CHAIN + 1] = work[dest + 1]
     _put_u64(out, m + MSG_NONCE, nonce)
     for i in range(5):
-        out[m + MSG_SENDER + i] = inp[tx + TX_SENDER + i]
+        out[m + MSG_SENDER + i] = sender[s_off + i]
         out[m + MSG_TO + i] = work[to + i]
-    copy(out, m + MSG_VALUE, inp, tx + TX_VALUE)
-    data_start = dstart + 4 + offset + 32
-    hash_packed(inp, dbase, data_start, length, work, sc + S_BLOCK, out, m + MSG_DATA_HASH)
+    copy(out, m + MSG_VALUE, value, v_off)
+    hash_packed(data, d_base, d_start, d_len, work, sc + S_BLOCK, out, m + MSG_DATA_HASH)
     hash_words(out, m, 2, out, m + MSG_HASH)
     work[sc + V_N_MSGS] = n + 1
     out[OUT_N_MSGS] = n + 1
 
     base = emit_log(work, L, out, logs_off, tx_i, EMITTER_MESSENGER, EVENT_MESSAGE_SENT, 3)
     uint_to_bytes32(work, dest, out, base + LOG_TOPICS)
-    address_to_bytes32(inp, tx + TX_SENDER, out, base + LOG_TOPICS + 8)
+    address_to_bytes32(sender, s_off, out, base + LOG_TOPICS + 8)
     address_to_bytes32(work, to, out, base + LOG_TOPICS + 16)
     set_u64(work, sc + S_T0, nonce)
     uint_to_bytes32(work, sc + S_T0, out, base + LOG_DATA)
@@ -189,7 +203,6 @@ def _send(
         out[base + LOG_DATA + 8 + i] = out[m + MSG_HASH + i]
         out[OUT_RET + i] = out[m + MSG_HASH + i]
     out[OUT_RET_LEN] = 32
-    return REASON_NONE, gas
 
 
 # the relay's scratch (state.S_RELAY): the message record, the running digest, a sibling, the
@@ -427,34 +440,15 @@ def _send_token(
     nonce = to_u64(work, value_at(L, r_count))
     set_u64(work, value_at(L, r_count), nonce + u64(1))
 
-    n = i64(work[sc + V_N_MSGS])
-    m = msgs_off + n * MSG_WORDS
-    for i in range(MSG_WORDS):
-        out[m + i] = 0
-    _put_u64(out, m + MSG_SRC_CHAIN, chain_id)
-    _put_u64(out, m + MSG_DST_CHAIN, dest_chain)
-    _put_u64(out, m + MSG_NONCE, nonce)
     payload = sc + S_RELAY + R_RECORD  # 52 packed bytes: the burner, then the amount (BE)
     for i in range(5):
-        out[m + MSG_SENDER + i] = STABLECOIN_WORDS[i]
-        out[m + MSG_TO + i] = work[to + i]
         work[payload + i] = inp[tx + TX_SENDER + i]
     uint_to_bytes32(work, amount, work, payload + 5)
-    hash_packed(work, payload, 0, TOKEN_MESSAGE_BYTES, work, sc + S_BLOCK, out, m + MSG_DATA_HASH)
-    hash_words(out, m, 2, out, m + MSG_HASH)
-    work[sc + V_N_MSGS] = n + 1
-    out[OUT_N_MSGS] = n + 1
-
-    base = emit_log(work, L, out, logs_off, tx_i, EMITTER_MESSENGER, EVENT_MESSAGE_SENT, 3)
-    uint_to_bytes32(work, dest, out, base + LOG_TOPICS)
-    address_to_bytes32(STABLECOIN_WORDS, 0, out, base + LOG_TOPICS + 8)
-    address_to_bytes32(work, to, out, base + LOG_TOPICS + 16)
-    set_u64(work, sc + S_T0, nonce)
-    uint_to_bytes32(work, sc + S_T0, out, base + LOG_DATA)
+    zero = sc + S_RELAY + R_CUR
     for i in range(8):
-        out[base + LOG_DATA + 8 + i] = out[m + MSG_HASH + i]
-        out[OUT_RET + i] = out[m + MSG_HASH + i]
-    out[OUT_RET_LEN] = 32
+        work[zero + i] = 0
+    _put_message(work, L, out, logs_off, msgs_off, tx_i, chain_id, dest, nonce, STABLECOIN_WORDS,
+                 0, to, work, zero, work, payload, 0, TOKEN_MESSAGE_BYTES)  # fmt: skip
     return REASON_NONE, gas
 
 
