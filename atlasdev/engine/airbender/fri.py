@@ -204,11 +204,14 @@ def fold_leaf(values: list[Ext], leaf: int, log_m: int, shift: int, beta: Ext) -
     while len(values) > 1:
         half = len(values) // 2
         folded = []
+        # 1/x for x = shift w^r on the layer's domain is (1/shift) w^(m - r): one small power
+        w, m, inv_shift = field.root_of_unity(log_m), 1 << log_m, field.inv(shift)
         for i in range(half):
             a, b = values[2 * i], values[2 * i + 1]
-            x = point(log_m, shift, 2 * (leaf * half + i))
+            r = int(ntt.bit_reverse(2 * (leaf * half + i), log_m))
+            inv_x = inv_shift * pow(w, (m - r) % m, P) % P
             s = ext.escale(ext.eadd(a, b), inv2)
-            d = ext.escale(ext.esub(a, b), inv2 * field.inv(x) % P)
+            d = ext.escale(ext.esub(a, b), inv2 * inv_x % P)
             folded.append(ext.eadd(s, ext.emul(beta, d)))
         values = folded
         log_m -= 1
