@@ -151,7 +151,6 @@ def _verify(data: dict[str, Any]) -> Any:
     from ..engine.airbender import block_prover
     from ..engine.airbender.proof import MalformedProof
     from ..engine.airbender.verifier import InvalidProof
-    from ..engine.zkos.image import load_image
 
     try:
         proof = bytes.fromhex(str(data["proof"]).removeprefix("0x"))
@@ -161,7 +160,7 @@ def _verify(data: dict[str, Any]) -> Any:
     if len(report_bytes) % 4:
         raise CliError("the proof file's report is malformed")
     report = [int(w) for w in np.frombuffer(report_bytes, dtype="<u4")]
-    program = block_prover.Program.of(load_image())
+    program = block_prover.installed_program()
     try:
         block_prover.verify_block(program, proof, report)
     except (InvalidProof, MalformedProof) as e:

@@ -8,15 +8,19 @@ between steps; a step in flight finishes or is abandoned with the daemon thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+from abc import ABC, abstractmethod
 
 
-class ChainWorker:
+class ChainWorker(ABC):
     """Subclasses define `step`; `name` names the thread and the log lines."""
 
     name = "worker"
     idle_s = 0.5  # the sleep after a round with nothing to do
+    nice = 0  # the thread's CPU priority (19: the lowest; numba's worker threads inherit it)
 
     def __init__(self, chain_ids: list[int]) -> None:
         self.chain_ids = list(chain_ids)
@@ -35,15 +39,14 @@ class ChainWorker:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @abstractmethod
     def step(self, chain_id: int) -> bool:
         """Do the next piece of work for one chain; True if there was any."""
-        raise NotImplementedError(f"{type(self).__name__} must define step()")
-
-    def on_start(self) -> None:
-        """Runs first in the worker's thread (thread-level settings such as priority)."""
 
     def _run(self) -> None:
-        self.on_start()
+        if self.nice:
+            with contextlib.suppress(OSError, AttributeError):  # not Linux: the OS decides
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         while not self._stop.is_set():
             worked = False
             for chain_id in self.chain_ids:

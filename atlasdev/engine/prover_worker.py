@@ -16,10 +16,7 @@ chain's verified head past it).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import threading
 import time
 
 import numpy as np
@@ -53,6 +50,7 @@ class ProverWorker(ChainWorker):
     next start."""
 
     name = "prover"
+    nice = 19
 
     def __init__(
         self,
@@ -65,14 +63,9 @@ class ProverWorker(ChainWorker):
         self.store = store
         self.backend = backend
         self.prove_empty_blocks = prove_empty_blocks  # else recorded "empty", checked by rule
-        self._program = None
 
     def queue_length(self, chain_id: int, head: int) -> int:
         return max(0, head - self.store.last_settled_proof(chain_id))
-
-    def on_start(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):  # not Linux: the OS decides
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
     def step(self, chain_id: int) -> bool:
         """Prove the chain's lowest block without a settled proof, if it is sealed."""
@@ -109,10 +102,7 @@ class ProverWorker(ChainWorker):
 
     def _prove(self, chain_id: int, number: int) -> ProofRow:
         from .airbender import block_prover  # heavy: numba kernels, loaded when proving starts
-        from .zkos.image import load_image
 
-        if self._program is None:
-            self._program = block_prover.Program.of(load_image())
         try:
             replay = replay_block(self.store, chain_id, number)
         except ReplayError as exc:
@@ -120,7 +110,9 @@ class ProverWorker(ChainWorker):
         if not replay.matches_sealed:
             raise RuntimeError("re-execution does not reproduce the sealed roots")
         started = time.perf_counter()
-        proof = block_prover.prove_block(self._program, replay.result.input_words)
+        proof = block_prover.prove_block(
+            block_prover.installed_program(), replay.result.input_words
+        )
         if proof.public != replay.result.public:
             raise RuntimeError("the proven public values differ from the sealed block's")
         return ProofRow(

@@ -768,16 +768,7 @@ class Store:
 
     def messages_to(self, dst_chain: int) -> list[MessageRow]:
         """Every message of the network for ``dst_chain``, oldest first."""
-        rows = (
-            self._conn()
-            .execute(
-                'SELECT chain_id, block_number, tx_hash, nonce, dst_chain, sender, "to", value, '
-                "data, hash FROM messages WHERE dst_chain=? ORDER BY chain_id, nonce",
-                (dst_chain,),
-            )
-            .fetchall()
-        )
-        return [MessageRow(*r[:7], int(r[7], 16), r[8], r[9]) for r in rows]
+        return self._messages("dst_chain=? ORDER BY chain_id, nonce", (dst_chain,))
 
     def last_imported_root(self, chain_id: int) -> bytes | None:
         """The interop root the chain's latest importing block imported; None if none did."""
@@ -792,27 +783,23 @@ class Store:
         )
         return bytes(row[0]) if row else None
 
-    def message_by_hash(self, message_hash: bytes) -> MessageRow | None:
-        row = (
-            self._conn()
-            .execute(
-                'SELECT chain_id, block_number, tx_hash, nonce, dst_chain, sender, "to", value, '
-                "data, hash FROM messages WHERE hash=?",
-                (message_hash,),
-            )
-            .fetchone()
-        )
-        return MessageRow(*row[:7], int(row[7], 16), row[8], row[9]) if row else None
-
-    def messages(self, chain_id: int, first: int = 0, last: int = 2**62) -> list[MessageRow]:
+    def _messages(self, where: str, args: tuple) -> list[MessageRow]:  # type: ignore[type-arg]
         rows = (
             self._conn()
             .execute(
                 'SELECT chain_id, block_number, tx_hash, nonce, dst_chain, sender, "to", value, '
-                "data, hash FROM messages WHERE chain_id=? AND block_number BETWEEN ? AND ? "
-                "ORDER BY nonce",
-                (chain_id, first, last),
+                f"data, hash FROM messages WHERE {where}",
+                args,
             )
             .fetchall()
         )
         return [MessageRow(*r[:7], int(r[7], 16), r[8], r[9]) for r in rows]
+
+    def message_by_hash(self, message_hash: bytes) -> MessageRow | None:
+        found = self._messages("hash=?", (message_hash,))
+        return found[0] if found else None
+
+    def messages(self, chain_id: int, first: int = 0, last: int = 2**62) -> list[MessageRow]:
+        return self._messages(
+            "chain_id=? AND block_number BETWEEN ? AND ? ORDER BY nonce", (chain_id, first, last)
+        )

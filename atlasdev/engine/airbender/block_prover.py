@@ -75,6 +75,14 @@ class Program:
 
 
 @cache
+def installed_program() -> Program:
+    """This installation's zkOS image as the prover and every verifier see it (built once)."""
+    from ..zkos.image import load_image
+
+    return Program.of(load_image())
+
+
+@cache
 def _air(entry: int, layout: rv32_air.MemoryLayout) -> rv32_air.Rv32Air:
     return rv32_air.build(entry, layout)
 

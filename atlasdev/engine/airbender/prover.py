@@ -16,7 +16,6 @@ would fail.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,8 +158,9 @@ def prove_segments(
             values, main = kept
             kept = None
         fork = t.fork(b"segment", i)
-        proof = _prove_segment(pk, values, main, publics[i], challenges, fork, build_aux, clock)
-        proofs.append(dataclasses.replace(proof, lookup_nonce=nonce))
+        proofs.append(
+            _prove_segment(pk, values, main, publics[i], challenges, nonce, fork, build_aux, clock)
+        )
         del values, main
     for k in range(len(air.claims)):
         total = ext.ZERO
@@ -185,6 +185,7 @@ def _prove_segment(
     main: Committed,
     publics: list[int],
     challenges: list[Ext],
+    lookup_nonce: int,
     t: Transcript,
     build_aux: AuxBuilder | None,
     clock: _Stopwatch,
@@ -255,7 +256,7 @@ def _prove_segment(
         main.tree.root,
         aux.tree.root,
         quotient.tree.root,
-        0,
+        lookup_nonce,
         claims,  # type: ignore[arg-type]
         ood_current,
         ood_next,

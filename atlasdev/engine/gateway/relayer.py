@@ -12,7 +12,6 @@ paying gas. The destination's STF checks the proof; a relay that loses a race wi
 from __future__ import annotations
 
 import logging
-import time
 
 from eth_account import Account
 from eth_utils import to_checksum_address
@@ -40,7 +39,7 @@ class Relayer(ChainWorker):
         self.store = store
         self.chains = chains
         self.account = dev_accounts()[RELAYER_INDEX]
-        self.done: dict[bytes, float] = {}  # message hash -> when it was relayed or seen executed
+        self.done: set[bytes] = set()  # messages relayed here or seen executed
 
     def step(self, chain_id: int) -> bool:
         """Relay every message for ``chain_id`` that has become relayable."""
@@ -50,7 +49,7 @@ class Relayer(ChainWorker):
                 continue
             found = status(self.store, m.hash)
             if found.stage == "executed":
-                self.done[m.hash] = time.time()
+                self.done.add(m.hash)
                 continue
             relay = found.relay()
             if found.stage != "imported" or relay is None:
@@ -61,7 +60,7 @@ class Relayer(ChainWorker):
             except Exception as exc:  # the mempool's or the signer's refusal: try again later
                 log.warning("relay of message 0x%s… refused: %s", m.hash.hex()[:16], exc)
                 continue
-            self.done[m.hash] = time.time()
+            self.done.add(m.hash)
             log.info("relayed message 0x%s… in tx 0x%s…", m.hash.hex()[:16], tx_hash.hex()[:16])
             worked = True
         return worked

@@ -41,7 +41,6 @@ class Gateway(ChainWorker):
         super().__init__(chain_ids)
         self.store = store
         self.on_root = on_root  # called with each newly published interop root
-        self._program = None
         entries = store.interop_history()
         self.history = History([(e.chain_id, e.number, e.message_root) for e in entries])
         self.published = {e.root for e in entries}  # every root destinations may import
@@ -127,8 +126,5 @@ class Gateway(ChainWorker):
 
     def _load_program(self):  # type: ignore[no-untyped-def]
         from ..airbender import block_prover  # heavy: the verifying keys come with numba kernels
-        from ..zkos.image import load_image
 
-        if self._program is None:
-            self._program = block_prover.Program.of(load_image())
-        return self._program
+        return block_prover.installed_program()

@@ -9,6 +9,7 @@ import functools
 import hashlib
 import struct
 
+from .relay import decode_relay
 from .system import (
     MESSENGER_ADDRESS,
     ORACLE_ADDRESS,
@@ -121,8 +122,6 @@ def touched_keys(sender: bytes, to: bytes | None, data: bytes, chain_id: int = 0
         if selector == SEL_SEND_TOKEN:
             keys |= {token_balance_key(sender), TOKEN_SUPPLY_KEY}
         if selector == SEL_RELAY_MESSAGE:
-            from .relay import decode_relay
-
             relay = decode_relay(data)
             root = None if relay is None else relay.root(chain_id)
             if relay is not None and root is not None:
