@@ -1,8 +1,9 @@
 """The node: one process running every chain of a profile — store, chains, sequencers, RPC.
 
 `Node.start()` opens (or creates) the network in the data dir, starts one sequencer thread per
-chain and one JSON-RPC server per chain on 127.0.0.1, the gateway (it verifies whatever proofs
-the prover stores) and, with `prover`, the prover; `stop()` stops proving and verifying, then
+chain (the L2s and the model L1) and one JSON-RPC server per chain on 127.0.0.1, the gateway (it
+verifies whatever proofs the prover stores, and settles to the L1), the relayer and, with
+`prover`, the prover of the L2s; `stop()` stops proving and verifying, then
 sealing, then serving, then closes the store. A lock file keeps two nodes off one data dir.
 """
 
@@ -61,7 +62,8 @@ class Node:
         self.relayer: Relayer | None = None
         self.data_dir = data_dir
         self.on_block = on_block
-        self.chains: dict[int, Chain] = {}
+        self.chains: dict[int, Chain] = {}  # every chain, the L1 included
+        self.l1: Chain | None = None
         self.sequencers: list[Sequencer] = []
         self.rpc: RpcServer | None = None
         self.store: Store | None = None
@@ -73,11 +75,12 @@ class Node:
         self._take_lock()
         self.store = Store(self.data_dir)
         self._check_profile()
-        for cfg in self.profile.chains:
+        for cfg in self.profile.all_chains:  # the L2s, then the L1
             chain = Chain(cfg, self.store)
             if self.on_block is not None:
                 chain.listeners.append(lambda b, t, c=chain: self.on_block(c, b, t))
             self.chains[cfg.chain_id] = chain
+        l1 = self.l1 = self.chains[self.profile.l1.chain_id]
         for chain in self.chains.values():
             chain.warm_up()  # compile zkOS before clients can wait on a chain lock
         tune_gc()
@@ -87,7 +90,14 @@ class Node:
             seq = Sequencer(chain)
             seq.start()
             self.sequencers.append(seq)
-        self.gateway = Gateway(self.store, list(self.chains), on_root=self._offer_interop_root)
+        self.gateway = Gateway(
+            self.store,
+            self.l2_ids,
+            on_root=self._offer_interop_root,
+            l1=l1.chain_id,
+            settle_interval_s=self.profile.settle_interval_ms / 1000,
+            on_settle=lambda root: l1.offer_interop_root(root, again=True),
+        )
         latest = self.store.latest_interop()
         if latest is not None:  # a root published before a restart that a chain has not imported
             self._offer_interop_root(latest.root)
@@ -97,22 +107,25 @@ class Node:
             self.relayer.start()
         if self.prover_backend is not None:
             self.prover = ProverWorker(
-                self.store, list(self.chains), self.prover_backend, self.prove_empty_blocks
+                self.store, self.l2_ids, self.prover_backend, self.prove_empty_blocks
             )
             self.prover.start()
-            log.info(
-                "prover: %s backend, proving every chain's blocks in order", self.prover_backend
-            )
+            log.info("prover: %s backend, proving every L2's blocks in order", self.prover_backend)
         log.info(
             "network %s started: %s",
             self.profile.name,
-            ", ".join(f"{c.name} ({c.chain_id}) on :{c.rpc_port}" for c in self.profile.chains),
+            ", ".join(f"{c.name} ({c.chain_id}) on :{c.rpc_port}" for c in self.profile.all_chains),
         )
 
+    @property
+    def l2_ids(self) -> list[int]:
+        return [c.chain_id for c in self.profile.chains]
+
     def _offer_interop_root(self, root: bytes) -> None:
-        """Every chain imports each interop root the gateway publishes, in its next block."""
-        for chain in self.chains.values():
-            chain.offer_interop_root(root)
+        """Every L2 imports each interop root the gateway publishes, in its next block; the L1
+        imports roots only when the gateway settles."""
+        for chain_id in self.l2_ids:
+            self.chains[chain_id].offer_interop_root(root)
 
     def stop(self) -> None:
         if self.prover is not None:
@@ -162,4 +175,12 @@ class Node:
             raise NodeError(
                 f"{self.data_dir} holds a network with chains {found}, not {wanted}: "
                 "use another --data-dir or run `atlasdev reset`"
+            )
+        l1 = self.store.l1_chain_id()
+        if l1 is None:  # a new network, or one made before the L1 existed: it gets one now
+            self.store.set_meta("l1_chain", str(self.profile.l1.chain_id))
+        elif l1 != self.profile.l1.chain_id:
+            raise NodeError(
+                f"{self.data_dir} holds a network whose L1 is chain {l1}, not "
+                f"{self.profile.l1.chain_id}: use another --data-dir or run `atlasdev reset`"
             )

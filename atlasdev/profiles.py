@@ -15,7 +15,13 @@ top-level ``profiles/`` folder) or a path to a ``.toml`` file of the same shape:
     token = "alice-dev-token"        # required, 8..200 of A-Z a-z 0-9 - . _ ~ + / (then = padding)
     accounts = ["0xf39F...2266"]     # the accounts this token sees and sends from (0x addresses)
     admin = false                    # optional (default false): sees everything, creates tokens
+    [l1]                             # optional: the model L1 every network settles to
+    chain_id = 900                   # optional (default 900, supersim's L1)
+    block_time_ms = 2000             # optional, 10..60000 (default 2000: slower than the L2s)
+    rpc_port = 8544                  # optional (default 8544)
+    settle_interval_ms = 5000        # optional, 100..3600000: how often the gateway settles
 
+The L1 is named ``l1``; its chain id, port and name must differ from every L2's.
 Every problem is reported as one ``ProfileError`` line naming the file, the key and the problem.
 """
 
@@ -50,10 +56,18 @@ MAX_CHAIN_ID = 2**53 - 1
 MIN_BLOCK_TIME_MS = 10
 MAX_BLOCK_TIME_MS = 60_000
 MAX_PORT = 65_535
+L1_NAME = "l1"
+DEFAULT_L1_CHAIN_ID = 900  # supersim's L1
+DEFAULT_L1_BLOCK_TIME_MS = 2000
+DEFAULT_L1_RPC_PORT = 8544
+DEFAULT_SETTLE_INTERVAL_MS = 5000
+MIN_SETTLE_INTERVAL_MS = 100
+MAX_SETTLE_INTERVAL_MS = 3_600_000
 
 _CHAIN_NAME_PATTERN = "[a-z][a-z0-9-]{0,31}"
 _CHAIN_NAME_RE = re.compile(_CHAIN_NAME_PATTERN)
-_PROFILE_KEYS = ("name", "description", "chains")
+_PROFILE_KEYS = ("name", "description", "chains", "l1")
+_L1_KEYS = ("chain_id", "block_time_ms", "rpc_port", "settle_interval_ms")
 _CHAIN_KEYS = ("name", "chain_id", "block_time_ms", "rpc_port", "private", "tokens")
 _TOKEN_KEYS = ("token", "accounts", "admin")
 # RFC 6750's b64token: what may follow "Bearer " in an Authorization header.
@@ -82,7 +96,7 @@ class AccessToken:
 
 @dataclass(frozen=True)
 class ChainConfig:
-    """One L2 chain of a devnet."""
+    """One chain of a devnet: an L2, or the model L1 (``Profile.l1``)."""
 
     name: str
     chain_id: int
@@ -98,8 +112,17 @@ class Profile:
 
     name: str
     description: str
-    chains: tuple[ChainConfig, ...]
+    chains: tuple[ChainConfig, ...]  # the L2s
     source: str
+    l1: ChainConfig = ChainConfig(
+        L1_NAME, DEFAULT_L1_CHAIN_ID, DEFAULT_L1_BLOCK_TIME_MS, DEFAULT_L1_RPC_PORT
+    )
+    settle_interval_ms: int = DEFAULT_SETTLE_INTERVAL_MS
+
+    @property
+    def all_chains(self) -> tuple[ChainConfig, ...]:
+        """The L2s, then the L1."""
+        return (*self.chains, self.l1)
 
 
 def _builtin_root() -> Traversable | None:
@@ -283,7 +306,45 @@ def parse_profile(text: str, source: str) -> Profile:
 
         chains.append(ChainConfig(chain_name, chain_id, block_time_ms, rpc_port, private, tokens))
 
-    return Profile(name=name, description=description, chains=tuple(chains), source=source)
+    l1, settle_interval_ms = _parse_l1(data.get("l1", {}), seen, fail)
+    return Profile(name, description, tuple(chains), source, l1, settle_interval_ms)
+
+
+def _parse_l1(
+    raw: Any, seen: dict[str, dict[Any, int]], fail: Callable[[str, str], ProfileError]
+) -> tuple[ChainConfig, int]:
+    """The ``[l1]`` table: the L1's chain id, block time, port, and the settlement interval."""
+    if not isinstance(raw, dict):
+        raise fail("l1", f"must be a table, got {_show(raw)}")
+    for key in raw:
+        if key not in _L1_KEYS:
+            raise fail(f"l1.{key}", f"unknown key (expected one of: {', '.join(_L1_KEYS)})")
+    ranges = {
+        "chain_id": (1, MAX_CHAIN_ID, DEFAULT_L1_CHAIN_ID),
+        "block_time_ms": (MIN_BLOCK_TIME_MS, MAX_BLOCK_TIME_MS, DEFAULT_L1_BLOCK_TIME_MS),
+        "rpc_port": (1, MAX_PORT, DEFAULT_L1_RPC_PORT),
+        "settle_interval_ms": (
+            MIN_SETTLE_INTERVAL_MS,
+            MAX_SETTLE_INTERVAL_MS,
+            DEFAULT_SETTLE_INTERVAL_MS,
+        ),
+    }
+    values: dict[str, int] = {}
+    for key, (low, high, default) in ranges.items():
+        value = raw.get(key, default)
+        if not _is_int(value) or not low <= value <= high:
+            raise fail(f"l1.{key}", f"must be an integer in {low}..{high}, got {_show(value)}")
+        values[key] = value
+    for key, value, label in (
+        ("name", L1_NAME, "chain name"),
+        ("chain_id", values["chain_id"], "chain id"),
+        ("rpc_port", values["rpc_port"], "rpc port"),
+    ):
+        if value in seen[key]:
+            where = f"chains[{seen[key][value]}].{key}"
+            raise fail(where, f"{label} {_show(value)} is the L1's (set another, or change [l1])")
+    l1 = ChainConfig(L1_NAME, values["chain_id"], values["block_time_ms"], values["rpc_port"])
+    return l1, values["settle_interval_ms"]
 
 
 def _parse_tokens(
@@ -336,17 +397,19 @@ def _parse_tokens(
 
 
 def with_port_base(profile: Profile, base: int) -> Profile:
-    """Return ``profile`` with chain ``i`` listening on RPC port ``base + i``."""
-    count = len(profile.chains)
+    """Return ``profile`` with L2 ``i`` listening on RPC port ``base + i`` and the L1 on the
+    port after the last L2's."""
+    count = len(profile.chains) + 1
     if not _is_int(base) or base < 1 or base + count - 1 > MAX_PORT:
         raise ProfileError(
             f"{profile.source}: rpc_port: port base {_show(base)} does not fit {count} chain(s) "
-            f"in 1..{MAX_PORT}"
+            f"(the L2s and the L1) in 1..{MAX_PORT}"
         )
     chains = tuple(
         dataclasses.replace(chain, rpc_port=base + i) for i, chain in enumerate(profile.chains)
     )
-    return dataclasses.replace(profile, chains=chains)
+    l1 = dataclasses.replace(profile.l1, rpc_port=base + len(chains))
+    return dataclasses.replace(profile, chains=chains, l1=l1)
 
 
 def _toml_string(value: str) -> str:
@@ -377,4 +440,12 @@ def dump_profile(profile: Profile) -> str:
                 f"accounts = [{accounts}]",
                 f"admin = {'true' if token.admin else 'false'}",
             ]
+    lines += [
+        "",
+        "[l1]",
+        f"chain_id = {profile.l1.chain_id}",
+        f"block_time_ms = {profile.l1.block_time_ms}",
+        f"rpc_port = {profile.l1.rpc_port}",
+        f"settle_interval_ms = {profile.settle_interval_ms}",
+    ]
     return "\n".join(lines) + "\n"

@@ -12,13 +12,14 @@ from typing import Any
 
 
 def free_port_base(count: int = 2) -> int:
-    """A port p with p .. p+count-1 free on 127.0.0.1 now."""
+    """A port p with p .. p+count free on 127.0.0.1 now: ``count`` L2s and the L1 after them,
+    as `with_port_base` places them."""
     for _ in range(100):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             base = probe.getsockname()[1]
         try:
-            for port in range(base, base + count):
+            for port in range(base, base + count + 1):
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", port))
             return base

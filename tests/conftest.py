@@ -22,15 +22,16 @@ settings.load_profile("atlasdev")
 
 
 def free_port_base(count: int = 2) -> int:
-    """A port p such that p .. p+count-1 are free on 127.0.0.1 right now."""
+    """A port p such that p .. p+count are free on 127.0.0.1 right now: ``count`` L2s and the
+    L1 after them, as `with_port_base` places them."""
     for _ in range(200):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             base = s.getsockname()[1]
-        if base + count > 65535:
+        if base + count + 1 > 65535:
             continue
         ok = True
-        for p in range(base, base + count):
+        for p in range(base, base + count + 1):
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", p))
@@ -71,7 +72,7 @@ def start_up(profile_name: str, data_dir: Path, port_base: int) -> subprocess.Po
         stderr=subprocess.STDOUT,
         text=True,
     )
-    n_chains = len(load_profile(profile_name).chains)
+    n_chains = len(load_profile(profile_name).all_chains)  # the L2s, then the L1
     body = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
     for _ in range(1200):
         if proc.poll() is not None:

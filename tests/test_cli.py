@@ -86,6 +86,9 @@ EXPECTED = {
     ("msg", "status"),
     ("msg", "prove"),
     ("msg", "relay"),
+    ("l1", "deposit"),
+    ("l1", "withdraw"),
+    ("l1", "settlement"),
     ("prividium", "token"),
     ("block",),
     ("tx",),
@@ -107,7 +110,8 @@ def test_command_tree_is_complete() -> None:
 @pytest.mark.parametrize(
     "path",
     sorted(
-        {(), ("token",), ("oracle",), ("msg",), ("prividium",), ("bench",), ("zkos",), ("proof",)}
+        {(), ("token",), ("oracle",), ("msg",), ("l1",), ("prividium",), ("bench",), ("zkos",)}
+        | {("proof",)}
         | EXPECTED
     ),
 )
@@ -160,8 +164,10 @@ def test_profiles() -> None:
     data = json.loads(invoke("profiles", "--json").stdout)
     by_name = {p["name"]: p for p in data}
     assert {"default", "solo", "prividium"} <= set(by_name)
-    assert [c["name"] for c in by_name["default"]["chains"]] == ["alpha", "beta"]
+    assert [c["name"] for c in by_name["default"]["chains"]] == ["alpha", "beta", "l1"]
+    assert [c["l1"] for c in by_name["default"]["chains"]] == [False, False, True]
     assert any(c["private"] for c in by_name["prividium"]["chains"])
+    assert "l1     id 900  port 8544  2000 ms blocks  L1" in result.stdout
 
 
 def make_db(directory: Path) -> list[Path]:

@@ -292,19 +292,19 @@ def test_with_port_base() -> None:
     profile = load_profile("prividium")
     moved = with_port_base(profile, 20000)
     assert [c.rpc_port for c in moved.chains] == [20000, 20001]
+    assert moved.l1.rpc_port == 20002  # the L1 after the L2s
     assert [c.chain_id for c in moved.chains] == [271, 273]
     assert moved.name == profile.name and moved.source == profile.source
     assert [c.rpc_port for c in profile.chains] == [8545, 8547]  # original untouched
+    assert profile.l1.rpc_port == 8544
 
 
 def test_with_port_base_upper_edge() -> None:
-    assert [c.rpc_port for c in with_port_base(load_profile("default"), 65534).chains] == [
-        65534,
-        65535,
-    ]
+    moved = with_port_base(load_profile("default"), 65533)
+    assert [c.rpc_port for c in moved.all_chains] == [65533, 65534, 65535]
 
 
-@pytest.mark.parametrize("base", [0, -1, 65535, True])
+@pytest.mark.parametrize("base", [0, -1, 65534, True])
 def test_with_port_base_out_of_range(base: int) -> None:
     with pytest.raises(ProfileError, match=r"^builtin:default: rpc_port: port base"):
         with_port_base(load_profile("default"), base)
@@ -418,3 +418,45 @@ def test_tokens_parse_and_round_trip() -> None:
 )
 def test_token_validation_errors(text: str, expected: str) -> None:
     assert error_of(text).startswith(expected)
+
+
+# --- the L1 -------------------------------------------------------------------------------------
+
+
+def test_every_network_has_the_default_l1() -> None:
+    profile = parse_profile(ALPHA, SRC)
+    assert profile.l1 == ChainConfig("l1", 900, 2000, 8544, False)
+    assert profile.settle_interval_ms == 5000
+    assert profile.all_chains == (*profile.chains, profile.l1)
+
+
+def test_l1_table() -> None:
+    text = ALPHA + "[l1]\nchain_id = 1\nblock_time_ms = 12000\nrpc_port = 9000\n"
+    profile = parse_profile(text + "settle_interval_ms = 100\n", SRC)
+    assert profile.l1 == ChainConfig("l1", 1, 12000, 9000, False)
+    assert profile.settle_interval_ms == 100
+    assert parse_profile(dump_profile(profile), SRC) == profile
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[l1]\nchain_id = 0\n", "l1.chain_id: must be an integer in 1..9007199254740991, got 0"),
+        ("[l1]\nblock_time_ms = 5\n", "l1.block_time_ms: must be an integer in 10..60000"),
+        ("[l1]\nrpc_port = 'x'\n", "l1.rpc_port: must be an integer in 1..65535, got 'x'"),
+        ("[l1]\nsettle_interval_ms = 99\n", "l1.settle_interval_ms: must be an integer in 100.."),
+        ("[l1]\nname = 'base'\n", "l1.name: unknown key (expected one of: chain_id, "),
+        ("l1 = 3\n", "l1: must be a table, got 3"),
+        ("[l1]\nchain_id = 271\n", "chains[0].chain_id: chain id 271 is the L1's"),
+        ("[l1]\nrpc_port = 8545\n", "chains[0].rpc_port: rpc port 8545 is the L1's"),
+    ],
+)
+def test_l1_errors(table: str, message: str) -> None:
+    text = table + ALPHA if not table.startswith("[") else ALPHA + table
+    assert message in error_of(text)
+
+
+def test_an_l2_cannot_be_named_l1() -> None:
+    assert "chains[0].name: chain name 'l1' is the L1's" in error_of(
+        "[[chains]]\nname = 'l1'\nchain_id = 5\n"
+    )

@@ -20,6 +20,7 @@ import typer
 from . import (
     bench_cmds,
     chain_cmds,
+    l1_cmds,
     node_cmds,
     prividium_cmds,
     proof_cmds,
@@ -60,6 +61,7 @@ app.command("send")(chain_cmds.send)
 app.add_typer(system_cmds.token_app)
 app.add_typer(system_cmds.oracle_app)
 app.add_typer(system_cmds.msg_app)
+app.add_typer(l1_cmds.l1_app)
 app.add_typer(prividium_cmds.prividium_app)
 app.command("block")(chain_cmds.block)
 app.command("tx")(chain_cmds.tx)

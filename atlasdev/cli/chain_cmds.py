@@ -80,7 +80,7 @@ def status(rpc: RpcOpt = DEFAULT_RPC, json_out: JsonOpt = False) -> None:
             f"id {c.get('chainId')}",
             f"height {c.get('height')}",
             c["rpc"],
-            "private" if c.get("private") else "public",
+            "L1" if c.get("l1") else "private" if c.get("private") else "public",
         )
         for c in chains
     ]

@@ -136,8 +136,9 @@ def ready_info(profile: Profile, data_dir: Path) -> dict[str, Any]:
                 "rpc": f"http://127.0.0.1:{c.rpc_port}",
                 "blockTimeMs": c.block_time_ms,
                 "private": c.private,
+                "l1": c is profile.l1,
             }
-            for c in profile.chains
+            for c in profile.all_chains
         ],
         "accounts": [
             {"index": a.index, "address": a.checksum_address, "privateKey": a.private_key_hex}
@@ -165,7 +166,7 @@ def ready_lines(info: dict[str, Any]) -> list[str]:
                     f"id {c['chainId']}",
                     c["rpc"],
                     f"{c['blockTimeMs']} ms blocks",
-                    "private" if c["private"] else "public",
+                    "L1 (settlement)" if c["l1"] else "private" if c["private"] else "public",
                 )
                 for c in chains
             ),
@@ -305,7 +306,9 @@ def dashboard(
         "serving %s from %s: %s",
         profile.name,
         data_dir,
-        ", ".join(f"{c.name} ({c.chain_id}) http://127.0.0.1:{c.rpc_port}" for c in profile.chains),
+        ", ".join(
+            f"{c.name} ({c.chain_id}) http://127.0.0.1:{c.rpc_port}" for c in profile.all_chains
+        ),
     )
     app = make_app(monitor)
     running = threading.Event()
@@ -498,8 +501,9 @@ def profiles(json_out: JsonOpt = False) -> None:
                         "rpcPort": c.rpc_port,
                         "blockTimeMs": c.block_time_ms,
                         "private": c.private,
+                        "l1": c is prof.l1,
                     }
-                    for c in prof.chains
+                    for c in prof.all_chains
                 ],
             }
         )
@@ -511,9 +515,9 @@ def profiles(json_out: JsonOpt = False) -> None:
                     f"id {c.chain_id}",
                     f"port {c.rpc_port}",
                     f"{c.block_time_ms} ms blocks",
-                    "private" if c.private else "public",
+                    "L1" if c is prof.l1 else "private" if c.private else "public",
                 )
-                for c in prof.chains
+                for c in prof.all_chains
             ),
             "  ",
         )

@@ -17,6 +17,7 @@ from ._app import (
     CliError,
     JsonOpt,
     RpcOpt,
+    Target,
     connect,
     emit,
     find_chain,
@@ -32,9 +33,9 @@ from ._tx import (
     view,
 )
 from .chain_cmds import AccountArg, FromOpt, NoWaitOpt, token_report
-from .inputs import feed_id, feed_label, hex_bytes, parse_address, parse_signer
+from .inputs import Signer, feed_id, feed_label, hex_bytes, parse_address, parse_signer
 
-__all__ = ["msg_app", "oracle_app", "token_app"]
+__all__ = ["msg_app", "oracle_app", "send_message", "token_app"]
 
 token_app = typer.Typer(
     name="token",
@@ -234,8 +235,26 @@ def msg_send(
     recipient = parse_address(to, "TO")
     signer = parse_signer(sender)
     dest = find_chain(network(rpc), dest_chain)
-    dest_id = int(dest["chainId"])
     target = connect(rpc, chain)
+    send_message(target, signer, dest, recipient, wei, payload, token, no_wait, json_out)
+
+
+def send_message(
+    target: Target,
+    signer: Signer,
+    dest: dict,
+    recipient: str,
+    wei: int,
+    payload: bytes,
+    token: str | None,
+    no_wait: bool,
+    json_out: bool,
+) -> None:
+    """Send the messenger's sendMessage (or sendToken, with a ``token`` amount) on ``target``
+    to ``dest`` (an atlasdev_network chain entry) and report it with the message's hash."""
+    dest_id = int(dest["chainId"])
+    if target.chain is not None and int(target.chain["chainId"]) == dest_id:
+        raise CliError(f"the message's source and destination are both {dest.get('name')}")
     if token is not None:
         amount = parse_amount(token)
         call = call_data("sendToken(uint256,address,uint256)", dest_id, recipient, amount)

@@ -1,4 +1,4 @@
-"""One L2 chain: its state, mempool and sealed history, and the operations the node offers on it.
+"""One chain (an L2, or the model L1): its state, mempool and sealed history, and the operations the node offers on it.
 
 The sequencer thread calls `seal()`; RPC threads call `submit()` and the read methods. One lock
 guards the in-memory state tree and the head; reads of sealed history go straight to SQLite.
@@ -280,10 +280,12 @@ class Chain:
             )
 
     # ---- interop -------------------------------------------------------------------------------
-    def offer_interop_root(self, root: bytes) -> None:
+    def offer_interop_root(self, root: bytes, again: bool = False) -> None:
         """The gateway published ``root``: the next block imports it (the messenger records it in
-        state, and the block's public values carry it), unless this chain imported it last."""
-        if self.store.last_imported_root(self.chain_id) != root:
+        state, and the block's public values carry it), unless this chain imported it last and
+        not ``again`` (a settlement batch lands on the L1 even when its root is not new; the
+        import is idempotent)."""
+        if again or self.store.last_imported_root(self.chain_id) != root:
             self.interop_offer = root
 
     # ---- sealing -------------------------------------------------------------------------------

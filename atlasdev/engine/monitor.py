@@ -38,6 +38,7 @@ class ChainSummary:
     verified_height: int | None  # None: no prover or gateway running yet
     prover_backend: str | None
     proof_queue: int | None
+    l1: bool = False  # the model L1: final when sealed, never proven; the gateway settles to it
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class BlockSummary:
     tx_count: int
     gas_used: int
     state_root: bytes
-    proof_status: str  # "not proven" without a prover; else queued, proving, proven, failed
+    proof_status: str  # "not proven" without a prover; else queued, proving, proven, failed;
+    # "L1" for the L1's blocks (final when sealed, never proven)
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,7 @@ class Monitor:
         prover = getattr(self.node, "prover", None)
         for chain in self.node.chains.values():
             recent = list(chain.latencies)[-500:]
+            proven = prover is not None and chain is not getattr(self.node, "l1", None)
             out.append(
                 ChainSummary(
                     name=chain.config.name,
@@ -278,10 +281,11 @@ class Monitor:
                     latency_ms=1000 * statistics.median(recent) if recent else None,
                     mempool=len(chain.mempool),
                     verified_height=self._verified_height(chain.chain_id),
-                    prover_backend=None if prover is None else prover.backend,
-                    proof_queue=None
-                    if prover is None
-                    else prover.queue_length(chain.chain_id, chain.head.number),
+                    prover_backend=prover.backend if proven else None,
+                    proof_queue=prover.queue_length(chain.chain_id, chain.head.number)
+                    if proven
+                    else None,
+                    l1=chain is getattr(self.node, "l1", None),
                 )
             )
         return out
@@ -306,7 +310,13 @@ class Monitor:
             return None
         latest = self.node.store.latest_interop()
         root = None if latest is None else latest.root
-        return GatewaySummary(self.node.store.verified_count(), root, None, None)
+        landed = next((s for s in self.node.store.settlements(2) if s.l1_block is not None), None)
+        return GatewaySummary(
+            self.node.store.verified_count(),
+            root,
+            None if landed is None else landed.l1_block,
+            None if landed is None else landed.landed_at,
+        )
 
     def _job(self, r: ProofRow) -> ProofSummary:
         """A proof record with the gateway's verdict on it: a verified proof's stage is
@@ -391,9 +401,13 @@ class Monitor:
 
     def _with_proofs(self, blocks: list[BlockSummary]) -> list[BlockSummary]:
         """Fill in each block's proof status when a prover runs (one query for the range)."""
-        if getattr(self.node, "prover", None) is None or not blocks:
+        if not blocks:
             return blocks
         chain_id = blocks[0].chain_id
+        if self._chain(chain_id) is getattr(self.node, "l1", None):
+            return [replace(b, proof_status="L1") for b in blocks]  # final when sealed
+        if getattr(self.node, "prover", None) is None:
+            return blocks
         numbers = [b.number for b in blocks]
         statuses = self._chain(chain_id).store.proof_statuses(chain_id, min(numbers), max(numbers))
         return [

@@ -116,7 +116,7 @@ class VerificationRow:
 
     chain_id: int
     number: int
-    status: str  # verified | rejected
+    status: str  # verified | rejected | final (an L1 block: final when sealed, no proof)
     post_root: bytes
     message_root: bytes
     proof_updated_at: float
@@ -125,7 +125,31 @@ class VerificationRow:
     verified_at: float
 
 
-VERIFICATION_STATUSES = ("verified", "rejected")
+VERIFICATION_STATUSES = ("verified", "rejected", "final")
+
+
+@dataclass(frozen=True)
+class SettledHead:
+    """One L2's verified head as a settlement batch records it."""
+
+    chain_id: int
+    number: int
+    state_root: bytes
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    """A batch the gateway settled to the L1: the interop root the L1 imports (withdrawals are
+    proven against it) and every L2's verified head at that moment; ``l1_block`` is the L1 block
+    that imported the root (None while the batch waits for it)."""
+
+    batch: int
+    root: bytes
+    history_count: int
+    heads: tuple[SettledHead, ...]
+    created_at: float
+    l1_block: int | None = None
+    landed_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +172,14 @@ class StoreError(RuntimeError):
 def _u256(value: int) -> str:
     """Big integers are stored as fixed-width hex text so they sort and never overflow."""
     return f"{value:064x}"
+
+
+def _settlement(r: tuple) -> SettlementRow:  # type: ignore[type-arg]
+    heads = []
+    for item in filter(None, r[3].split(",")):
+        chain, number, root = item.split(":")
+        heads.append(SettledHead(int(chain), int(number), bytes.fromhex(root)))
+    return SettlementRow(r[0], r[1], r[2], tuple(heads), r[4], r[5], r[6])
 
 
 class Store:
@@ -338,6 +370,19 @@ class Store:
             pk="idx",
             if_not_exists=True,
         )
+        db["settlements"].create(
+            {
+                "batch": int,
+                "root": bytes,
+                "history_count": int,
+                "heads": str,  # chain:number:state root hex, comma separated
+                "created_at": float,
+                "l1_block": int,
+                "landed_at": float,
+            },
+            pk="batch",
+            if_not_exists=True,
+        )
         db["access_tokens"].create(  # Prividium tokens created at run time (sha256 only)
             {"chain_id": int, "token_hash": bytes, "accounts": str, "created_at": float},
             pk=("chain_id", "token_hash"),
@@ -352,6 +397,11 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self._conn().execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def l1_chain_id(self) -> int | None:
+        """The network's L1 (the node records it at start); None in a file without one."""
+        value = self.get_meta("l1_chain")
+        return None if value is None else int(value)
 
     def register_chain(
         self, chain_id: int, name: str, private: bool, block_time_ms: int, rpc_port: int
@@ -471,7 +521,8 @@ class Store:
         row = (
             self._conn()
             .execute(
-                "SELECT MAX(number) FROM verifications WHERE chain_id=? AND status='verified'",
+                "SELECT MAX(number) FROM verifications WHERE chain_id=? "
+                "AND status IN ('verified', 'final')",
                 (chain_id,),
             )
             .fetchone()
@@ -489,6 +540,31 @@ class Store:
             .fetchone()
         )
         return InteropEntry(*row) if row else None
+
+    # ---- settlements (written by the gateway) ----------------------------------------------------
+    def put_settlement(self, row: SettlementRow) -> None:
+        heads = ",".join(f"{h.chain_id}:{h.number}:{h.state_root.hex()}" for h in row.heads)
+        self._conn().execute(
+            "INSERT INTO settlements VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.batch, row.root, row.history_count, heads, row.created_at, row.l1_block,
+                row.landed_at,
+            ),
+        )  # fmt: skip
+
+    def settlement_landed(self, batch: int, l1_block: int, landed_at: float) -> None:
+        self._conn().execute(
+            "UPDATE settlements SET l1_block=?, landed_at=? WHERE batch=?",
+            (l1_block, landed_at, batch),
+        )
+
+    def settlements(self, limit: int = 1, before: int | None = None) -> list[SettlementRow]:
+        """The newest ``limit`` batches (below batch ``before`` if given), newest first."""
+        cur = self._conn().execute(
+            "SELECT * FROM settlements WHERE batch < ? ORDER BY batch DESC LIMIT ?",
+            (2**62 if before is None else before, limit),
+        )
+        return [_settlement(r) for r in cur.fetchall()]
 
     def verified_count(self) -> int:
         row = (

@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 
 PROOF_STYLES = {"proven": "green", "verified": "bold green", "proving": "yellow", "failed": "red"}
 MAX_ROWS = BLOCK_BATCH  # rows kept per chain (a screenful twice); older blocks: search
-COLUMNS = (
-    Column("#", 7, "right"),
+# Three streams (two L2s and the L1) fit a 140-column terminal: gas is in the block's detail.
+L1_COLUMNS = (
+    Column("#", 6, "right"),
     Column("time", 8),
-    Column("txs", 5, "right"),
-    Column("gas", 11, "right"),
-    Column("state root", 15),
-    Column("proof", 10),
+    Column("txs", 4, "right"),
+    Column("state root", 11),
 )
+COLUMNS = (*L1_COLUMNS, Column("proof", 10))  # an L1 block is final, never proven
 
 
 class BlocksTable(LineTable):
@@ -42,10 +42,13 @@ class ChainBlocks(Vertical):
     row; moved down, it stays on its block as new ones arrive."""
 
     def __init__(self, chain: ChainSummary) -> None:
-        super().__init__(id=f"blocks-{chain.chain_id}", classes="chain-blocks")
+        classes = "chain-blocks l1-blocks" if chain.l1 else "chain-blocks"
+        super().__init__(id=f"blocks-{chain.chain_id}", classes=classes)
         self.chain_id = chain.chain_id
-        self.title = f"{chain.name} · id {chain.chain_id}"
-        self.table = BlocksTable(COLUMNS, id=f"blocks-table-{chain.chain_id}")
+        self.l1 = chain.l1
+        self.title = f"{chain.name} · id {chain.chain_id}" + (" · L1" if chain.l1 else "")
+        columns = L1_COLUMNS if chain.l1 else COLUMNS
+        self.table = BlocksTable(columns, id=f"blocks-table-{chain.chain_id}")
 
     def compose(self) -> ComposeResult:
         yield Label(self.title, classes="section-title")
@@ -55,7 +58,8 @@ class ChainBlocks(Vertical):
         if not batch.contiguous:
             self.table.clear()
         tz = cast("AtlasApp", self.app).tz
-        rows = ((b.number, _cells(b, tz)) for b in reversed(batch.blocks))
+        width = len(self.table.columns)
+        rows = ((b.number, _cells(b, tz)[:width]) for b in reversed(batch.blocks))
         self.table.prepend(rows, keep=MAX_ROWS)
 
     @on(LineTable.Selected)
@@ -69,8 +73,7 @@ def _cells(b: BlockSummary, tz: tzinfo | None) -> tuple[str | Text, ...]:
         str(b.number),
         fmt.clock_time(b.timestamp, tz),
         fmt.count(b.tx_count),
-        fmt.count(b.gas_used),
-        fmt.short(b.state_root, 6),
+        fmt.short(b.state_root, 4),
         Text(b.proof_status, style=PROOF_STYLES.get(b.proof_status, "dim")),
     )
 

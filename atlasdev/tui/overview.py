@@ -142,7 +142,7 @@ class OverviewView(Vertical):
         if gw.last_settlement_block is None:
             settled = "none yet"
         else:
-            settled = f"block {gw.last_settlement_block:,}"
+            settled = f"L1 block {gw.last_settlement_block:,}"
             if gw.last_settlement_at is not None:
                 settled += f", {fmt.age(app.clock() - gw.last_settlement_at)} ago"
         return [
@@ -154,15 +154,31 @@ class OverviewView(Vertical):
 
 
 def _chain_title(c: ChainSummary) -> str:
-    kind = "private" if c.private else "public"
+    kind = "L1 (settlement)" if c.l1 else "private" if c.private else "public"
     return f"{c.name} · id {c.chain_id} · {kind}"
 
 
 def _chain_rows(c: ChainSummary, proofs: ProofPipeline | None) -> list[tuple[str, str | Text]]:
+    if c.l1:
+        return [
+            *_live_rows(c),
+            ("blocks", "final when sealed"),
+            ("proofs", Text("none (the L1)", style="dim")),
+            ("role", "settlement layer"),
+        ]
     verified: str | Text = NOT_RUNNING
     if c.verified_height is not None:
         verified = f"#{c.verified_height:,} ({c.height - c.verified_height:,} behind)"
     backend = c.prover_backend or (proofs.backend if proofs is not None else None)
+    return [
+        *_live_rows(c),
+        ("verified", verified),
+        ("prover", NOT_RUNNING if backend is None else backend),
+        ("proof queue", NOT_RUNNING if c.proof_queue is None else f"{c.proof_queue:,} blocks"),
+    ]
+
+
+def _live_rows(c: ChainSummary) -> list[tuple[str, str | Text]]:
     return [
         ("height", Text(f"#{c.height:,}", style="bold")),
         ("TPS now", f"{fmt.rate(c.tps)} tx/s"),
@@ -170,7 +186,4 @@ def _chain_rows(c: ChainSummary, proofs: ProofPipeline | None) -> list[tuple[str
         ("mempool", f"{c.mempool:,} txs"),
         ("block time", f"{c.block_time_ms} ms"),
         ("JSON-RPC", c.rpc_url),
-        ("verified", verified),
-        ("prover", NOT_RUNNING if backend is None else backend),
-        ("proof queue", NOT_RUNNING if c.proof_queue is None else f"{c.proof_queue:,} blocks"),
     ]

@@ -13,7 +13,8 @@ from atlasdev.node import Node
 
 
 class StandInProver:
-    """Stores a proof record for every sealed block of every chain, in order."""
+    """Stores a proof record for every sealed block of every L2, in order (the L1 is never
+    proven)."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -25,9 +26,10 @@ class StandInProver:
         store = self.node.store
         assert store is not None
         while not self.stop.wait(0.1):
-            for chain in self.node.chains.values():
-                for n in range(store.last_settled_proof(chain.chain_id) + 1, chain.head.number + 1):
-                    row = ProofRow(chain.chain_id, n, "proven", "stand-in", 1, 1, 1, 1, b"x",
+            for chain_id in self.node.l2_ids:
+                head = self.node.chains[chain_id].head.number
+                for n in range(store.last_settled_proof(chain_id) + 1, head + 1):
+                    row = ProofRow(chain_id, n, "proven", "stand-in", 1, 1, 1, 1, b"x",
                                    b"", "", time.time())  # fmt: skip
                     store.put_proof(row)
 

@@ -24,7 +24,8 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
 
 def test_status_and_accounts(capsys, rpc: str) -> None:
     status = run_json(capsys, "status", "--rpc", rpc)
-    assert [c["name"] for c in status["chains"]] == ["alpha", "beta"]
+    assert [c["name"] for c in status["chains"]] == ["alpha", "beta", "l1"]
+    assert [c["l1"] for c in status["chains"]] == [False, False, True]
     accounts = run_json(capsys, "accounts", "--rpc", rpc)
     assert len(accounts["accounts"] if isinstance(accounts, dict) else accounts) == 10
 

@@ -1,8 +1,9 @@
-"""Prividium: after a run with private transactions, proven, verified by the gateway and with a
-message sent out, no table of the gateway and no other chain's rows hold any private
-transaction's data (sender, recipient, value, calldata). The STARKs are stand-ins
+"""Prividium: after a run with private transactions, proven, verified by the gateway, settled
+to the L1 and with a message sent out, no table of the gateway and no other chain's rows (the
+L1's included) hold any private transaction's data (sender, recipient, value, calldata). The STARKs are stand-ins
 (tests/integration/standin.py); everything else is the real node, gateway and relayer."""
 
+import dataclasses
 import sqlite3
 import time
 from contextlib import closing
@@ -15,6 +16,7 @@ from eth_utils import to_checksum_address
 from atlasdev.engine.accounts import dev_accounts
 from atlasdev.engine.gateway import service
 from atlasdev.engine.gateway.service import Gateway
+from atlasdev.engine.store import Store
 from atlasdev.node import Node
 from atlasdev.profiles import load_profile, with_port_base
 from atlasdev.rpc_client import RpcClient
@@ -64,10 +66,17 @@ def _needles() -> dict[str, bytes]:
     }
 
 
+def _settled(store: Store) -> int:
+    """The private chain's block in the last batch that landed on the L1 (-1 if none)."""
+    landed = [s for s in store.settlements(2) if s.l1_block is not None]
+    return next((h.number for h in landed[0].heads if h.chain_id == PRIVATE), -1) if landed else -1
+
+
 def test_no_private_transaction_data_leaves_the_private_chain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     profile = with_port_base(load_profile("prividium"), free_port_base(3))
+    profile = dataclasses.replace(profile, settle_interval_ms=200)
     node = Node(profile, tmp_path)
     monkeypatch.setattr(service, "check_block_proof", attest_sealed(node, False))
     monkeypatch.setattr(Gateway, "_load_program", lambda self: None)
@@ -90,6 +99,11 @@ def test_no_private_transaction_data_leaves_the_private_chain(
                 break
             time.sleep(0.05)
         assert node.store.verified_head(PRIVATE) >= int(sealed["blockNumber"], 16)
+        for _ in range(400):  # and settles the private chain's state root to the L1
+            if _settled(node.store) >= int(sealed["blockNumber"], 16):
+                break
+            time.sleep(0.05)
+        assert _settled(node.store) >= int(sealed["blockNumber"], 16)
     finally:
         prover.stop.set()
         node.stop()

@@ -1,6 +1,6 @@
 """A fixed network for snapshot tests: the Monitor's methods and records, no clock, no randomness.
 
-Two chains (alpha public, gamma private), 40 and 25 blocks, a few transactions (one failed, one
+Two L2s (alpha public, gamma private) and the L1, 40, 25 and 5 blocks, a few transactions (one failed, one
 that sends a message with a log), two messages, the dev accounts, a log, two minutes of samples.
 Every value derives from the block number, so each run renders the same screen.
 """
@@ -33,7 +33,12 @@ from atlasdev.engine.zkos.system import MESSENGER_ADDRESS
 T0 = 1_767_225_600  # 2026-01-01 00:00:00 UTC, genesis of both chains
 NOW = T0 + 60  # the clock the snapshot app sees
 TZ = UTC
-CHAINS = {271: ("alpha", False, 40, 8545), 273: ("gamma", True, 25, 8547)}
+CHAINS = {
+    271: ("alpha", False, 40, 8545),
+    273: ("gamma", True, 25, 8547),
+    900: ("l1", False, 5, 8544),
+}
+L1 = 900
 DEV = dev_accounts()
 MESSENGER = MESSENGER_ADDRESS
 
@@ -69,14 +74,15 @@ class FakeMonitor:
                 chain_id=cid,
                 private=private,
                 rpc_url=f"http://127.0.0.1:{port}",
-                block_time_ms=250,
+                block_time_ms=2000 if cid == L1 else 250,
                 height=height,
                 tps=12.5 if cid == 271 else 3.0,
                 latency_ms=182.0 if cid == 271 else None,
                 mempool=0,
-                verified_height=height - 4 if proving else None,
-                prover_backend="gpu" if proving else None,
-                proof_queue=2 if proving else None,
+                verified_height=(height if cid == L1 else height - 4) if proving else None,
+                prover_backend="gpu" if proving and cid != L1 else None,
+                proof_queue=2 if proving and cid != L1 else None,
+                l1=cid == L1,
             )
             for cid, (name, private, height, port) in CHAINS.items()
         ]
@@ -109,7 +115,7 @@ class FakeMonitor:
             tx_count=txs,
             gas_used=21_000 * txs,
             state_root=h("root", chain_id, number),
-            proof_status="not proven",
+            proof_status="L1" if chain_id == L1 else "not proven",
         )
 
     def _txs(self, chain_id: int, number: int) -> tuple[TxSummary, ...]:
@@ -239,7 +245,7 @@ class FakeMonitor:
 
     def _log(self) -> list[LogLine]:
         return [
-            LogLine(T0, "INFO", "atlasdev.node", "network prividium started: alpha (271) on :8545, gamma (273) on :8547"),
+            LogLine(T0, "INFO", "atlasdev.node", "network prividium started: alpha (271) on :8545, gamma (273) on :8547, l1 (900) on :8544"),
             LogLine(T0 + 2, "INFO", "atlasdev.chain", "alpha sealed #8: 1 txs, gas 21000"),
             LogLine(T0 + 3, "WARNING", "atlasdev.rpc", "gamma: request without a token refused"),
             LogLine(T0 + 5, "INFO", "atlasdev.chain", "gamma sealed #20: 3 txs, gas 63000"),

@@ -71,7 +71,11 @@ def test_monitor_blocks_after_and_address(live: Live) -> None:
     dev = dev_accounts()[1]
     info = m.address(dev.address)
     assert info.dev_index == 1
-    assert [(b.chain_id, b.chain) for b in info.balances] == [(ALPHA, "alpha"), (BETA, "beta")]
+    assert [(b.chain_id, b.chain) for b in info.balances] == [
+        (ALPHA, "alpha"),
+        (BETA, "beta"),
+        (900, "l1"),
+    ]
     assert info.balances[1].balance == 10_000 * 10**18 and info.balances[1].nonce == 0
     assert m.address(bytes(20)).dev_index is None
 

@@ -28,10 +28,15 @@ def test_overview_shows_every_chain_and_a_growing_height(live: Live) -> None:
 
     async def scenario(pilot: Pilot) -> None:
         text = await wait_for_text(
-            pilot, "alpha · id 271 · public", "beta · id 272 · public", "gateway"
+            pilot,
+            "alpha · id 271 · public",
+            "beta · id 272 · public",
+            "l1 · id 900 · L1 (settlement)",
+            "gateway",
         )
         first = heights(text)
-        assert len(first) == 2
+        assert len(first) == 3  # the two L2s and the L1
+        assert "final when sealed" in text
         assert first[0] <= live.node.chains[ALPHA].head.number
         assert "not running" in text  # prover, verified height, gateway
         assert "http://127.0.0.1:" in text
@@ -96,7 +101,7 @@ def test_enter_opens_the_block_under_the_cursor(live: Live) -> None:
         block = live.monitor.block(ALPHA, number)
         assert block is not None
         assert shown.split()[:2] == [str(number), fmt.clock_time(block.block.timestamp, None)]
-        assert fmt.short(block.block.state_root, 6) in shown
+        assert fmt.short(block.block.state_root, 4) in shown
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BlockScreen), "the block screen")
         detail = live.monitor.block(ALPHA, number)
@@ -194,12 +199,13 @@ def test_search_finds_a_transaction_a_block_an_address(live: Live) -> None:
         await wait_for_text(pilot, "0x" + live.transfer.hex(), "success")
         await pilot.press("escape")
 
-        # block 1 exists on both chains: the search lists both, enter opens the first
+        # block 1 exists on every chain: the search lists them all, enter opens the first
         await search(pilot, "1")
         options = app.screen.query_one(OptionList)
-        await wait_for(pilot, lambda: options.option_count == 2, "two matches")
+        await wait_for(pilot, lambda: options.option_count == 3, "three matches")
         text = screen_text(app)
         assert "block #1 on alpha" in text and "block #1 on beta" in text
+        assert "block #1 on l1" in text
         await pilot.press("down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, BlockScreen), "block 1")
         assert (app.screen.chain_id, app.screen.number) == (BETA, 1)  # type: ignore[attr-defined]
@@ -221,8 +227,9 @@ def test_search_finds_a_transaction_a_block_an_address(live: Live) -> None:
         info = live.monitor.address(dev1.address)
         await wait_for_text(pilot, dev1.checksum_address, "dev account #1")
         table = app.screen.query_one(DataTable)
-        await wait_for(pilot, lambda: table.row_count == 2, "balances on both chains")
-        shown = [str(table.get_row_at(i)[2]) for i in range(2)]
+        await wait_for(pilot, lambda: table.row_count == 3, "balances on every chain")
+        shown = [str(table.get_row_at(i)[2]) for i in range(3)]
+        assert shown[2] == "10000 ETH"  # the L1: untouched since genesis
         assert shown[1] == "10000 ETH"  # beta: untouched since genesis
         assert info.balances[0].balance > 10_000 * 10**18  # alpha: received 1 ETH
         await pilot.press("escape")

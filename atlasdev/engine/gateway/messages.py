@@ -10,7 +10,8 @@ block's message root (the block's messages in nonce order, as the STF emitted th
 block's entry up to the interop root.
 
 Lifecycle stages: sealed (in a sealed source block), proven (the block's proof is stored),
-verified (the gateway accepted that proof; the message is provable against the interop root),
+verified (the gateway accepted that proof, or read the block as final for a deposit: a message
+the L1 sent; the message is provable against the interop root),
 imported (the destination imported a root whose history holds the message's block), executed
 (a relay transaction on the destination ran it: its MessageExecuted log is there).
 """
@@ -74,7 +75,12 @@ def status(store: Store, message: bytes) -> MessageStatus:
     if row is None:
         raise MessageNotFound(f"no message 0x{message.hex()} on any chain of this network")
     verdict = store.verification(row.chain_id, row.block_number)
-    if verdict is None or verdict.status != "verified":
+    l1 = store.l1_chain_id()
+    if (verdict is None or verdict.status == "rejected") and row.chain_id == l1:
+        return MessageStatus(
+            row, "sealed", None, f"the gateway has not read L1 block {row.block_number} yet"
+        )
+    if verdict is None or verdict.status == "rejected":
         proof = store.proof_statuses(row.chain_id, row.block_number, row.block_number)
         proven = proof.get(row.block_number) == "proven"
         why = "the gateway has not verified" if proven else "the prover has not proven"
@@ -105,9 +111,7 @@ def status(store: Store, message: bytes) -> MessageStatus:
     covered = [e.index for e in entries if e.root == imported]
     if covered and covered[0] >= at:
         return MessageStatus(row, "imported", proof, "a relay transaction on the destination")
-    return MessageStatus(
-        row,
-        "verified",
-        proof,
-        f"chain {row.dst_chain} has not imported an interop root with it yet",
-    )
+    waits = f"chain {row.dst_chain} has not imported an interop root with it yet"
+    if row.dst_chain == l1:
+        waits = "the gateway has not settled an interop root with it to the L1 yet"
+    return MessageStatus(row, "verified", proof, waits)

@@ -126,6 +126,7 @@ class EthApi:
             "atlasdev_getProof": self.get_proof,
             "atlasdev_interopRoot": self.interop_root,
             "atlasdev_getMessage": self.get_message,
+            "atlasdev_getSettlement": self.get_settlement,
         }
 
     def dispatch(self, method: str, params: list | dict) -> Any:
@@ -529,6 +530,9 @@ class EthApi:
         row = self.chain.store.proof(self.chain.chain_id, number)
         prover = getattr(self.node, "prover", None)
         out: dict[str, Any] = {"chainId": self.chain.chain_id, "number": number}
+        if self.chain is getattr(self.node, "l1", None):
+            out["status"] = "final"  # the L1 is the settlement layer: its blocks have no proof
+            return out
         if row is None:
             queued = prover is not None and number > 0
             out["status"] = "queued" if queued else "not proven"
@@ -607,6 +611,33 @@ class EthApi:
             }
         return out
 
+    def get_settlement(self, batch: Any = "latest") -> dict | None:
+        """A settlement batch (its number, or "latest"): the interop root the L1 imports with
+        it, every L2's verified head it settles, and the L1 block it landed in (null while it
+        waits for the L1). None when there is no such batch."""
+        if batch == "latest":
+            rows = self.chain.store.settlements(1)
+        else:
+            number = quantity(batch, "batch")
+            rows = self.chain.store.settlements(1, before=number + 1)
+            rows = [r for r in rows if r.batch == number]
+        if not rows:
+            return None
+        s = rows[0]
+        return {
+            "batch": s.batch,
+            "interopRoot": hb(s.root),
+            "historyCount": s.history_count,
+            "chains": [
+                {"chainId": h.chain_id, "verifiedBlock": h.number, "stateRoot": hb(h.state_root)}
+                for h in s.heads
+            ],
+            "createdAt": s.created_at,
+            "l1ChainId": self.chain.store.l1_chain_id(),
+            "l1Block": s.l1_block,
+            "landedAt": s.landed_at,
+        }
+
     def interop_root(self) -> dict:
         """The gateway's latest interop root and how many verified blocks with messages it
         commits to (the empty history's root before any)."""
@@ -633,6 +664,7 @@ class EthApi:
                     "private": c.config.private,
                     "blockTimeMs": c.config.block_time_ms,
                     "height": c.head.number,
+                    "l1": c is getattr(self.node, "l1", None),
                 }
                 for c in self.node.chains.values()
             ],

@@ -375,6 +375,7 @@ _OPEN = (
     "atlasdev_getProof",
     "atlasdev_interopRoot",
     "atlasdev_getMessage",  # messages a chain sends leave it (DESIGN: proofs, roots, messages)
+    "atlasdev_getSettlement",  # roots the gateway settles to the L1
 )
 RULES: dict[str, Rule] = {
     **{method: ScopedApi.open for method in _OPEN},
