@@ -70,9 +70,9 @@ def run(
     from ..profiles import load_profile
 
     prof = load_profile(profile)
-    found = next((c for c in prof.chains if chain in (c.name, str(c.chain_id))), None)
+    found = next((c for c in prof.all_chains if chain in (c.name, str(c.chain_id))), None)
     if found is None:
-        names = ", ".join(c.name for c in prof.chains)
+        names = ", ".join(c.name for c in prof.all_chains)
         raise CliError(f"no chain '{chain}' in profile {prof.name}: choose one of {names}")
     directory = Path(data_dir) if data_dir is not None else default_data_dir(prof.name)
     if not (directory / DB_NAME).is_file():

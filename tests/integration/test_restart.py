@@ -49,12 +49,23 @@ def test_restart_resumes_at_same_height_and_root(tmp_path: Path) -> None:
         w3.eth.wait_for_transaction_receipt(transfer(w3, n, to), timeout=30, poll_latency=0.05)
         for n in range(3)
     ]
+    l1 = w3_at(port + 1)  # the L1, after solo's one L2
+    for _ in range(200):  # its first block, which lands the first settlement (bounded, not timed)
+        if l1.eth.block_number >= 1:
+            break
+        time.sleep(0.05)
+    l1_head = l1.eth.get_block("latest")
+    settled = l1.provider.make_request("atlasdev_getSettlement", ["latest"])["result"]
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
     # the head as the store left it
     proc = start_node(tmp_path, port)
     try:
         w3 = w3_at(port)
+        l1 = w3_at(port + 1)
+        assert l1.eth.get_block(l1_head.number).hash == l1_head.hash
+        again = l1.provider.make_request("atlasdev_getSettlement", [hex(settled["batch"])])
+        assert again["result"] == settled  # the settlement record survives too
         last = receipts[-1].blockNumber
         block = w3.eth.get_block(last)
         assert block.hash == receipts[-1].blockHash
