@@ -48,8 +48,16 @@ def _l1(net: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bridge(
-    rpc: str, l2_ref: str, amount: str, to: str | None, sender: str, deposit: bool
-) -> tuple[Any, ...]:
+    rpc: str,
+    l2_ref: str,
+    amount: str,
+    to: str | None,
+    sender: str,
+    no_wait: bool,
+    json_out: bool,
+    deposit: bool,
+) -> None:
+    """Send ``amount`` as a message from the L1 to the L2 (``deposit``) or back."""
     wei = parse_amount(amount)
     if wei == 0:
         raise CliError("AMOUNT must be more than 0")
@@ -60,7 +68,8 @@ def _bridge(
     if l2.get("l1"):
         raise CliError(f"{l2_ref} is the L1: name an L2 ({_l2_names(net)})")
     source, dest = (l1, l2) if deposit else (l2, l1)
-    return connect(rpc, str(source["chainId"])), signer, dest, recipient, wei
+    target = connect(rpc, str(source["chainId"]))
+    send_message(target, signer, dest, recipient, wei, b"", None, no_wait, json_out)
 
 
 def _l2_names(net: dict[str, Any]) -> str:
@@ -82,8 +91,7 @@ def deposit(
 
     Example: atlasdev l1 deposit alpha 1eth --from 2
     """
-    target, signer, dest, recipient, wei = _bridge(rpc, chain, amount, to, sender, True)
-    send_message(target, signer, dest, recipient, wei, b"", None, no_wait, json_out)
+    _bridge(rpc, chain, amount, to, sender, no_wait, json_out, deposit=True)
 
 
 @l1_app.command("withdraw")
@@ -101,8 +109,7 @@ def withdraw(
 
     Example: atlasdev l1 withdraw alpha 0.5eth --from 2
     """
-    target, signer, dest, recipient, wei = _bridge(rpc, chain, amount, to, sender, False)
-    send_message(target, signer, dest, recipient, wei, b"", None, no_wait, json_out)
+    _bridge(rpc, chain, amount, to, sender, no_wait, json_out, deposit=False)
 
 
 @l1_app.command("settlement")

@@ -17,14 +17,12 @@ import pytest
 
 from atlasdev.cli import main
 from atlasdev.engine.accounts import dev_accounts
-from atlasdev.engine.gateway import service
-from atlasdev.engine.gateway.service import Gateway
 from atlasdev.engine.monitor import Monitor
 from atlasdev.node import Node
 from atlasdev.profiles import load_profile, with_port_base
 from atlasdev.rpc_client import RpcClient
 from tests.conftest import free_port_base
-from tests.integration.standin import StandInProver, attest_sealed
+from tests.integration.standin import standin_network, wait_stage
 
 RECIPIENT = "0x00000000000000000000000000000000000beef1"
 
@@ -35,28 +33,9 @@ def network(
 ) -> Iterator[tuple[Node, str, str]]:
     autorelay, tampered = request.param
     profile = with_port_base(load_profile("default"), free_port_base(2))
-    node = Node(profile, tmp_path, autorelay=autorelay)
-    monkeypatch.setattr(service, "check_block_proof", attest_sealed(node, tampered))
-    monkeypatch.setattr(Gateway, "_load_program", lambda self: None)
-    node.start()
-    prover = StandInProver(node)
-    alpha, beta = (f"http://127.0.0.1:{c.rpc_port}" for c in profile.chains)
-    try:
+    with standin_network(profile, tmp_path, monkeypatch, tampered, autorelay=autorelay) as node:
+        alpha, beta = (f"http://127.0.0.1:{c.rpc_port}" for c in profile.chains)
         yield node, alpha, beta
-    finally:
-        prover.stop.set()
-        node.stop()
-
-
-def _wait_stage(rpc: str, message: str, stage: str) -> dict:
-    client = RpcClient(rpc)
-    found: dict = {}
-    for _ in range(600):  # a few dozen blocks; bounded, not timed
-        found = client.call("atlasdev_getMessage", message)
-        if found["stage"] == stage:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"message stuck at {found.get('stage')}: {found.get('waitingFor')}")
 
 
 def _send(alpha: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -80,7 +59,7 @@ def test_a_message_is_autorelayed_and_executes_once(
     node, alpha, beta = network
     before = _balance(beta)
     message = _send(alpha, capsys)
-    done = _wait_stage(beta, message, "executed")
+    done = wait_stage(beta, message, "executed")
     assert _balance(beta) == before + 7 * 10**9
     where = done["executedIn"]
     assert where["chainId"] == 272
@@ -113,13 +92,13 @@ def test_without_autorelay_the_user_relays(
     _, alpha, beta = network
     before = _balance(beta)
     message = _send(alpha, capsys)
-    found = _wait_stage(alpha, message, "imported")
+    found = wait_stage(alpha, message, "imported")
     assert "relay" in found and found["proof"]["interopRoot"].startswith("0x")
     time.sleep(1.0)  # nobody relays it meanwhile
     assert RpcClient(beta).call("atlasdev_getMessage", message)["stage"] == "imported"
     assert main(["msg", "relay", message, "--from", "4", "--rpc", alpha]) == 0
     capsys.readouterr()
-    _wait_stage(beta, message, "executed")
+    wait_stage(beta, message, "executed")
     assert _balance(beta) == before + 7 * 10**9
     assert main(["msg", "relay", message, "--rpc", alpha]) == 1
     assert "already executed" in capsys.readouterr().err
@@ -133,7 +112,7 @@ def test_a_rejected_proof_stops_its_messages_for_good(
     assert node.store is not None
     before = _balance(beta)
     message = _send(alpha, capsys)
-    found = _wait_stage(alpha, message, "proven")
+    found = wait_stage(alpha, message, "proven")
     block = found["blockNumber"]
     for _ in range(600):  # the gateway's verdict on that block; bounded, not timed
         verdict = node.store.verification(271, block)
@@ -176,7 +155,7 @@ def test_a_token_message_moves_aUSD_and_conserves_the_supply(
     out = capsys.readouterr()
     assert code == 0, out.err
     message = json.loads(out.out)["messageHash"]
-    _wait_stage(beta, message, "executed")
+    wait_stage(beta, message, "executed")
     assert _token_call(beta, balance) == held + 2 * 10**18
     assert _token_call(alpha, supply) + _token_call(beta, supply) == supplies
     assert main(["msg", "send", "beta", RECIPIENT, "--token", "1", "--value", "1",

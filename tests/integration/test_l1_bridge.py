@@ -16,14 +16,12 @@ import pytest
 
 from atlasdev.cli import main
 from atlasdev.engine.accounts import dev_accounts
-from atlasdev.engine.gateway import service
-from atlasdev.engine.gateway.service import Gateway
 from atlasdev.engine.zkos.system import MESSENGER_ADDRESS
 from atlasdev.node import Node
 from atlasdev.profiles import load_profile, with_port_base
 from atlasdev.rpc_client import RpcClient
 from tests.conftest import free_port_base
-from tests.integration.standin import StandInProver, attest_sealed
+from tests.integration.standin import standin_network, wait_stage
 
 ON_L2 = "0x00000000000000000000000000000000000d0e01"
 ON_L1 = "0x00000000000000000000000000000000000d0e02"
@@ -37,31 +35,9 @@ def network(
     profile = with_port_base(load_profile("default"), free_port_base(2))
     fast_l1 = dataclasses.replace(profile.l1, block_time_ms=300)
     profile = dataclasses.replace(profile, l1=fast_l1, settle_interval_ms=request.param)
-    node = Node(profile, tmp_path)
-    monkeypatch.setattr(service, "check_block_proof", attest_sealed(node, False))
-    monkeypatch.setattr(Gateway, "_load_program", lambda self: None)
-    node.start()
-    prover = StandInProver(node)
-    try:
-        yield (
-            node,
-            f"http://127.0.0.1:{profile.l1.rpc_port}",
-            f"http://127.0.0.1:{profile.chains[0].rpc_port}",
-        )
-    finally:
-        prover.stop.set()
-        node.stop()
-
-
-def _wait_stage(rpc: str, message: str, stage: str) -> dict:
-    client = RpcClient(rpc)
-    found: dict = {}
-    for _ in range(600):  # some dozens of blocks; bounded, not timed
-        found = client.call("atlasdev_getMessage", message)
-        if found["stage"] == stage:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"message stuck at {found.get('stage')}: {found.get('waitingFor')}")
+    with standin_network(profile, tmp_path, monkeypatch) as node:
+        l1, alpha = (f"http://127.0.0.1:{c.rpc_port}" for c in (profile.l1, profile.chains[0]))
+        yield node, l1, alpha
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
@@ -107,7 +83,7 @@ def test_deposit_and_withdrawal_round_trip_conserves_eth(
     # deposit: 3 ETH locked on the L1, minted to ON_L2 on alpha
     sent = _cli(capsys, "l1", "deposit", "alpha", "3eth", "--to", ON_L2, "--from", "2", "--rpc", l1)
     assert sent["destChainId"] == 271
-    deposit = _wait_stage(alpha, sent["messageHash"], "executed")
+    deposit = wait_stage(alpha, sent["messageHash"], "executed")
     assert deposit["sourceChainId"] == 900 and deposit["executedIn"]["chainId"] == 271
     assert int(RpcClient(alpha).call("eth_getBalance", ON_L2, "latest"), 16) == 3 * ETH
     # withdrawal: 1 ETH burnt on alpha (dev account 2), minted to ON_L1 on the L1 once settled
@@ -115,7 +91,7 @@ def test_deposit_and_withdrawal_round_trip_conserves_eth(
         capsys, "l1", "withdraw", "alpha", "1eth", "--to", ON_L1, "--from", "2", "--rpc", l1
     )
     assert sent["destChainId"] == 900
-    withdrawal = _wait_stage(l1, sent["messageHash"], "executed")
+    withdrawal = wait_stage(l1, sent["messageHash"], "executed")
     assert withdrawal["executedIn"]["chainId"] == 900
     assert int(RpcClient(l1).call("eth_getBalance", ON_L1, "latest"), 16) == ETH
     settled = _cli(capsys, "l1", "settlement", "--rpc", alpha)
@@ -137,7 +113,7 @@ def test_a_withdrawal_executes_only_after_settlement(
     sent = _cli(
         capsys, "l1", "withdraw", "alpha", "1eth", "--to", ON_L1, "--from", "3", "--rpc", alpha
     )
-    found = _wait_stage(l1, sent["messageHash"], "verified")  # proven and verified, not settled
+    found = wait_stage(l1, sent["messageHash"], "verified")  # proven and verified, not settled
     assert "settled" in found["waitingFor"]
     time.sleep(1.0)  # L1 blocks go by; the root is not settled, so the message cannot execute
     assert RpcClient(l1).call("atlasdev_getMessage", sent["messageHash"])["stage"] == "verified"
@@ -149,7 +125,7 @@ def test_a_withdrawal_executes_only_after_settlement(
     assert "cannot be relayed yet" in capsys.readouterr().err
     assert int(RpcClient(l1).call("eth_getBalance", ON_L1, "latest"), 16) == 0
     node.gateway.settle_interval_s = 0.0  # the next batch settles now
-    _wait_stage(l1, sent["messageHash"], "executed")
+    wait_stage(l1, sent["messageHash"], "executed")
     assert int(RpcClient(l1).call("eth_getBalance", ON_L1, "latest"), 16) == ETH
     assert _cli(capsys, "l1", "settlement", "--rpc", l1)["batch"] >= 2
 

@@ -14,14 +14,11 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 from atlasdev.engine.accounts import dev_accounts
-from atlasdev.engine.gateway import service
-from atlasdev.engine.gateway.service import Gateway
 from atlasdev.engine.store import Store
-from atlasdev.node import Node
 from atlasdev.profiles import load_profile, with_port_base
 from atlasdev.rpc_client import RpcClient
 from tests.conftest import free_port_base
-from tests.integration.standin import StandInProver, attest_sealed
+from tests.integration.standin import standin_network
 
 PRIVATE = 273
 ADMIN = {"Authorization": "Bearer gamma-admin-dev-token"}
@@ -77,12 +74,7 @@ def test_no_private_transaction_data_leaves_the_private_chain(
 ) -> None:
     profile = with_port_base(load_profile("prividium"), free_port_base(3))
     profile = dataclasses.replace(profile, settle_interval_ms=200)
-    node = Node(profile, tmp_path)
-    monkeypatch.setattr(service, "check_block_proof", attest_sealed(node, False))
-    monkeypatch.setattr(Gateway, "_load_program", lambda self: None)
-    node.start()
-    prover = StandInProver(node)
-    try:
+    with standin_network(profile, tmp_path, monkeypatch) as node:
         port = next(c.rpc_port for c in profile.chains if c.chain_id == PRIVATE)
         gamma = RpcClient(f"http://127.0.0.1:{port}", headers=ADMIN)
         funder = dev_accounts()[3]
@@ -104,9 +96,6 @@ def test_no_private_transaction_data_leaves_the_private_chain(
                 break
             time.sleep(0.05)
         assert _settled(node.store) >= int(sealed["blockNumber"], 16)
-    finally:
-        prover.stop.set()
-        node.stop()
 
     leaks = []
     with closing(sqlite3.connect(tmp_path / "atlasdev.db")) as db:
