@@ -89,6 +89,7 @@ EXPECTED = {
     ("l1", "deposit"),
     ("l1", "withdraw"),
     ("l1", "settlement"),
+    ("doctor",),
     ("prividium", "token"),
     ("block",),
     ("tx",),
@@ -168,6 +169,22 @@ def test_profiles() -> None:
     assert [c["l1"] for c in by_name["default"]["chains"]] == [False, False, True]
     assert any(c["private"] for c in by_name["prividium"]["chains"])
     assert "l1     id 900  port 8544  2000 ms blocks  L1" in result.stdout
+
+
+def test_doctor_reports_the_machine_and_the_gpu_or_why_there_is_none() -> None:
+    from atlasdev.engine.airbender.device import probe
+
+    result = invoke("doctor", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["cpuCores"] >= 1 and data["proverBackends"]["auto"] == "cpu"
+    found = probe()
+    if found.gpu is None:
+        assert data["gpu"] is None and data["gpuReason"] == found.reason
+    else:
+        assert data["gpu"]["name"] == found.gpu.name and data["gpuReason"] is None
+    text = invoke("doctor").stdout
+    assert "gpu       " in text and "--prover auto: cpu" in text
 
 
 def make_db(directory: Path) -> list[Path]:

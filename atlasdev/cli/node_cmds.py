@@ -7,6 +7,7 @@ the command, so `atlasdev --help` and every scripting command start without them
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
 import logging
@@ -27,7 +28,16 @@ from ._app import CliError, JsonOpt, emit, table
 if TYPE_CHECKING:
     from ..node import Node
 
-__all__ = ["BlockLog", "dashboard", "default_data_dir", "profiles", "reset", "serve", "up"]
+__all__ = [
+    "BlockLog",
+    "dashboard",
+    "default_data_dir",
+    "doctor",
+    "profiles",
+    "reset",
+    "serve",
+    "up",
+]
 
 DB_NAME = "atlasdev.db"  # atlasdev.engine.store.DB_NAME (a test checks they agree)
 DB_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm")
@@ -521,4 +531,52 @@ def profiles(json_out: JsonOpt = False) -> None:
             ),
             "  ",
         )
+    emit(json_out, data, lines)
+
+
+def doctor(json_out: JsonOpt = False) -> None:
+    """Report what this machine offers atlasdev: Python, the compilers, CPU cores, and the GPU
+    the prover could use (name, memory, CUDA version) or why none is usable.
+
+    Example: atlasdev doctor --json
+    """
+    import platform
+
+    import llvmlite
+    import numba
+
+    from ..engine.airbender.device import probe
+
+    found = probe()
+    gpu = None if found.gpu is None else dataclasses.asdict(found.gpu)
+    data = {
+        "atlasdev": _version(),
+        "python": platform.python_version(),
+        "numba": numba.__version__,
+        "llvmlite": llvmlite.__version__,
+        "cpuCores": os.cpu_count(),
+        "gpu": gpu,
+        "gpuReason": found.reason or None,
+        "proverBackends": {
+            "cpu": "available",
+            "gpu": "not implemented yet (issue 8)",
+            "auto": "cpu",
+        },
+    }
+    if found.gpu is None:
+        gpu_line = f"gpu       none: {found.reason}"
+    else:
+        g = found.gpu
+        gpu_line = (
+            f"gpu       {g.name}, {g.memory_bytes / 2**30:.1f} GiB, compute {g.compute_capability}, "
+            f"CUDA {g.cuda_runtime} (driver {g.cuda_driver}), CuPy {g.cupy_version}"
+        )
+    lines = [
+        f"atlasdev  {data['atlasdev']} on Python {data['python']} "
+        f"(numba {data['numba']}, llvmlite {data['llvmlite']})",
+        f"cpu       {data['cpuCores']} cores",
+        gpu_line,
+        "prover    --prover cpu: available; --prover gpu: not implemented yet (issue 8); "
+        "--prover auto: cpu",
+    ]
     emit(json_out, data, lines)

@@ -35,14 +35,22 @@ class ProverUnavailable(RuntimeError):
 
 
 def resolve_backend(requested: str) -> str | None:
-    """The backend to run for ``--prover``: 'cpu', or None for off."""
+    """The backend to run for ``--prover``: 'cpu', or None for off. `auto` is the CPU until the
+    GPU backend exists (issue 8); `gpu` is refused with what this machine has."""
     if requested not in BACKENDS:
         raise ProverUnavailable(f"--prover must be one of {', '.join(BACKENDS)}, not {requested!r}")
     if requested == "off":
         return None
     if requested == "gpu":
-        raise ProverUnavailable("--prover gpu: the GPU backend is not implemented yet (issue 8)")
-    return "cpu"  # auto: no GPU backend yet
+        from .airbender.device import probe
+
+        found = probe()
+        have = f"found {found.gpu.name}" if found.gpu is not None else found.reason
+        raise ProverUnavailable(
+            f"--prover gpu: the GPU backend is not implemented yet (issue 8; {have}); "
+            "use --prover cpu"
+        )
+    return "cpu"
 
 
 class ProverWorker(ChainWorker):

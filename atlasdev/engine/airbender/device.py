@@ -1,0 +1,66 @@
+"""Which NVIDIA GPU this machine offers the prover, or why it offers none.
+
+CuPy is an optional dependency (`pip install '.[gpu]'`); everything here works without it and
+never raises: a machine without CuPy, without a driver or without a device gets a one-line
+reason instead of a GPU. The GPU backend itself is issue 8's work in progress; this probe is what
+`atlasdev doctor` and `--prover auto|gpu` report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    memory_bytes: int
+    compute_capability: str  # e.g. "9.0"
+    cuda_runtime: str  # e.g. "12.4"
+    cuda_driver: str
+    cupy_version: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    gpu: Gpu | None
+    reason: str  # why no GPU is usable; "" when one is
+
+
+def _version(code: int) -> str:
+    """CUDA's 12040 as "12.4"."""
+    return f"{code // 1000}.{code % 1000 // 10}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def probe(module: str = "cupy") -> Probe:
+    """The first CUDA device CuPy sees (``module`` is for tests)."""
+    try:
+        cupy: Any = importlib.import_module(module)
+    except ImportError:
+        return Probe(None, "CuPy is not installed (pip install 'atlasdev[gpu]')")
+    except Exception as exc:  # a broken CUDA install fails at import in several ways
+        return Probe(None, f"CuPy does not load: {_one_line(exc)}")
+    try:
+        runtime = cupy.cuda.runtime
+        if runtime.getDeviceCount() < 1:
+            return Probe(None, "CuPy finds no CUDA device")
+        props = runtime.getDeviceProperties(0)
+        name = props["name"]
+        gpu = Gpu(
+            name.decode() if isinstance(name, bytes) else str(name),
+            int(props["totalGlobalMem"]),
+            f"{props['major']}.{props['minor']}",
+            _version(int(runtime.runtimeGetVersion())),
+            _version(int(runtime.driverGetVersion())),
+            str(getattr(cupy, "__version__", "?")),
+        )
+    except Exception as exc:  # no driver, no device, a driver too old for the runtime
+        return Probe(None, f"no usable CUDA device: {_one_line(exc)}")
+    return Probe(gpu, "")

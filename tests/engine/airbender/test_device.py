@@ -1,0 +1,71 @@
+"""The GPU probe: a device CuPy reports, or one line saying why there is none — never a raise."""
+
+import sys
+import types
+
+import pytest
+
+from atlasdev.engine.airbender.device import Gpu, Probe, probe
+
+
+class _Runtime:
+    def __init__(self, count: int, fail: Exception | None = None) -> None:
+        self.count, self.fail = count, fail
+
+    def getDeviceCount(self) -> int:
+        if self.fail is not None:
+            raise self.fail
+        return self.count
+
+    def getDeviceProperties(self, device: int) -> dict:
+        return {"name": b"NVIDIA GeForce RTX 4070 Laptop GPU", "totalGlobalMem": 8 << 30,
+                "major": 8, "minor": 9}  # fmt: skip
+
+    def runtimeGetVersion(self) -> int:
+        return 12040
+
+    def driverGetVersion(self) -> int:
+        return 12080
+
+
+def _fake(monkeypatch: pytest.MonkeyPatch, runtime: _Runtime) -> str:
+    module = types.ModuleType("fake_cupy")
+    module.__version__ = "13.3.0"  # type: ignore[attr-defined]
+    module.cuda = types.SimpleNamespace(runtime=runtime)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_cupy", module)
+    return "fake_cupy"
+
+
+def test_a_device_is_described(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = probe(_fake(monkeypatch, _Runtime(1)))
+    assert found == Probe(
+        Gpu("NVIDIA GeForce RTX 4070 Laptop GPU", 8 << 30, "8.9", "12.4", "12.8", "13.3.0"), ""
+    )
+
+
+def test_without_cupy_the_reason_says_how_to_get_it() -> None:
+    found = probe("atlasdev_no_such_module")
+    assert found.gpu is None and "pip install 'atlasdev[gpu]'" in found.reason
+
+
+def test_no_device_and_a_failing_driver_are_one_line_reasons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert probe(_fake(monkeypatch, _Runtime(0))) == Probe(None, "CuPy finds no CUDA device")
+    failing = _Runtime(1, RuntimeError("cudaErrorInsufficientDriver:\n CUDA driver is too old"))
+    found = probe(_fake(monkeypatch, failing))
+    assert found.gpu is None and "\n" not in found.reason
+    assert (
+        found.reason == "no usable CUDA device: cudaErrorInsufficientDriver: CUDA driver is too old"
+    )
+
+
+def test_a_cupy_that_fails_to_import_is_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(name: str, *args: object, **kwargs: object) -> object:
+        raise OSError("libcudart.so.12: cannot open shared object file")
+
+    monkeypatch.setattr("importlib.import_module", fail)
+    found = probe("cupy")
+    assert found == Probe(
+        None, "CuPy does not load: libcudart.so.12: cannot open shared object file"
+    )
