@@ -1,4 +1,5 @@
-"""The STARK prover: trace in, proof bytes out (CPU backend, numba on every core).
+"""The STARK prover: trace in, proof bytes out, the heavy steps done by a backend (backend.py;
+the CPU one, cpu.py, by default).
 
 The steps, each absorbed into the transcript before the challenge that follows it:
 commit the main trace's low-degree extension (every segment's, for a proof in segments); draw
@@ -21,53 +22,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
-from numba import uint32 as u32
 
 from . import extension as ext
-from . import field, fri, merkle, ntt
+from . import field, fri
 from .air import Air
+from .backend import Backend, Matrix, UnsatisfiedConstraints
+from .cpu import CPU, ext_powers
 from .evaluation import QuotientKernel
-from .extension import Ext, kadd, kinv, kmul, kscale, ksub
-from .field import P_U64
-from .proof import QueryOpening, RowOpening, StarkProof
+from .extension import Ext
+from .proof import QueryOpening, StarkProof
 from .stark import DEFAULT_PARAMS, StarkParams, VerifyingKey, start_transcript
 from .transcript import Transcript
 
 AuxBuilder = Callable[[list[Ext], np.ndarray, np.ndarray, list[int]], np.ndarray]
 
 
-class UnsatisfiedConstraints(ValueError):
-    """The trace does not satisfy the AIR: there is nothing true to prove."""
-
-
-@dataclass
-class Committed:
-    """A matrix of columns: coefficients, blown-up values (bit-reversed) and their tree."""
-
-    coeffs: np.ndarray
-    lde: np.ndarray
-    tree: merkle.MerkleTree
-
-    @classmethod
-    def from_values(cls, values: np.ndarray, log_blowup: int) -> Committed:
-        coeffs = ntt.interpolate(values)
-        return cls.from_coeffs(coeffs, log_blowup)
-
-    @classmethod
-    def from_coeffs(cls, coeffs: np.ndarray, log_blowup: int) -> Committed:
-        lde = ntt.evaluate_coset(coeffs, log_blowup)
-        return cls(coeffs, lde, merkle.commit(lde))
-
-    def open(self, position: int) -> RowOpening:
-        return RowOpening([int(v) for v in self.lde[:, position]], self.tree.path(position))
-
-
 @dataclass
 class ProvingKey:
     air: Air
     vk: VerifyingKey
-    pre: Committed
+    pre: Matrix  # committed by the reference (CPU) backend
     pre_values: np.ndarray
     quotient: QuotientKernel
 
@@ -94,8 +68,8 @@ def setup(
         raise ValueError(f"{air.name}: a public cell lies outside the trace or the publics")
     if air.quotient_chunks > 1 << params.log_blowup:
         raise ValueError(f"{air.name}: constraints of degree {air.max_degree} need a larger blowup")
-    pre = Committed.from_values(pre_values, params.log_blowup)
-    vk = VerifyingKey(log_n, pre.tree.root, params)
+    pre = CPU.commit_values(pre_values, params.log_blowup)
+    vk = VerifyingKey(log_n, pre.root, params)
     return ProvingKey(air, vk, pre, pre_values, QuotientKernel(air.constraints))
 
 
@@ -105,10 +79,11 @@ def prove(
     publics: list[int],
     build_aux: AuxBuilder | None = None,
     timings: dict[str, float] | None = None,
+    backend: Backend = CPU,
 ) -> StarkProof:
     """Prove that ``main_values`` (n_main, n) satisfies the AIR with these public values.
     ``timings``, if given, receives the seconds each stage took (for benchmarks)."""
-    return prove_segments(pk, 1, lambda _: main_values, [publics], build_aux, timings)[0]
+    return prove_segments(pk, 1, lambda _: main_values, [publics], build_aux, timings, backend)[0]
 
 
 def prove_segments(
@@ -118,6 +93,7 @@ def prove_segments(
     publics: list[list[int]],
     build_aux: AuxBuilder | None = None,
     timings: dict[str, float] | None = None,
+    backend: Backend = CPU,
 ) -> list[StarkProof]:
     """Prove ``count`` segments whose main traces ``main_of(i)`` returns, as one statement.
 
@@ -133,13 +109,13 @@ def prove_segments(
         if len(p) != air.n_public:
             raise ValueError(f"{len(p)} public values, the AIR wants {air.n_public}")
     t = start_transcript(air, vk, publics)
-    kept: tuple[np.ndarray, Committed] | None = None
+    kept: tuple[np.ndarray, Matrix] | None = None
     for i in range(count):
         values = _checked_main(pk, main_of(i))
         clock.lap("witness")
-        main = Committed.from_values(values, vk.params.log_blowup)
+        main = backend.commit_values(values, vk.params.log_blowup)
         clock.lap("main commit")
-        t.absorb(b"main", main.tree.root)
+        t.absorb(b"main", main.root)
         if count == 1:
             kept = (values, main)
         del values, main
@@ -152,14 +128,16 @@ def prove_segments(
         if kept is None:
             values = _checked_main(pk, main_of(i))
             clock.lap("witness")
-            main = Committed.from_values(values, vk.params.log_blowup)
+            main = backend.commit_values(values, vk.params.log_blowup)
             clock.lap("main commit")
         else:
             values, main = kept
             kept = None
         fork = t.fork(b"segment", i)
         proofs.append(
-            _prove_segment(pk, values, main, publics[i], challenges, nonce, fork, build_aux, clock)
+            _prove_segment(
+                pk, values, main, publics[i], challenges, nonce, fork, build_aux, clock, backend
+            )
         )
         del values, main
     for k in range(len(air.claims)):
@@ -182,13 +160,14 @@ def _checked_main(pk: ProvingKey, main_values: np.ndarray) -> np.ndarray:
 def _prove_segment(
     pk: ProvingKey,
     main_values: np.ndarray,
-    main: Committed,
+    main: Matrix,
     publics: list[int],
     challenges: list[Ext],
     lookup_nonce: int,
     t: Transcript,
     build_aux: AuxBuilder | None,
     clock: _Stopwatch,
+    backend: Backend,
 ) -> StarkProof:
     """Everything after the shared challenges, for one committed main trace."""
     air, vk, params = pk.air, pk.vk, pk.vk.params
@@ -202,60 +181,63 @@ def _prove_segment(
         aux_values = np.zeros((0, n), dtype=np.uint32)
     claims = [tuple(int(v) for v in aux_values[4 * c : 4 * c + 4, -1]) for c in air.claims]
     clock.lap("aux build")
-    aux = Committed.from_values(aux_values, lb)
+    aux = backend.commit_values(aux_values, lb)
     del aux_values
     clock.lap("aux commit")
-    t.absorb(b"aux", aux.tree.root)
+    t.absorb(b"aux", aux.root)
     t.absorb_words(b"claims", [c for e in claims for c in e])
 
     alpha = t.challenge_ext()
-    alpha_pows = _ext_powers(alpha, len(air.constraints))
-    points = ntt.coset_points(log_n + lb)
-    pub_lde = ntt.low_degree_extend(public_columns(air, publics, log_n), lb)
-    q_values = pk.quotient(
-        pk.pre.lde,
-        main.lde,
-        aux.lde,
-        pub_lde,
-        _next_positions(log_n, lb),
+    pre = backend.adopt(pk.pre)
+    q_values = backend.quotient(
+        pk.quotient,
+        pre,
+        main,
+        aux,
+        public_columns(air, publics, log_n),
+        log_n,
+        lb,
         challenges,
         publics,
-        claims,
-        alpha_pows,
-        _divisor_inverses(points, log_n),
+        claims,  # type: ignore[arg-type]
+        ext_powers(alpha, len(air.constraints)),
     )
     clock.lap("quotient evaluation")
-    quotient = Committed.from_coeffs(_quotient_chunks(q_values, log_n, lb, air.quotient_chunks), lb)
+    quotient = backend.commit_quotient(q_values, log_n, lb, air.quotient_chunks)
+    del q_values
     clock.lap("quotient commit")
-    t.absorb(b"quotient", quotient.tree.root)
+    t.absorb(b"quotient", quotient.root)
 
     zeta = t.challenge_ext()
     zeta_next = ext.escale(zeta, field.root_of_unity(log_n))
-    matrices = [pk.pre, main, aux, quotient]
+    matrices = [pre, main, aux, quotient]
     trace = matrices[:3]
-    ood_current = [v for mat in matrices for v in _evaluate_at(mat.coeffs, zeta)]
-    ood_next = [v for mat in trace for v in _evaluate_at(mat.coeffs, zeta_next)]
+    ood_current = [v for mat in matrices for v in backend.evaluate_at(mat, zeta)]
+    ood_next = [v for mat in trace for v in backend.evaluate_at(mat, zeta_next)]
     t.absorb_words(b"ood", [c for e in ood_current + ood_next for c in e])
     clock.lap("out-of-domain values")
 
     gamma = t.challenge_ext()
-    deep = _deep(matrices, len(trace), points, zeta, zeta_next, gamma, ood_current, ood_next)
+    deep = backend.deep(
+        matrices, len(trace), log_n + lb, zeta, zeta_next, gamma, ood_current, ood_next
+    )
     clock.lap("DEEP composition")
-    state = fri.commit_phase(deep, log_n, params.fri, t)
+    state = backend.fri_commit(deep, log_n, params.fri, t)
+    del deep
     nonce, positions = fri.query_phase(state, params.fri, t)
     fri_proof = fri.FriProof(
         [layer.tree.root for layer in state.layers],
         state.final_coeffs,
         nonce,
-        fri.open_queries(state, positions),
+        backend.fri_open(state, positions),
     )
-    queries = [QueryOpening(*(mat.open(pos) for mat in matrices)) for pos in positions]
+    queries = [QueryOpening(*(backend.open(mat, pos) for mat in matrices)) for pos in positions]
     clock.lap("FRI and openings")
     return StarkProof(
         log_n,
-        main.tree.root,
-        aux.tree.root,
-        quotient.tree.root,
+        main.root,
+        aux.root,
+        quotient.root,
         lookup_nonce,
         claims,  # type: ignore[arg-type]
         ood_current,
@@ -286,218 +268,3 @@ def public_columns(air: Air, publics: list[int], log_n: int) -> np.ndarray:
     for c, row, p in air.public_cells:
         cols[c, row] = publics[p]
     return cols
-
-
-def _ext_powers(x: Ext, count: int) -> np.ndarray:
-    out = np.zeros((max(count, 1), 4), dtype=np.uint32)
-    acc = ext.ONE
-    for i in range(count):
-        out[i] = acc
-        acc = ext.emul(acc, x)
-    return out
-
-
-def _next_positions(log_n: int, log_blowup: int) -> np.ndarray:
-    """For each bit-reversed position of the blown-up coset, the position of x * w_n."""
-    log_m = log_n + log_blowup
-    rev = ntt.bitrev_indices(log_m)  # position -> natural index (an involution)
-    return rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
-
-
-def _divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:
-    """Per point: (x - w^(n-1)) / Z_H(x), 1 / Z_H(x), 1 / (x - 1), 1 / (x - w^(n-1)), where
-    Z_H(x) = x^n - 1 vanishes on the trace rows (the four groups of `air.Where`)."""
-    x_n = points
-    for _ in range(log_n):
-        x_n = field.vmul(x_n, x_n)
-    z_h = field.vsub(x_n, np.ones_like(x_n))
-    last = np.uint32(field.inv(field.root_of_unity(log_n)))  # w^(n-1)
-    x_last = field.vsub(points, np.full_like(points, last))
-    x_first = field.vsub(points, np.ones_like(points))
-    out = np.empty((4, points.shape[0]), dtype=np.uint32)
-    inv_zh, inv_first, inv_last = (np.empty_like(points) for _ in range(3))
-    for src, dst in ((z_h, inv_zh), (x_first, inv_first), (x_last, inv_last)):
-        field.batch_inverse(src, dst)
-    out[0] = field.vmul(x_last, inv_zh)
-    out[1] = inv_zh
-    out[2] = inv_first
-    out[3] = inv_last
-    return out
-
-
-def _quotient_chunks(q_values: np.ndarray, log_n: int, log_blowup: int, chunks: int) -> np.ndarray:
-    """Coefficients of Q = sum_c x^(c n) Q_c, one base column per (chunk, component)."""
-    log_m = log_n + log_blowup
-    natural = q_values[:, ntt.bitrev_indices(log_m)]
-    coeffs = ntt.interpolate(natural)  # of Q(g y): coefficient i carries g^i
-    unshift = field.powers(field.inv(field.GENERATOR), 1 << log_m)
-    coeffs = np.stack([field.vmul(c, unshift) for c in coeffs])
-    n = 1 << log_n
-    if np.any(coeffs[:, chunks * n :]):
-        raise UnsatisfiedConstraints("the trace does not satisfy the constraints")
-    return np.ascontiguousarray(
-        coeffs[:, : chunks * n].reshape(4, chunks, n).transpose(1, 0, 2).reshape(4 * chunks, n)
-    )
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _evaluate_at_kernel(coeffs, pows, out):
-    """sum_k c_k x^k per column, x^k given as 4 base rows. Products are below p^2 < 2^62, so
-    three of them and a reduced sum fit a u64: reduce once per three terms, not per term."""
-    n = coeffs.shape[1]
-    for c in prange(coeffs.shape[0]):
-        a0 = a1 = a2 = a3 = np.uint64(0)
-        k = 0
-        while k + 3 <= n:
-            v0, v1, v2 = (
-                np.uint64(coeffs[c, k]),
-                np.uint64(coeffs[c, k + 1]),
-                np.uint64(coeffs[c, k + 2]),
-            )
-            a0 = (a0 + v0 * pows[0, k] + v1 * pows[0, k + 1] + v2 * pows[0, k + 2]) % P_U64
-            a1 = (a1 + v0 * pows[1, k] + v1 * pows[1, k + 1] + v2 * pows[1, k + 2]) % P_U64
-            a2 = (a2 + v0 * pows[2, k] + v1 * pows[2, k + 1] + v2 * pows[2, k + 2]) % P_U64
-            a3 = (a3 + v0 * pows[3, k] + v1 * pows[3, k + 1] + v2 * pows[3, k + 2]) % P_U64
-            k += 3
-        while k < n:
-            v = np.uint64(coeffs[c, k])
-            a0 = (a0 + v * pows[0, k]) % P_U64
-            a1 = (a1 + v * pows[1, k]) % P_U64
-            a2 = (a2 + v * pows[2, k]) % P_U64
-            a3 = (a3 + v * pows[3, k]) % P_U64
-            k += 1
-        out[c, 0], out[c, 1], out[c, 2], out[c, 3] = u32(a0), u32(a1), u32(a2), u32(a3)
-
-
-def _evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
-    """Every column's polynomial (base coefficients) at the extension point x."""
-    n = coeffs.shape[1]
-    pows = _ext_powers(x, n).T.astype(np.uint64).copy()
-    out = np.empty((coeffs.shape[0], 4), dtype=np.uint32)
-    _evaluate_at_kernel(coeffs, pows, out)
-    return [tuple(int(v) for v in row) for row in out]  # type: ignore[misc]
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _accumulate(mat, gpows, acc):
-    """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of points for locality."""
-    m = mat.shape[1]
-    block = 1024
-    for b in prange((m + block - 1) // block):
-        lo, hi = b * block, min(m, (b + 1) * block)
-        for c in range(mat.shape[0]):
-            g0, g1, g2, g3 = gpows[c, 0], gpows[c, 1], gpows[c, 2], gpows[c, 3]
-            for j in range(lo, hi):
-                t0, t1, t2, t3 = kscale(g0, g1, g2, g3, mat[c, j])
-                acc[0, j], acc[1, j], acc[2, j], acc[3, j] = kadd(
-                    acc[0, j], acc[1, j], acc[2, j], acc[3, j], t0, t1, t2, t3
-                )
-
-
-@njit(parallel=True, cache=True, nogil=True)
-def _deep_kernel(f_all, f_trace, points, z, zn, fz, ftzn, gn, out):
-    """out = (F(x) - F(z)) / (x - z) + gn (F_t(x) - F_t(zn)) / (x - zn), with the two
-    denominators inverted in blocks (Montgomery's trick per block)."""
-    m = points.shape[0]
-    block = 1024
-    for b in prange((m + block - 1) // block):
-        lo, hi = b * block, min(m, (b + 1) * block)
-        inv = np.empty((2, 4, hi - lo), dtype=np.uint32)
-        for s in range(2):
-            p0, p1, p2, p3 = (z[0], z[1], z[2], z[3]) if s == 0 else (zn[0], zn[1], zn[2], zn[3])
-            a0, a1, a2, a3 = u32(1), u32(0), u32(0), u32(0)
-            for j in range(lo, hi):
-                inv[s, 0, j - lo], inv[s, 1, j - lo] = a0, a1
-                inv[s, 2, j - lo], inv[s, 3, j - lo] = a2, a3
-                d0, d1, d2, d3 = ksub(points[j], u32(0), u32(0), u32(0), p0, p1, p2, p3)
-                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, d0, d1, d2, d3)
-            a0, a1, a2, a3 = kinv(a0, a1, a2, a3)
-            for j in range(hi - 1, lo - 1, -1):
-                i0, i1, i2, i3 = kmul(
-                    inv[s, 0, j - lo],
-                    inv[s, 1, j - lo],
-                    inv[s, 2, j - lo],
-                    inv[s, 3, j - lo],
-                    a0,
-                    a1,
-                    a2,
-                    a3,
-                )
-                inv[s, 0, j - lo], inv[s, 1, j - lo] = i0, i1
-                inv[s, 2, j - lo], inv[s, 3, j - lo] = i2, i3
-                d0, d1, d2, d3 = ksub(points[j], u32(0), u32(0), u32(0), p0, p1, p2, p3)
-                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, d0, d1, d2, d3)
-        for j in range(lo, hi):
-            k = j - lo
-            n0, n1, n2, n3 = ksub(
-                f_all[0, j], f_all[1, j], f_all[2, j], f_all[3, j], fz[0], fz[1], fz[2], fz[3]
-            )
-            r0, r1, r2, r3 = kmul(
-                n0, n1, n2, n3, inv[0, 0, k], inv[0, 1, k], inv[0, 2, k], inv[0, 3, k]
-            )
-            n0, n1, n2, n3 = ksub(
-                f_trace[0, j],
-                f_trace[1, j],
-                f_trace[2, j],
-                f_trace[3, j],
-                ftzn[0],
-                ftzn[1],
-                ftzn[2],
-                ftzn[3],
-            )
-            n0, n1, n2, n3 = kmul(
-                n0, n1, n2, n3, inv[1, 0, k], inv[1, 1, k], inv[1, 2, k], inv[1, 3, k]
-            )
-            n0, n1, n2, n3 = kmul(n0, n1, n2, n3, gn[0], gn[1], gn[2], gn[3])
-            out[0, j], out[1, j], out[2, j], out[3, j] = kadd(r0, r1, r2, r3, n0, n1, n2, n3)
-
-
-def _deep(
-    matrices: list[Committed],
-    n_trace: int,
-    points: np.ndarray,
-    zeta: Ext,
-    zeta_next: Ext,
-    gamma: Ext,
-    ood_current: list[Ext],
-    ood_next: list[Ext],
-) -> np.ndarray:
-    """The DEEP composition on the blown-up domain: every column's opening at zeta (and the
-    trace's at zeta * w) folded into one function of degree < n, with powers of gamma."""
-    widths = [mat.lde.shape[0] for mat in matrices]
-    total = sum(widths)
-    gpows = _ext_powers(gamma, total + 1)
-    m = points.shape[0]
-    f_trace = np.zeros((4, m), dtype=np.uint32)
-    offset = 0
-    for mat, width in zip(matrices[:n_trace], widths, strict=False):
-        if width:
-            _accumulate(mat.lde, gpows[offset : offset + width], f_trace)
-        offset += width
-    f_all = f_trace.copy()
-    for mat, width in zip(matrices[n_trace:], widths[n_trace:], strict=True):
-        _accumulate(mat.lde, gpows[offset : offset + width], f_all)
-        offset += width
-    f_z = _combine(ood_current, gpows)
-    f_tzn = _combine(ood_next, gpows)
-    out = np.empty((4, m), dtype=np.uint32)
-    arr = lambda e: np.array(e, dtype=np.uint32)  # noqa: E731
-    _deep_kernel(
-        f_all,
-        f_trace,
-        points,
-        arr(zeta),
-        arr(zeta_next),
-        arr(f_z),
-        arr(f_tzn),
-        gpows[total].copy(),
-        out,
-    )
-    return out
-
-
-def _combine(values: list[Ext], gpows: np.ndarray) -> Ext:
-    acc = ext.ZERO
-    for i, v in enumerate(values):
-        acc = ext.eadd(acc, ext.emul(v, tuple(int(c) for c in gpows[i])))  # type: ignore[arg-type]
-    return acc

@@ -79,6 +79,17 @@ def test_proofs_are_deterministic() -> None:
     assert prover.prove(pk, trace(k), publics).to_bytes() == data
 
 
+def test_the_proof_bytes_are_pinned() -> None:
+    """Every backend must give these bytes (issue 8); a change here is a protocol change, made
+    on purpose, never a side effect of a refactor or a faster kernel."""
+    import hashlib
+
+    _, data = honest()
+    assert len(data) == 22328
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == "b1d190c3aef035566bb5629b98314ddda10213b7b7f96a135d950813e5a79d0d"
+
+
 @pytest.mark.parametrize("log_n", [3, 4, 9])
 def test_completeness_across_sizes(log_n: int) -> None:
     fib = fibonacci_air()

@@ -1,0 +1,109 @@
+"""The prover's seam: the heavy steps behind one interface, so that a GPU can take them.
+
+Everything above this interface (prover.py: the transcript, the order of the steps, what goes
+into the proof) is the same for every backend; below it are the steps that touch whole
+matrices: committing columns (interpolate, coset low-degree extension, Merkle tree over the
+rows), the quotient evaluation, out-of-domain evaluation, the DEEP composition, FRI's folds and
+layer trees, and the openings at the query positions. A backend keeps its matrices where it
+likes (a GPU: in device memory, uploaded once) and hands back only roots, a few field elements
+and the openings. The CPU backend (cpu.py, numba) is the reference: every other backend must
+produce byte-identical proofs (issue 8).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from .extension import Ext
+from .fri import CommitState, FriParams, LayerOpening
+from .proof import RowOpening
+from .transcript import Transcript
+
+
+class UnsatisfiedConstraints(ValueError):
+    """The trace does not satisfy the AIR: there is nothing true to prove."""
+
+
+class Matrix(ABC):
+    """Columns a backend committed to: their Merkle root, and what the prover may ask of them."""
+
+    @property
+    @abstractmethod
+    def root(self) -> bytes: ...
+
+    @property
+    @abstractmethod
+    def width(self) -> int: ...
+
+
+class Backend(ABC):
+    name = "backend"
+
+    @abstractmethod
+    def adopt(self, matrix: Matrix) -> Matrix:
+        """A matrix the reference backend committed (a proving key's preprocessed columns),
+        made usable here; the CPU backend returns it as it is."""
+
+    @abstractmethod
+    def commit_values(self, values: np.ndarray, log_blowup: int) -> Matrix:
+        """Commit to columns given by their values on the trace rows (width, n)."""
+
+    @abstractmethod
+    def commit_quotient(self, q_values: Any, log_n: int, log_blowup: int, chunks: int) -> Matrix:
+        """Split the quotient (its values on the blown-up coset, from `quotient`) into
+        ``chunks`` polynomials of degree < n and commit to them; raise
+        `UnsatisfiedConstraints` if it is not of that degree."""
+
+    @abstractmethod
+    def quotient(
+        self,
+        kernel: Any,
+        pre: Matrix,
+        main: Matrix,
+        aux: Matrix,
+        public_columns: np.ndarray,
+        log_n: int,
+        log_blowup: int,
+        challenges: list[Ext],
+        publics: list[int],
+        claims: list[Ext],
+        alpha_powers: np.ndarray,
+    ) -> Any:
+        """The alpha-combination of every constraint over its vanishing polynomial, on the
+        blown-up coset (bit-reversed order); kept by the backend for `commit_quotient`."""
+
+    @abstractmethod
+    def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
+        """Every column's polynomial at the extension point ``x``."""
+
+    @abstractmethod
+    def deep(
+        self,
+        matrices: list[Matrix],
+        n_trace: int,
+        log_domain: int,
+        zeta: Ext,
+        zeta_next: Ext,
+        gamma: Ext,
+        ood_current: list[Ext],
+        ood_next: list[Ext],
+    ) -> Any:
+        """The DEEP composition on the blown-up coset, for `fri_commit`."""
+
+    @abstractmethod
+    def fri_commit(
+        self, deep: Any, log_degree: int, params: FriParams, transcript: Transcript
+    ) -> CommitState:
+        """FRI's commit phase over the DEEP composition (absorbs each layer root, draws each
+        folding challenge)."""
+
+    @abstractmethod
+    def fri_open(self, state: CommitState, positions: list[int]) -> list[list[LayerOpening]]:
+        """Every FRI layer's opening on the path of each query position."""
+
+    @abstractmethod
+    def open(self, matrix: Matrix, position: int) -> RowOpening:
+        """One row of the blown-up matrix with its Merkle path."""

@@ -1,0 +1,352 @@
+"""The CPU backend (numba, every core): the reference implementation of backend.py's steps.
+
+Matrices live in host memory as their coefficients, their blown-up values (bit-reversed) and
+their Merkle tree. Every kernel is compiled `nogil=True`, so a proof in a background thread
+never holds the interpreter lock for long (the sequencer keeps running; prover_worker.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+from numba import uint32 as u32
+
+from . import extension as ext
+from . import field as F
+from . import fri, merkle, ntt
+from .backend import Backend, Matrix, UnsatisfiedConstraints
+from .extension import Ext, kadd, kinv, kmul, kscale, ksub
+from .field import P_U64
+from .fri import CommitState, FriParams, LayerOpening
+from .proof import RowOpening
+from .transcript import Transcript
+
+
+@dataclass
+class CpuMatrix(Matrix):
+    """Columns: their coefficients, blown-up values (bit-reversed) and the tree over the rows."""
+
+    coeffs: np.ndarray
+    lde: np.ndarray
+    tree: merkle.MerkleTree
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    @property
+    def width(self) -> int:
+        return int(self.lde.shape[0])
+
+    @classmethod
+    def from_values(cls, values: np.ndarray, log_blowup: int) -> CpuMatrix:
+        return cls.from_coeffs(ntt.interpolate(values), log_blowup)
+
+    @classmethod
+    def from_coeffs(cls, coeffs: np.ndarray, log_blowup: int) -> CpuMatrix:
+        lde = ntt.evaluate_coset(coeffs, log_blowup)
+        return cls(coeffs, lde, merkle.commit(lde))
+
+
+class CpuBackend(Backend):
+    name = "cpu"
+
+    def adopt(self, matrix: Matrix) -> Matrix:
+        return matrix
+
+    def commit_values(self, values: np.ndarray, log_blowup: int) -> CpuMatrix:
+        return CpuMatrix.from_values(values, log_blowup)
+
+    def quotient(
+        self,
+        kernel: Any,
+        pre: Matrix,
+        main: Matrix,
+        aux: Matrix,
+        public_columns: np.ndarray,
+        log_n: int,
+        log_blowup: int,
+        challenges: list[Ext],
+        publics: list[int],
+        claims: list[Ext],
+        alpha_powers: np.ndarray,
+    ) -> np.ndarray:
+        assert isinstance(pre, CpuMatrix) and isinstance(main, CpuMatrix)
+        assert isinstance(aux, CpuMatrix)
+        points = ntt.coset_points(log_n + log_blowup)
+        return kernel(
+            pre.lde,
+            main.lde,
+            aux.lde,
+            ntt.low_degree_extend(public_columns, log_blowup),
+            next_positions(log_n, log_blowup),
+            challenges,
+            publics,
+            claims,
+            alpha_powers,
+            divisor_inverses(points, log_n),
+        )
+
+    def commit_quotient(
+        self, q_values: np.ndarray, log_n: int, log_blowup: int, chunks: int
+    ) -> CpuMatrix:
+        return CpuMatrix.from_coeffs(
+            quotient_chunks(q_values, log_n, log_blowup, chunks), log_blowup
+        )
+
+    def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
+        assert isinstance(matrix, CpuMatrix)
+        return evaluate_at(matrix.coeffs, x)
+
+    def deep(
+        self,
+        matrices: list[Matrix],
+        n_trace: int,
+        log_domain: int,
+        zeta: Ext,
+        zeta_next: Ext,
+        gamma: Ext,
+        ood_current: list[Ext],
+        ood_next: list[Ext],
+    ) -> np.ndarray:
+        ldes = [m.lde for m in matrices if isinstance(m, CpuMatrix)]
+        assert len(ldes) == len(matrices)
+        points = ntt.coset_points(log_domain)
+        return deep(ldes, n_trace, points, zeta, zeta_next, gamma, ood_current, ood_next)
+
+    def fri_commit(
+        self, deep: np.ndarray, log_degree: int, params: FriParams, transcript: Transcript
+    ) -> CommitState:
+        return fri.commit_phase(deep, log_degree, params, transcript)
+
+    def fri_open(self, state: CommitState, positions: list[int]) -> list[list[LayerOpening]]:
+        return fri.open_queries(state, positions)
+
+    def open(self, matrix: Matrix, position: int) -> RowOpening:
+        assert isinstance(matrix, CpuMatrix)
+        return RowOpening([int(v) for v in matrix.lde[:, position]], matrix.tree.path(position))
+
+
+CPU = CpuBackend()
+
+
+# ---- the steps -------------------------------------------------------------------------------
+
+
+def ext_powers(x: Ext, count: int) -> np.ndarray:
+    """1, x, x^2, ... as rows of 4 words (at least one row)."""
+    out = np.zeros((max(count, 1), 4), dtype=np.uint32)
+    acc = ext.ONE
+    for i in range(count):
+        out[i] = acc
+        acc = ext.emul(acc, x)
+    return out
+
+
+def next_positions(log_n: int, log_blowup: int) -> np.ndarray:
+    """For each bit-reversed position of the blown-up coset, the position of x * w_n."""
+    log_m = log_n + log_blowup
+    rev = ntt.bitrev_indices(log_m)  # position -> natural index (an involution)
+    return rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
+
+
+def divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:
+    """Per point: (x - w^(n-1)) / Z_H(x), 1 / Z_H(x), 1 / (x - 1), 1 / (x - w^(n-1)), where
+    Z_H(x) = x^n - 1 vanishes on the trace rows (the four groups of `air.Where`)."""
+    x_n = points
+    for _ in range(log_n):
+        x_n = F.vmul(x_n, x_n)
+    z_h = F.vsub(x_n, np.ones_like(x_n))
+    last = np.uint32(F.inv(F.root_of_unity(log_n)))  # w^(n-1)
+    x_last = F.vsub(points, np.full_like(points, last))
+    x_first = F.vsub(points, np.ones_like(points))
+    out = np.empty((4, points.shape[0]), dtype=np.uint32)
+    inv_zh, inv_first, inv_last = (np.empty_like(points) for _ in range(3))
+    for src, dst in ((z_h, inv_zh), (x_first, inv_first), (x_last, inv_last)):
+        F.batch_inverse(src, dst)
+    out[0] = F.vmul(x_last, inv_zh)
+    out[1] = inv_zh
+    out[2] = inv_first
+    out[3] = inv_last
+    return out
+
+
+def quotient_chunks(q_values: np.ndarray, log_n: int, log_blowup: int, chunks: int) -> np.ndarray:
+    """Coefficients of Q = sum_c x^(c n) Q_c, one base column per (chunk, component)."""
+    log_m = log_n + log_blowup
+    natural = q_values[:, ntt.bitrev_indices(log_m)]
+    coeffs = ntt.interpolate(natural)  # of Q(g y): coefficient i carries g^i
+    unshift = F.powers(F.inv(F.GENERATOR), 1 << log_m)
+    coeffs = np.stack([F.vmul(c, unshift) for c in coeffs])
+    n = 1 << log_n
+    if np.any(coeffs[:, chunks * n :]):
+        raise UnsatisfiedConstraints("the trace does not satisfy the constraints")
+    return np.ascontiguousarray(
+        coeffs[:, : chunks * n].reshape(4, chunks, n).transpose(1, 0, 2).reshape(4 * chunks, n)
+    )
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _evaluate_at_kernel(coeffs, pows, out):
+    """sum_k c_k x^k per column, x^k given as 4 base rows. Products are below p^2 < 2^62, so
+    three of them and a reduced sum fit a u64: reduce once per three terms, not per term."""
+    n = coeffs.shape[1]
+    for c in prange(coeffs.shape[0]):
+        a0 = a1 = a2 = a3 = np.uint64(0)
+        k = 0
+        while k + 3 <= n:
+            v0, v1, v2 = (
+                np.uint64(coeffs[c, k]),
+                np.uint64(coeffs[c, k + 1]),
+                np.uint64(coeffs[c, k + 2]),
+            )
+            a0 = (a0 + v0 * pows[0, k] + v1 * pows[0, k + 1] + v2 * pows[0, k + 2]) % P_U64
+            a1 = (a1 + v0 * pows[1, k] + v1 * pows[1, k + 1] + v2 * pows[1, k + 2]) % P_U64
+            a2 = (a2 + v0 * pows[2, k] + v1 * pows[2, k + 1] + v2 * pows[2, k + 2]) % P_U64
+            a3 = (a3 + v0 * pows[3, k] + v1 * pows[3, k + 1] + v2 * pows[3, k + 2]) % P_U64
+            k += 3
+        while k < n:
+            v = np.uint64(coeffs[c, k])
+            a0 = (a0 + v * pows[0, k]) % P_U64
+            a1 = (a1 + v * pows[1, k]) % P_U64
+            a2 = (a2 + v * pows[2, k]) % P_U64
+            a3 = (a3 + v * pows[3, k]) % P_U64
+            k += 1
+        out[c, 0], out[c, 1], out[c, 2], out[c, 3] = u32(a0), u32(a1), u32(a2), u32(a3)
+
+
+def evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
+    """Every column's polynomial (base coefficients) at the extension point x."""
+    n = coeffs.shape[1]
+    pows = ext_powers(x, n).T.astype(np.uint64).copy()
+    out = np.empty((coeffs.shape[0], 4), dtype=np.uint32)
+    _evaluate_at_kernel(coeffs, pows, out)
+    return [tuple(int(v) for v in row) for row in out]  # type: ignore[misc]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _accumulate(mat, gpows, acc):
+    """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of points for locality."""
+    m = mat.shape[1]
+    block = 1024
+    for b in prange((m + block - 1) // block):
+        lo, hi = b * block, min(m, (b + 1) * block)
+        for c in range(mat.shape[0]):
+            g0, g1, g2, g3 = gpows[c, 0], gpows[c, 1], gpows[c, 2], gpows[c, 3]
+            for j in range(lo, hi):
+                t0, t1, t2, t3 = kscale(g0, g1, g2, g3, mat[c, j])
+                acc[0, j], acc[1, j], acc[2, j], acc[3, j] = kadd(
+                    acc[0, j], acc[1, j], acc[2, j], acc[3, j], t0, t1, t2, t3
+                )
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _deep_kernel(f_all, f_trace, points, z, zn, fz, ftzn, gn, out):
+    """out = (F(x) - F(z)) / (x - z) + gn (F_t(x) - F_t(zn)) / (x - zn), with the two
+    denominators inverted in blocks (Montgomery's trick per block)."""
+    m = points.shape[0]
+    block = 1024
+    for b in prange((m + block - 1) // block):
+        lo, hi = b * block, min(m, (b + 1) * block)
+        inv = np.empty((2, 4, hi - lo), dtype=np.uint32)
+        for s in range(2):
+            p0, p1, p2, p3 = (z[0], z[1], z[2], z[3]) if s == 0 else (zn[0], zn[1], zn[2], zn[3])
+            a0, a1, a2, a3 = u32(1), u32(0), u32(0), u32(0)
+            for j in range(lo, hi):
+                inv[s, 0, j - lo], inv[s, 1, j - lo] = a0, a1
+                inv[s, 2, j - lo], inv[s, 3, j - lo] = a2, a3
+                d0, d1, d2, d3 = ksub(points[j], u32(0), u32(0), u32(0), p0, p1, p2, p3)
+                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, d0, d1, d2, d3)
+            a0, a1, a2, a3 = kinv(a0, a1, a2, a3)
+            for j in range(hi - 1, lo - 1, -1):
+                i0, i1, i2, i3 = kmul(
+                    inv[s, 0, j - lo],
+                    inv[s, 1, j - lo],
+                    inv[s, 2, j - lo],
+                    inv[s, 3, j - lo],
+                    a0,
+                    a1,
+                    a2,
+                    a3,
+                )
+                inv[s, 0, j - lo], inv[s, 1, j - lo] = i0, i1
+                inv[s, 2, j - lo], inv[s, 3, j - lo] = i2, i3
+                d0, d1, d2, d3 = ksub(points[j], u32(0), u32(0), u32(0), p0, p1, p2, p3)
+                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, d0, d1, d2, d3)
+        for j in range(lo, hi):
+            k = j - lo
+            n0, n1, n2, n3 = ksub(
+                f_all[0, j], f_all[1, j], f_all[2, j], f_all[3, j], fz[0], fz[1], fz[2], fz[3]
+            )
+            r0, r1, r2, r3 = kmul(
+                n0, n1, n2, n3, inv[0, 0, k], inv[0, 1, k], inv[0, 2, k], inv[0, 3, k]
+            )
+            n0, n1, n2, n3 = ksub(
+                f_trace[0, j],
+                f_trace[1, j],
+                f_trace[2, j],
+                f_trace[3, j],
+                ftzn[0],
+                ftzn[1],
+                ftzn[2],
+                ftzn[3],
+            )
+            n0, n1, n2, n3 = kmul(
+                n0, n1, n2, n3, inv[1, 0, k], inv[1, 1, k], inv[1, 2, k], inv[1, 3, k]
+            )
+            n0, n1, n2, n3 = kmul(n0, n1, n2, n3, gn[0], gn[1], gn[2], gn[3])
+            out[0, j], out[1, j], out[2, j], out[3, j] = kadd(r0, r1, r2, r3, n0, n1, n2, n3)
+
+
+def deep(
+    ldes: list[np.ndarray],
+    n_trace: int,
+    points: np.ndarray,
+    zeta: Ext,
+    zeta_next: Ext,
+    gamma: Ext,
+    ood_current: list[Ext],
+    ood_next: list[Ext],
+) -> np.ndarray:
+    """The DEEP composition on the blown-up domain: every column's opening at zeta (and the
+    trace's at zeta * w) folded into one function of degree < n, with powers of gamma."""
+    widths = [lde.shape[0] for lde in ldes]
+    total = sum(widths)
+    gpows = ext_powers(gamma, total + 1)
+    m = points.shape[0]
+    f_trace = np.zeros((4, m), dtype=np.uint32)
+    offset = 0
+    for lde, width in zip(ldes[:n_trace], widths, strict=False):
+        if width:
+            _accumulate(lde, gpows[offset : offset + width], f_trace)
+        offset += width
+    f_all = f_trace.copy()
+    for lde, width in zip(ldes[n_trace:], widths[n_trace:], strict=True):
+        _accumulate(lde, gpows[offset : offset + width], f_all)
+        offset += width
+    f_z = _combine(ood_current, gpows)
+    f_tzn = _combine(ood_next, gpows)
+    out = np.empty((4, m), dtype=np.uint32)
+    arr = lambda e: np.array(e, dtype=np.uint32)  # noqa: E731
+    _deep_kernel(
+        f_all,
+        f_trace,
+        points,
+        arr(zeta),
+        arr(zeta_next),
+        arr(f_z),
+        arr(f_tzn),
+        gpows[total].copy(),
+        out,
+    )
+    return out
+
+
+def _combine(values: list[Ext], gpows: np.ndarray) -> Ext:
+    acc = ext.ZERO
+    for i, v in enumerate(values):
+        acc = ext.eadd(acc, ext.emul(v, tuple(int(c) for c in gpows[i])))  # type: ignore[arg-type]
+    return acc
