@@ -25,6 +25,8 @@ from ..zkos.image import Image
 from ..zkos.linker import to_elf
 from ..zkos.riscv import REPORTED_OUTPUT_WORDS
 from . import lookup, prover, rv32_air, rv32_trace, verifier
+from .backend import Backend
+from .cpu import CPU
 from .elf import load_elf
 from .emulator import Trace, emulate
 from .proof import MalformedProof, SegmentedProof
@@ -141,9 +143,10 @@ def prove_block(
     input_words: np.ndarray,
     params: StarkParams = DEFAULT_PARAMS,
     max_log_n: int = MAX_SEGMENT_LOG,
+    backend: Backend = CPU,
 ) -> BlockProof:
     """Run the block's input through the image and prove the run, in segments of at most
-    2^max_log_n rows when it does not fit one."""
+    2^max_log_n rows when it does not fit one, with ``backend`` doing the heavy steps."""
     if not MIN_LOG_N <= max_log_n <= rv32_air.MAX_ROWS_LOG:
         raise ValueError(f"segments of 2^{max_log_n} rows are not supported")
     seconds: dict[str, float] = {}
@@ -186,7 +189,7 @@ def prove_block(
     aux = lookup.AuxTrace(rv.air, rv.logup)
     stages: dict[str, float] = {}
     publics = [seg.publics(run.outputs) for seg in segments]
-    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux.build, stages)
+    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux.build, stages, backend)
     seconds["prove"] = time.perf_counter() - t0
     seconds.update({f"prove: {k}": v for k, v in stages.items()})
     report = [lo | (hi << 16) for lo, hi in zip(run.outputs[::2], run.outputs[1::2], strict=True)]

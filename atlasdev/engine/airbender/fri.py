@@ -58,7 +58,7 @@ class FriProof:
 
 
 @dataclass
-class _Layer:
+class Layer:
     tree: merkle.MerkleTree
     values: np.ndarray  # (4, m): the committed values
     log_fold: int
@@ -68,7 +68,7 @@ class _Layer:
 class CommitState:
     """What the prover keeps between committing and opening."""
 
-    layers: list[_Layer]
+    layers: list[Layer]
     final_coeffs: list[Ext]
     log_domain: int
 
@@ -138,17 +138,17 @@ def commit_phase(
         tree = merkle.commit(_leaves(values, k))
         transcript.absorb(b"fri-layer", tree.root)
         beta = transcript.challenge_ext()
-        layers.append(_Layer(tree, values, k))
+        layers.append(Layer(tree, values, k))
         for _ in range(k):
             values = fold_once(values, beta, shift)
             shift = shift * shift % P
             beta = ext.emul(beta, beta)
-    final = _final_coefficients(values, shift, log_degree - sum(layer.log_fold for layer in layers))
+    final = final_coefficients(values, shift, log_degree - sum(layer.log_fold for layer in layers))
     transcript.absorb_words(b"fri-final", [c for e in final for c in e])
     return CommitState(layers, final, log_m)
 
 
-def _final_coefficients(values: np.ndarray, shift: int, log_degree: int) -> list[Ext]:
+def final_coefficients(values: np.ndarray, shift: int, log_degree: int) -> list[Ext]:
     natural = values[:, ntt.bitrev_indices(values.shape[1].bit_length() - 1)]
     coeffs = ntt.interpolate(natural)  # of f(shift * y): coefficient i carries shift^i
     coeffs = np.stack([field.vmul(c, field.powers(field.inv(shift), c.shape[0])) for c in coeffs])

@@ -1,0 +1,580 @@
+"""The GPU backend, written as whole-array operations over an array module: CuPy on an NVIDIA
+GPU, NumPy to check it on any CPU.
+
+Every step of backend.py becomes a handful of array expressions over a whole matrix at once
+(NTT butterflies a stage at a time, Blake2s over every row at once, the quotient program an
+instruction at a time over the whole domain), so the same code runs on the device with CuPy and
+on the host with NumPy. The NumPy run is how this backend is tested where there is no GPU: its
+proofs must equal the CPU backend's (cpu.py, the reference) byte for byte. Matrices stay in the
+array module's memory between steps (on a GPU: uploaded once); only roots, out-of-domain values
+and openings come back. Hot loops may later move to CUDA kernels (`cupy.RawKernel`) with these
+expressions as their twins.
+
+Status (issue 8): every step is here, and with NumPy its proofs equal the CPU backend's byte
+for byte (a Fibonacci AIR and a real zkOS block, tests/engine/airbender/test_gpu.py). It has not
+run on a GPU yet: the same tests run with CuPy where one is at hand, and until they have passed
+there `--prover gpu` is refused. Speed on a GPU is unmeasured; the quotient program runs one
+array operation per instruction, the first candidate for a CUDA kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..zkos.blake2s import IV, PARAM0, SIGMA
+from . import field as F
+from . import fri
+from .backend import Backend, Matrix, UnsatisfiedConstraints
+from .cpu import CpuMatrix, ext_powers, next_positions
+from .evaluation import (
+    ACC_B,
+    ACC_E,
+    ADD_BB,
+    ADD_EB,
+    ADD_EE,
+    CONST,
+    LOAD_AUX,
+    LOAD_MAIN,
+    LOAD_PRE,
+    LOAD_PUB,
+    MUL_BB,
+    MUL_EB,
+    MUL_EE,
+    NEG_B,
+    NEG_E,
+    SUB_BB,
+    SUB_BE,
+    SUB_EB,
+    SUB_EE,
+)
+from .extension import Ext, emul
+from .proof import RowOpening
+from .transcript import Transcript
+
+P = F.P
+W = 11  # x^4 = W in the extension
+DIGEST_WORDS = 8
+CHUNK = 1 << 16  # points per pass of the quotient program (its registers are 4 x CHUNK words)
+
+_IV = tuple(int(v) for v in IV)
+_SIGMA = tuple(tuple(int(i) for i in row) for row in SIGMA)
+_PARAM0 = int(PARAM0)
+
+
+class Arrays:
+    """BabyBear and its extension over arrays of one array module (``xp``: numpy or cupy).
+
+    Values are uint32 arrays holding canonical elements (< p); products go through uint64.
+    An extension array has 4 rows (the coefficients of 1, x, x^2, x^3)."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+
+    # ---- base field ---------------------------------------------------------------------------
+    def add(self, a: Any, b: Any) -> Any:
+        s = a.astype(self.xp.uint64) + b
+        return self.xp.where(s >= P, s - P, s).astype(self.xp.uint32)
+
+    def sub(self, a: Any, b: Any) -> Any:
+        xp = self.xp
+        d = a.astype(xp.uint64) + P - b
+        return xp.where(d >= P, d - P, d).astype(xp.uint32)
+
+    def mul(self, a: Any, b: Any) -> Any:
+        xp = self.xp
+        return (a.astype(xp.uint64) * xp.asarray(b, dtype=xp.uint64) % P).astype(xp.uint32)
+
+    def neg(self, a: Any) -> Any:
+        return self.xp.where(a == 0, a, P - a.astype(self.xp.uint64)).astype(self.xp.uint32)
+
+    def powers(self, base: int, n: int) -> Any:
+        """base^0 .. base^(n-1), by doubling: log n vector multiplications."""
+        out = self.xp.ones(max(n, 1), dtype=self.xp.uint32)
+        filled, factor = 1, base % P  # factor = base^filled
+        while filled < n:
+            count = min(filled, n - filled)
+            out[filled : filled + count] = self.mul(out[:count], factor)
+            filled += count
+            factor = factor * factor % P
+        return out[:n]
+
+    def inverse(self, a: Any) -> Any:
+        """a^(p-2) elementwise (0 stays 0)."""
+        result = self.xp.ones_like(a)
+        base, e = a, P - 2
+        while e:
+            if e & 1:
+                result = self.mul(result, base)
+            base = self.mul(base, base)
+            e >>= 1
+        return result
+
+    # ---- the extension ------------------------------------------------------------------------
+    def emul(self, a: Any, b: Any) -> Any:
+        """Products of extension arrays (4, ...) and (4, ...) or an Ext."""
+        xp = self.xp
+        a64 = [a[i].astype(xp.uint64) for i in range(4)]
+        b64 = [xp.asarray(b[i], dtype=xp.uint64) for i in range(4)]
+        m = lambda x, y: x * y % P  # noqa: E731
+        c0 = (
+            m(a64[0], b64[0])
+            + W * ((m(a64[1], b64[3]) + m(a64[2], b64[2]) + m(a64[3], b64[1])) % P)
+        ) % P
+        c1 = (
+            m(a64[0], b64[1])
+            + m(a64[1], b64[0])
+            + W * ((m(a64[2], b64[3]) + m(a64[3], b64[2])) % P)
+        ) % P
+        c2 = (m(a64[0], b64[2]) + m(a64[1], b64[1]) + m(a64[2], b64[0]) + W * m(a64[3], b64[3])) % P
+        c3 = (m(a64[0], b64[3]) + m(a64[1], b64[2]) + m(a64[2], b64[1]) + m(a64[3], b64[0])) % P
+        return xp.stack([c0, c1, c2, c3]).astype(xp.uint32)
+
+    def escale(self, a: Any, k: Any) -> Any:
+        """Extension elements (4, ...) times base elements (...) or an Ext times a base array."""
+        return self.xp.stack([self.mul(self.xp.asarray(a[i], dtype=self.xp.uint32), k)
+                              for i in range(4)])  # fmt: skip
+
+    def eadd(self, a: Any, b: Any) -> Any:
+        return self.xp.stack([self.add(a[i], b[i]) for i in range(4)])
+
+    def esub(self, a: Any, b: Any) -> Any:
+        return self.xp.stack([self.sub(a[i], self.xp.asarray(b[i], dtype=self.xp.uint32))
+                              for i in range(4)])  # fmt: skip
+
+    def einv(self, a: Any) -> Any:
+        """Inverses through the norm (extension.py's kinv): a(-x) b(-y) / (b(y) b(-y))."""
+        c = self.xp.stack([a[0], self.neg(a[1]), a[2], self.neg(a[3])])  # a(-x)
+        b = self.emul(a, c)  # lies in F_p[x^2]: b0 + b2 y
+        norm = self.sub(self.mul(b[0], b[0]), self.mul(self.mul(b[2], b[2]), W))
+        zero = self.xp.zeros_like(b[0])
+        d = self.emul(c, self.xp.stack([b[0], zero, self.neg(b[2]), zero]))
+        return self.escale(d, self.inverse(norm))
+
+    # ---- NTT (ntt.py's conventions) -----------------------------------------------------------
+    def _twiddles(self, log_n: int, inverse: bool) -> Any:
+        w = F.root_of_unity(log_n)
+        return self.powers(F.inv(w) if inverse else w, max(1, (1 << log_n) // 2))
+
+    def bitrev(self, log_n: int) -> Any:
+        idx = self.xp.arange(1 << log_n, dtype=self.xp.int64)
+        rev = self.xp.zeros_like(idx)
+        for b in range(log_n):
+            rev |= ((idx >> b) & 1) << (log_n - 1 - b)
+        return rev
+
+    def interpolate(self, values: Any) -> Any:
+        """Natural-order values on <w> to natural-order coefficients, per row of ``values``."""
+        c, n = values.shape
+        log_n = n.bit_length() - 1
+        a = values[:, self.bitrev(log_n)]
+        tw = self._twiddles(log_n, inverse=True)
+        length = 1
+        while length < n:  # Cooley-Tukey: bit-reversed in, natural out
+            step = (n // 2) // length
+            blocks = a.reshape(c, n // (2 * length), 2, length)
+            u = blocks[:, :, 0, :]
+            v = self.mul(blocks[:, :, 1, :], tw[::step][:length])
+            a = self.xp.stack([self.add(u, v), self.sub(u, v)], axis=2).reshape(c, n)
+            length *= 2
+        return self.mul(a, F.inv(n) if n > 1 else 1)
+
+    def evaluate_coset(self, coeffs: Any, log_blowup: int, shift: int = F.GENERATOR) -> Any:
+        """Coefficients to values on shift * <w_m>, m = n << log_blowup, in bit-reversed order."""
+        xp = self.xp
+        c, n = coeffs.shape
+        m = n << log_blowup
+        a = xp.zeros((c, m), dtype=xp.uint32)
+        a[:, :n] = self.mul(coeffs, self.powers(shift, n))
+        tw = self._twiddles(m.bit_length() - 1, inverse=False)
+        length = m // 2
+        while length >= 1:  # Gentleman-Sande: natural in, bit-reversed out
+            step = (m // 2) // length
+            blocks = a.reshape(c, m // (2 * length), 2, length)
+            u, v = blocks[:, :, 0, :], blocks[:, :, 1, :]
+            low = self.add(u, v)
+            high = self.mul(self.sub(u, v), tw[::step][:length])
+            a = xp.stack([low, high], axis=2).reshape(c, m)
+            length //= 2
+        return a
+
+    def coset_points(self, log_m: int, shift: int = F.GENERATOR) -> Any:
+        """shift * <w_m> in bit-reversed order (ntt.coset_points)."""
+        pts = self.mul(self.powers(F.root_of_unity(log_m), 1 << log_m), shift)
+        return pts[self.bitrev(log_m)]
+
+    # ---- Blake2s over many messages at once ---------------------------------------------------
+    def _g(self, v: list, a: int, b: int, c: int, d: int, x: Any, y: Any) -> None:
+        rot = lambda z, n: (z >> n) | (z << (32 - n))  # noqa: E731  (uint32 wraps)
+        v[a] = v[a] + v[b] + x
+        v[d] = rot(v[d] ^ v[a], 16)
+        v[c] = v[c] + v[d]
+        v[b] = rot(v[b] ^ v[c], 12)
+        v[a] = v[a] + v[b] + y
+        v[d] = rot(v[d] ^ v[a], 8)
+        v[c] = v[c] + v[d]
+        v[b] = rot(v[b] ^ v[c], 7)
+
+    def blake2s(self, words: Any, length: int) -> Any:
+        """Blake2s-256 of N messages of ``length`` bytes given as 32-bit words (width, N), each
+        message zero-padded to whole 64-byte blocks; returns the digests as words (8, N)."""
+        xp = self.xp
+        width, count = words.shape
+        n_blocks = max(1, (width + 15) // 16)
+        padded = xp.zeros((n_blocks * 16, count), dtype=xp.uint32)
+        padded[:width] = words
+        h = [xp.full(count, iv, dtype=xp.uint32) for iv in _IV]
+        h[0] = h[0] ^ xp.uint32(_PARAM0)
+        for blk in range(n_blocks):
+            done = min(length, (blk + 1) * 64)
+            last = blk == n_blocks - 1
+            m = [padded[blk * 16 + i] for i in range(16)]
+            v = [*h, *(xp.full(count, iv, dtype=xp.uint32) for iv in _IV)]
+            v[12] = v[12] ^ xp.uint32(done & 0xFFFFFFFF)
+            v[13] = v[13] ^ xp.uint32(done >> 32)
+            if last:
+                v[14] = ~v[14]
+            for r in range(10):
+                s = _SIGMA[r]
+                self._g(v, 0, 4, 8, 12, m[s[0]], m[s[1]])
+                self._g(v, 1, 5, 9, 13, m[s[2]], m[s[3]])
+                self._g(v, 2, 6, 10, 14, m[s[4]], m[s[5]])
+                self._g(v, 3, 7, 11, 15, m[s[6]], m[s[7]])
+                self._g(v, 0, 5, 10, 15, m[s[8]], m[s[9]])
+                self._g(v, 1, 6, 11, 12, m[s[10]], m[s[11]])
+                self._g(v, 2, 7, 8, 13, m[s[12]], m[s[13]])
+                self._g(v, 3, 4, 9, 14, m[s[14]], m[s[15]])
+            h = [h[i] ^ v[i] ^ v[i + 8] for i in range(8)]
+        return xp.stack(h)
+
+
+@dataclass
+class Tree:
+    """Merkle layers, leaves first, as digest words (8, count) each; the last holds the root."""
+
+    layers: list[Any]
+
+    @property
+    def root(self) -> bytes:
+        return np.asarray(_host(self.layers[-1][:, 0]), dtype="<u4").tobytes()
+
+    def path(self, index: int) -> list[bytes]:
+        siblings = []
+        for layer in self.layers[:-1]:
+            siblings.append(np.asarray(_host(layer[:, index ^ 1]), dtype="<u4").tobytes())
+            index >>= 1
+        return siblings
+
+
+def _host(array: Any) -> np.ndarray:
+    """An array of either module on the host (CuPy's .get(); NumPy's as it is)."""
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+def merkle_tree(arrays: Arrays, cols: Any) -> Tree:
+    """merkle.py's tree: leaf i = Blake2s of row i's words (little-endian), nodes of pairs."""
+    layers = [arrays.blake2s(cols, 4 * cols.shape[0])]
+    while layers[-1].shape[1] > 1:
+        children = layers[-1]
+        pairs = arrays.xp.concatenate([children[:, 0::2], children[:, 1::2]])
+        layers.append(arrays.blake2s(pairs, 64))
+    return Tree(layers)
+
+
+@dataclass
+class ArrayMatrix(Matrix):
+    """Columns in the array module's memory: coefficients, blown-up values, the row tree."""
+
+    coeffs: Any
+    lde: Any
+    tree: Tree
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    @property
+    def width(self) -> int:
+        return int(self.lde.shape[0])
+
+
+class ArrayBackend(Backend):
+    """Every step of backend.py over one array module."""
+
+    def __init__(self, xp: Any) -> None:
+        self.arrays = Arrays(xp)
+        self.xp = xp
+        self.name = "gpu" if xp.__name__ == "cupy" else f"arrays:{xp.__name__}"
+
+    def adopt(self, matrix: Matrix) -> ArrayMatrix:
+        """A CPU matrix (the proving key's preprocessed columns) uploaded once."""
+        if isinstance(matrix, ArrayMatrix):
+            return matrix
+        assert isinstance(matrix, CpuMatrix)
+        coeffs, lde = self.xp.asarray(matrix.coeffs), self.xp.asarray(matrix.lde)
+        return ArrayMatrix(coeffs, lde, merkle_tree(self.arrays, lde))
+
+    def commit_values(self, values: np.ndarray, log_blowup: int) -> ArrayMatrix:
+        coeffs = self.arrays.interpolate(self.xp.asarray(values, dtype=self.xp.uint32))
+        return self.commit_coeffs(coeffs, log_blowup)
+
+    def commit_coeffs(self, coeffs: Any, log_blowup: int) -> ArrayMatrix:
+        lde = self.arrays.evaluate_coset(coeffs, log_blowup)
+        return ArrayMatrix(coeffs, lde, merkle_tree(self.arrays, lde))
+
+    def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
+        """sum_k c_k x^k per column: the coefficients against the powers of x."""
+        assert isinstance(matrix, ArrayMatrix)
+        xp, arrays = self.xp, self.arrays
+        n = matrix.coeffs.shape[1]
+        pows = xp.zeros((4, n), dtype=xp.uint32)
+        pows[0, 0] = 1
+        filled, factor = 1, x  # factor = x^filled
+        while filled < n:  # x^(filled..2 filled) = x^filled * x^(0..filled)
+            count = min(filled, n - filled)
+            pows[:, filled : filled + count] = arrays.emul(pows[:, :count], factor)
+            filled += count
+            factor = emul(factor, factor)
+        out = []
+        coeffs = matrix.coeffs.astype(xp.uint64)
+        for e in range(4):  # coefficients are base elements: each component is a dot product
+            products = coeffs * pows[e].astype(xp.uint64) % P
+            out.append(_host(products.sum(axis=1) % P))
+        return [tuple(int(out[e][c]) for e in range(4)) for c in range(coeffs.shape[0])]  # type: ignore[misc]
+
+    def open(self, matrix: Matrix, position: int) -> RowOpening:
+        assert isinstance(matrix, ArrayMatrix)
+        row = _host(matrix.lde[:, position])
+        return RowOpening([int(v) for v in row], matrix.tree.path(position))
+
+    # ---- the quotient ---------------------------------------------------------------------------
+    def quotient(
+        self,
+        kernel: Any,
+        pre: Matrix,
+        main: Matrix,
+        aux: Matrix,
+        public_columns: np.ndarray,
+        log_n: int,
+        log_blowup: int,
+        challenges: list[Ext],
+        publics: list[int],
+        claims: list[Ext],
+        alpha_powers: np.ndarray,
+    ) -> Any:
+        """evaluation.py's register program, one instruction at a time over a chunk of points."""
+        assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
+        assert isinstance(aux, ArrayMatrix)
+        xp, f = self.xp, self.arrays
+        log_m = log_n + log_blowup
+        m = 1 << log_m
+        pub = f.evaluate_coset(
+            f.interpolate(xp.asarray(public_columns, dtype=xp.uint32)), log_blowup
+        )
+        nxt = xp.asarray(next_positions(log_n, log_blowup))
+        invs = self._divisor_inverses(f.coset_points(log_m), log_n)
+        consts = xp.asarray(kernel.program.consts(challenges, publics, claims))
+        alpha = [tuple(int(v) for v in row) for row in alpha_powers]
+        code = [tuple(int(v) for v in row) for row in kernel.code]
+        sources = {LOAD_PRE: pre.lde, LOAD_MAIN: main.lde, LOAD_PUB: pub}
+        out = xp.empty((4, m), dtype=xp.uint32)
+        for lo in range(0, m, CHUNK):
+            hi = min(m, lo + CHUNK)
+            here = xp.arange(lo, hi)
+            rows = (here, nxt[lo:hi])  # this point's row, the next row's
+            regs: dict[int, Any] = {}
+            acc = [xp.zeros((4, hi - lo), dtype=xp.uint32) for _ in range(4)]
+            for opc, d, a, b in code:
+                if opc in sources:
+                    regs[d] = sources[opc][a, rows[b]][None, :]
+                elif opc == LOAD_AUX:
+                    regs[d] = aux.lde[4 * a : 4 * a + 4][:, rows[b]]
+                elif opc == CONST:
+                    regs[d] = consts[a][:, None]
+                elif opc in (ACC_B, ACC_E):
+                    term = (
+                        f.escale(alpha[b], regs[a][0])
+                        if opc == ACC_B
+                        else f.emul(regs[a], alpha[b])
+                    )
+                    acc[d] = f.eadd(acc[d], _wide(xp, term, hi - lo))
+                else:
+                    regs[d] = self._arith(opc, regs[a], regs.get(b))
+            q = xp.zeros((4, hi - lo), dtype=xp.uint32)
+            for g in range(4):
+                q = f.eadd(q, f.escale(acc[g], invs[g, lo:hi]))
+            out[:, lo:hi] = q
+        return out
+
+    def _arith(self, opc: int, x: Any, y: Any) -> Any:
+        """One instruction of evaluation.py's program: base values are (1, S), extension values
+        (4, S) (S = 1 for a constant)."""
+        f, xp = self.arrays, self.xp
+        if opc == ADD_BB:
+            return f.add(x[0], y[0])[None, :]
+        if opc == SUB_BB:
+            return f.sub(x[0], y[0])[None, :]
+        if opc == MUL_BB:
+            return f.mul(x[0], y[0])[None, :]
+        if opc == NEG_B:
+            return f.neg(x[0])[None, :]
+        if opc == ADD_EE:
+            return f.eadd(x, y)
+        if opc == SUB_EE:
+            return f.esub(x, y)
+        if opc == MUL_EE:
+            return f.emul(x, y)
+        if opc == NEG_E:
+            return xp.stack([f.neg(x[i]) for i in range(4)])
+        if opc in (ADD_EB, SUB_EB):
+            first = f.add(x[0], y[0]) if opc == ADD_EB else f.sub(x[0], y[0])
+            size = max(first.shape[-1], x.shape[-1])
+            return xp.stack([_wide(xp, first, size)] + [_wide(xp, x[i], size) for i in (1, 2, 3)])
+        if opc == SUB_BE:  # base x minus extension y
+            first = f.sub(x[0], y[0])
+            size = max(first.shape[-1], y.shape[-1])
+            rest = [_wide(xp, f.neg(y[i]), size) for i in (1, 2, 3)]
+            return xp.stack([_wide(xp, first, size), *rest])
+        if opc == MUL_EB:
+            return f.escale(x, y[0])
+        raise ValueError(f"the quotient program has no instruction {opc}")
+
+    def _divisor_inverses(self, points: Any, log_n: int) -> Any:
+        """cpu.divisor_inverses over arrays (inverses by exponentiation: the same values)."""
+        f, xp = self.arrays, self.xp
+        x_n = points
+        for _ in range(log_n):
+            x_n = f.mul(x_n, x_n)
+        one = xp.ones_like(points)
+        inv_zh = f.inverse(f.sub(x_n, one))
+        x_last = f.sub(points, xp.full_like(points, F.inv(F.root_of_unity(log_n))))
+        inv_first = f.inverse(f.sub(points, one))
+        return xp.stack([f.mul(x_last, inv_zh), inv_zh, inv_first, f.inverse(x_last)])
+
+    def commit_quotient(
+        self, q_values: Any, log_n: int, log_blowup: int, chunks: int
+    ) -> ArrayMatrix:
+        f, xp = self.arrays, self.xp
+        log_m = log_n + log_blowup
+        coeffs = f.interpolate(q_values[:, f.bitrev(log_m)])  # of Q(g y)
+        coeffs = f.mul(coeffs, f.powers(F.inv(F.GENERATOR), 1 << log_m)[None, :])
+        n = 1 << log_n
+        if bool(xp.any(coeffs[:, chunks * n :])):
+            raise UnsatisfiedConstraints("the trace does not satisfy the constraints")
+        split = (
+            coeffs[:, : chunks * n].reshape(4, chunks, n).transpose(1, 0, 2).reshape(4 * chunks, n)
+        )
+        return self.commit_coeffs(xp.ascontiguousarray(split), log_blowup)
+
+    # ---- DEEP and FRI ---------------------------------------------------------------------------
+    def deep(
+        self,
+        matrices: list[Matrix],
+        n_trace: int,
+        log_domain: int,
+        zeta: Ext,
+        zeta_next: Ext,
+        gamma: Ext,
+        ood_current: list[Ext],
+        ood_next: list[Ext],
+    ) -> Any:
+        """cpu.deep over arrays."""
+        f, xp = self.arrays, self.xp
+        ldes = [mat.lde for mat in matrices if isinstance(mat, ArrayMatrix)]
+        assert len(ldes) == len(matrices)
+        total = sum(int(lde.shape[0]) for lde in ldes)
+        gpows = [tuple(int(v) for v in row) for row in ext_powers(gamma, total + 1)]
+        m = 1 << log_domain
+        f_trace = xp.zeros((4, m), dtype=xp.uint32)
+        f_all = None
+        offset = 0
+        for i, lde in enumerate(ldes):
+            if i == n_trace:
+                f_all = f_trace.copy()
+            target = f_trace if i < n_trace else f_all
+            for c in range(lde.shape[0]):
+                target = f.eadd(target, f.escale(gpows[offset + c], lde[c]))
+            offset += int(lde.shape[0])
+            if i < n_trace:
+                f_trace = target
+            else:
+                f_all = target
+        if f_all is None:
+            f_all = f_trace
+        f_z = _combine(ood_current, gpows)
+        f_tzn = _combine(ood_next, gpows)
+        points = f.coset_points(log_domain)
+        zero = xp.zeros_like(points)
+        x = xp.stack([points, zero, zero, zero])
+        first = f.emul(f.esub(f_all, f_z), f.einv(f.esub(x, zeta)))
+        second = f.emul(f.esub(f_trace, f_tzn), f.einv(f.esub(x, zeta_next)))
+        return f.eadd(first, f.emul(second, gpows[total]))
+
+    def fri_commit(
+        self, deep: Any, log_degree: int, params: fri.FriParams, transcript: Transcript
+    ) -> fri.CommitState:
+        """fri.commit_phase over arrays: layer trees and folds stay in the array module."""
+        f, xp = self.arrays, self.xp
+        shift = F.GENERATOR
+        values = deep
+        log_m = int(values.shape[1]).bit_length() - 1
+        layers = []
+        for k in fri.layer_schedule(log_degree, params):
+            group = 1 << k
+            width = int(values.shape[1])
+            leaves = values.reshape(4, width // group, group).transpose(2, 0, 1)
+            tree = merkle_tree(f, xp.ascontiguousarray(leaves.reshape(4 * group, width // group)))
+            transcript.absorb(b"fri-layer", tree.root)
+            beta = transcript.challenge_ext()
+            layers.append(fri.Layer(tree, values, k))  # type: ignore[arg-type]
+            for _ in range(k):
+                values = self._fold(values, beta, shift)
+                shift = shift * shift % P
+                beta = emul(beta, beta)
+        log_final = log_degree - sum(layer.log_fold for layer in layers)
+        final = fri.final_coefficients(_host(values), shift, log_final)
+        transcript.absorb_words(b"fri-final", [c for e in final for c in e])
+        return fri.CommitState(layers, final, log_m)
+
+    def _fold(self, values: Any, beta: Ext, shift: int) -> Any:
+        """fri.fold_once: the pairs (2k, 2k+1) of a bit-reversed layer into position k."""
+        f = self.arrays
+        log_m = int(values.shape[1]).bit_length() - 1
+        half = 1 << (log_m - 1)
+        inv_x = f.powers(F.inv(F.root_of_unity(log_m)), half)[f.bitrev(log_m - 1)]
+        inv_x = f.mul(inv_x, F.inv(shift))
+        inv2 = F.inv(2)
+        even, odd = values[:, 0::2], values[:, 1::2]
+        total = f.escale(f.eadd(even, odd), inv2)
+        diff = f.escale(f.esub(even, odd), f.mul(inv_x, inv2))
+        return f.eadd(total, f.emul(diff, beta))
+
+    def fri_open(
+        self, state: fri.CommitState, positions: list[int]
+    ) -> list[list[fri.LayerOpening]]:
+        out = []
+        for pos in positions:
+            openings = []
+            for layer in state.layers:
+                leaf = pos >> layer.log_fold
+                start = leaf << layer.log_fold
+                vals = _host(layer.values[:, start : start + (1 << layer.log_fold)])
+                column = [tuple(int(v) for v in vals[:, j]) for j in range(vals.shape[1])]
+                openings.append(fri.LayerOpening(column, layer.tree.path(leaf)))  # type: ignore[arg-type]
+                pos = leaf
+            out.append(openings)
+        return out
+
+
+def _wide(xp: Any, a: Any, size: int) -> Any:
+    """A value broadcast to ``size`` points (constants are kept at one point)."""
+    return a if a.shape[-1] == size else xp.broadcast_to(a, (*a.shape[:-1], size))
+
+
+def _combine(values: list[Ext], gpows: list[Ext]) -> Ext:
+    acc = (0, 0, 0, 0)
+    for i, v in enumerate(values):
+        acc = tuple((x + y) % P for x, y in zip(acc, emul(v, gpows[i]), strict=True))  # type: ignore[assignment]
+    return acc  # type: ignore[return-value]
