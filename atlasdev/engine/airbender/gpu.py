@@ -75,20 +75,19 @@ class Arrays:
 
     # ---- base field ---------------------------------------------------------------------------
     def add(self, a: Any, b: Any) -> Any:
-        s = a.astype(self.xp.uint64) + b
-        return self.xp.where(s >= P, s - P, s).astype(self.xp.uint32)
+        s = a + b  # both < p < 2^31: no uint32 overflow
+        return self.xp.where(s >= P, s - P, s)
 
     def sub(self, a: Any, b: Any) -> Any:
-        xp = self.xp
-        d = a.astype(xp.uint64) + P - b
-        return xp.where(d >= P, d - P, d).astype(xp.uint32)
+        d = a - b  # wraps when a < b; adding p brings it back into [0, p)
+        return self.xp.where(a < b, d + P, d)
 
     def mul(self, a: Any, b: Any) -> Any:
         xp = self.xp
         return (a.astype(xp.uint64) * xp.asarray(b, dtype=xp.uint64) % P).astype(xp.uint32)
 
     def neg(self, a: Any) -> Any:
-        return self.xp.where(a == 0, a, P - a.astype(self.xp.uint64)).astype(self.xp.uint32)
+        return self.xp.where(a == 0, a, P - a)
 
     def powers(self, base: int, n: int) -> Any:
         """base^0 .. base^(n-1), by doubling: log n vector multiplications."""
