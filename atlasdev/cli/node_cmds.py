@@ -393,8 +393,8 @@ def up(
             "--prover",
             metavar="cpu|gpu|auto|off",
             help="Prove every sealed block in the background: on the CPU (numba, lowest "
-            "priority), the GPU (not implemented yet), auto (the GPU if usable, else the CPU), "
-            "or off.",
+            "priority), the GPU (CuPy; not yet validated on a GPU), auto (the CPU until the GPU "
+            "backend is validated), or off.",
         ),
     ] = "off",
     autorelay: Annotated[
@@ -559,7 +559,7 @@ def doctor(json_out: JsonOpt = False) -> None:
         "gpuReason": found.reason or None,
         "proverBackends": {
             "cpu": "available",
-            "gpu": "not implemented yet (issue 8)",
+            "gpu": "available (not yet validated on a GPU)" if found.gpu else "no usable GPU",
             "auto": "cpu",
         },
     }
@@ -576,7 +576,7 @@ def doctor(json_out: JsonOpt = False) -> None:
         f"(numba {data['numba']}, llvmlite {data['llvmlite']})",
         f"cpu       {data['cpuCores']} cores",
         gpu_line,
-        "prover    --prover cpu: available; --prover gpu: not implemented yet (issue 8); "
+        f"prover    --prover cpu: available; --prover gpu: {data['proverBackends']['gpu']}; "
         "--prover auto: cpu",
     ]
     emit(json_out, data, lines)

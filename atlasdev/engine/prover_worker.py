@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .chain_worker import ChainWorker
 from .replay import ReplayError, replay_block
 from .store import ProofRow, Store
+
+if TYPE_CHECKING:
+    from .airbender.backend import Backend
 
 log = logging.getLogger("atlasdev.prover")
 
@@ -35,8 +39,9 @@ class ProverUnavailable(RuntimeError):
 
 
 def resolve_backend(requested: str) -> str | None:
-    """The backend to run for ``--prover``: 'cpu', or None for off. `auto` is the CPU until the
-    GPU backend exists (issue 8); `gpu` is refused with what this machine has."""
+    """The backend to run for ``--prover``: 'cpu', 'gpu', or None for off. `gpu` needs a device
+    CuPy can use (else a one-line error); `auto` is the CPU until the GPU backend has been
+    validated on a GPU (docs/prover.md)."""
     if requested not in BACKENDS:
         raise ProverUnavailable(f"--prover must be one of {', '.join(BACKENDS)}, not {requested!r}")
     if requested == "off":
@@ -45,12 +50,23 @@ def resolve_backend(requested: str) -> str | None:
         from .airbender.device import probe
 
         found = probe()
-        have = f"found {found.gpu.name}" if found.gpu is not None else found.reason
-        raise ProverUnavailable(
-            f"--prover gpu: the GPU backend is not implemented yet (issue 8; {have}); "
-            "use --prover cpu"
-        )
+        if found.gpu is None:
+            raise ProverUnavailable(
+                f"--prover gpu: no usable GPU ({found.reason}); use --prover cpu"
+            )
+        return "gpu"
     return "cpu"
+
+
+def airbender_backend(name: str) -> Backend:
+    """The prover backend a ProverWorker named ``name`` runs."""
+    if name == "gpu":
+        from .airbender.gpu import ArrayBackend, cupy_module
+
+        return ArrayBackend(cupy_module())
+    from .airbender.cpu import CPU
+
+    return CPU
 
 
 class ProverWorker(ChainWorker):
@@ -70,6 +86,7 @@ class ProverWorker(ChainWorker):
         super().__init__(chain_ids)
         self.store = store
         self.backend = backend
+        self._impl: Backend | None = None  # made on the first proof (imports numba or CuPy)
         self.prove_empty_blocks = prove_empty_blocks  # else recorded "empty", checked by rule
 
     def queue_length(self, chain_id: int, head: int) -> int:
@@ -117,9 +134,11 @@ class ProverWorker(ChainWorker):
             raise RuntimeError(str(exc)) from None
         if not replay.matches_sealed:
             raise RuntimeError("re-execution does not reproduce the sealed roots")
+        if self._impl is None:
+            self._impl = airbender_backend(self.backend)
         started = time.perf_counter()
         proof = block_prover.prove_block(
-            block_prover.installed_program(), replay.result.input_words
+            block_prover.installed_program(), replay.result.input_words, backend=self._impl
         )
         if proof.public != replay.result.public:
             raise RuntimeError("the proven public values differ from the sealed block's")

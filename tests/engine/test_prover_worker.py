@@ -14,21 +14,31 @@ from typer.testing import CliRunner
 from atlasdev.cli import app
 from atlasdev.engine.airbender import block_prover
 from atlasdev.engine.monitor import Monitor
-from atlasdev.engine.prover_worker import ProverUnavailable, resolve_backend
+from atlasdev.engine.prover_worker import ProverUnavailable, airbender_backend, resolve_backend
 from atlasdev.engine.zkos.image import load_image
 from atlasdev.node import Node
 from atlasdev.profiles import load_profile, with_port_base
 from tests.conftest import free_port_base
 
 
-def test_backend_choices() -> None:
+def test_backend_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atlasdev.engine.airbender import device, gpu
+
     assert resolve_backend("off") is None
     assert resolve_backend("cpu") == "cpu"
-    assert resolve_backend("auto") == "cpu"  # no GPU backend yet
-    with pytest.raises(ProverUnavailable, match="not implemented yet"):
-        resolve_backend("gpu")
+    assert resolve_backend("auto") == "cpu"  # until the GPU backend is validated on a GPU
     with pytest.raises(ProverUnavailable, match="must be one of"):
         resolve_backend("fast")
+    monkeypatch.setattr(device, "probe", lambda: device.Probe(None, "CuPy finds no CUDA device"))
+    with pytest.raises(ProverUnavailable, match=r"no usable GPU \(CuPy finds no CUDA device\)"):
+        resolve_backend("gpu")
+    card = device.Gpu("NVIDIA RTX 4070", 8 << 30, "8.9", "12.4", "12.8", "13.3.0")
+    monkeypatch.setattr(device, "probe", lambda: device.Probe(card, ""))
+    assert resolve_backend("gpu") == "gpu"
+    monkeypatch.setattr(gpu, "cupy_module", lambda: np)  # the array backend's CPU twin
+    made = airbender_backend("gpu")
+    assert isinstance(made, gpu.ArrayBackend) and made.xp is np
+    assert airbender_backend("cpu").name == "cpu"
 
 
 @pytest.mark.parametrize(("choice", "message"), [("gpu", "not implemented"), ("fast", "one of")])

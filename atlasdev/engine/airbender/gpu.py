@@ -11,10 +11,11 @@ and openings come back. Hot loops may later move to CUDA kernels (`cupy.RawKerne
 expressions as their twins.
 
 Status (issue 8): every step is here, and with NumPy its proofs equal the CPU backend's byte
-for byte (a Fibonacci AIR and a real zkOS block, tests/engine/airbender/test_gpu.py). It has not
-run on a GPU yet: the same tests run with CuPy where one is at hand, and until they have passed
-there `--prover gpu` is refused. Speed on a GPU is unmeasured; the quotient program runs one
-array operation per instruction, the first candidate for a CUDA kernel.
+for byte (a Fibonacci AIR and a real zkOS block, tests/engine/airbender/test_gpu.py); the same
+tests run with CuPy where a GPU is at hand. `--prover gpu` runs it (when `device.probe` finds a
+GPU); it has not yet run on a GPU here, so `--prover auto` stays on the CPU until it has. Speed
+on a GPU is unmeasured; the quotient program runs one array operation per instruction, the
+first candidate for a CUDA kernel.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ CHUNK = 1 << 16  # points per pass of the quotient program (its registers are 4 
 _IV = tuple(int(v) for v in IV)
 _SIGMA = tuple(tuple(int(i) for i in row) for row in SIGMA)
 _PARAM0 = int(PARAM0)
+
+
+def cupy_module() -> Any:
+    """CuPy, for the GPU backend (device.probe says first whether it can be used)."""
+    import cupy
+
+    return cupy
 
 
 class Arrays:
