@@ -90,6 +90,7 @@ EXPECTED = {
     ("l1", "withdraw"),
     ("l1", "settlement"),
     ("doctor",),
+    ("bench", "prover"),
     ("prividium", "token"),
     ("block",),
     ("tx",),

@@ -67,3 +67,79 @@ def sequencer(
             f"written to {path}",
         ],
     )
+
+
+@bench_app.command("prover")
+def prover(
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend", help="cpu (numba), gpu (CuPy), or numpy (the GPU backend on the CPU)."
+        ),
+    ] = "cpu",
+    transfers: Annotated[
+        str,
+        typer.Option(
+            "--transfers", metavar="N,N,...", help="Block sizes: native transfers per block."
+        ),
+    ] = "0,1",
+    max_log_n: Annotated[
+        int,
+        typer.Option("--max-log-n", min=16, max=22, help="Largest segment: 2^N rows (18, 20, 22)."),
+    ] = 18,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="With another backend than cpu, also prove on the CPU and compare the bytes.",
+        ),
+    ] = True,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the result file prover-BACKEND.json.")
+    ] = Path("benchmarks/results"),
+    json_out: JsonOpt = False,
+) -> None:
+    """Prove zkOS blocks of native transfers: cycles per second, time per stage, proof size,
+    verify time and peak memory (CuPy's pool on a GPU).
+
+    Example: atlasdev bench prover --backend gpu --transfers 100 --max-log-n 20
+    """
+    import json
+
+    from ..bench_prover import BACKENDS
+
+    if backend not in BACKENDS:
+        raise CliError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}")
+    try:
+        sizes = [int(v) for v in transfers.split(",")]
+    except ValueError:
+        raise CliError(
+            f"--transfers must be numbers separated by commas, not {transfers!r}"
+        ) from None
+    if any(n < 0 or n > 20_000 for n in sizes):
+        raise CliError("--transfers: each block size must be in 0..20000")
+    if backend == "gpu":
+        from ..engine.airbender.device import probe
+
+        found = probe()
+        if found.gpu is None:
+            raise CliError(f"--backend gpu: no usable GPU ({found.reason})")
+    from ..bench_prover import run_prover_bench
+
+    result = run_prover_bench(
+        backend, sizes, max_log_n, check, log=lambda line: typer.echo(line, err=True)
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"prover-{backend}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    lines = [
+        f"{r['transfers']} transfers: {r['proven_cycles_per_second']:,} cycles/s "
+        f"({r['cycles']:,} cycles, {r['end_to_end_seconds']} s, {r['segments']} segment(s))"
+        + (
+            f", byte-identical to cpu: {r['byte_identical_to_cpu']}"
+            if "byte_identical_to_cpu" in r
+            else ""
+        )
+        for r in result["runs"]
+    ]
+    emit(json_out, result, [*lines, f"written to {path}"])

@@ -120,7 +120,7 @@ def test_a_whole_proof_is_byte_identical_to_the_cpu_one(xp) -> None:  # type: ig
 
 
 def test_a_zkos_block_proof_is_byte_identical_to_the_cpu_one(xp) -> None:  # type: ignore[no-untyped-def]
-    """The RV32IM AIR with its LogUp columns, in segments: the issue's contract on a real
+    """The RV32IM AIR with its LogUp columns (2^16 rows): the issue's contract on a real
     block."""
     from atlasdev.engine.airbender import block_prover
     from tests.engine.proven_blocks import empty_block, program
