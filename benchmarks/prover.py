@@ -35,6 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--transfers", default="0,1", help="block sizes, comma separated")
     parser.add_argument("--backend", choices=BACKENDS, default="cpu")
+    parser.add_argument(
+        "--no-check", action="store_true", help="skip the byte comparison with a CPU proof"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--max-log-n",
@@ -45,7 +48,11 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(v) for v in args.transfers.split(",")]
     result = run_prover_bench(
-        args.backend, sizes, args.max_log_n, log=lambda line: print(line, file=sys.stderr)
+        args.backend,
+        sizes,
+        args.max_log_n,
+        not args.no_check,
+        log=lambda line: print(line, file=sys.stderr),
     )
     write_result(args.out, result)
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Issue 8's GPU checks as one script for a lent GPU machine (the `device` tool's `run`, with
+# carry [".whl"] from benchmarks/device_wheels.sh): the GPU backend against its CPU twins and
+# the CPU backend's proof bytes, then the prover benchmark on the GPU. Everything goes to $OUT.
+set -uo pipefail
+OUT=${OUT:-/tmp/atlasdev-device}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+  --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
+python3 -c "from atlasdev.engine.airbender.device import probe; print(probe())" | tee -a "$OUT/gpu.txt"
+timeout 420 python3 -m pytest -q -p no:cacheprovider -x tests/engine/airbender/test_gpu.py \
+  tests/engine/airbender/test_device.py tests/engine/airbender/test_stark.py 2>&1 \
+  | tee "$OUT/tests.log"
+for spec in "0 18 check" "100 18 no" "1 20 no"; do
+  set -- $spec
+  flag=$([ "$3" = check ] || echo --no-check)
+  timeout 240 python3 benchmarks/prover.py --backend gpu --transfers "$1" --max-log-n "$2" \
+    $flag --out "$OUT/prover-gpu-$1tx-2e$2.json" 2>&1 | tee -a "$OUT/bench.log"
+done
