@@ -91,8 +91,11 @@ class Arrays:
         return self.xp.where(a < b, d + P, d)
 
     def mul(self, a: Any, b: Any) -> Any:
+        """a * b for an array a and an array or a Python int b (a kernel argument: a scalar
+        never becomes a device array)."""
         xp = self.xp
-        return (a.astype(xp.uint64) * xp.asarray(b, dtype=xp.uint64) % P).astype(xp.uint32)
+        b64 = int(b) if isinstance(b, int | np.integer) else b.astype(xp.uint64)
+        return (a.astype(xp.uint64) * b64 % P).astype(xp.uint32)
 
     def neg(self, a: Any) -> Any:
         return self.xp.where(a == 0, a, P - a)
@@ -124,7 +127,11 @@ class Arrays:
         """Products of extension arrays (4, ...) and (4, ...) or an Ext."""
         xp = self.xp
         a64 = [a[i].astype(xp.uint64) for i in range(4)]
-        b64 = [xp.asarray(b[i], dtype=xp.uint64) for i in range(4)]
+        b64 = (
+            [int(v) for v in b]
+            if isinstance(b, tuple)
+            else [b[i].astype(xp.uint64) for i in range(4)]
+        )
         m = lambda x, y: x * y % P  # noqa: E731
         c0 = (
             m(a64[0], b64[0])
@@ -141,15 +148,16 @@ class Arrays:
 
     def escale(self, a: Any, k: Any) -> Any:
         """Extension elements (4, ...) times base elements (...) or an Ext times a base array."""
-        return self.xp.stack([self.mul(self.xp.asarray(a[i], dtype=self.xp.uint32), k)
-                              for i in range(4)])  # fmt: skip
+        if isinstance(a, tuple):
+            return self.xp.stack([self.mul(k, a[i]) for i in range(4)])
+        return self.xp.stack([self.mul(a[i], k) for i in range(4)])
 
     def eadd(self, a: Any, b: Any) -> Any:
         return self.xp.stack([self.add(a[i], b[i]) for i in range(4)])
 
     def esub(self, a: Any, b: Any) -> Any:
-        return self.xp.stack([self.sub(a[i], self.xp.asarray(b[i], dtype=self.xp.uint32))
-                              for i in range(4)])  # fmt: skip
+        """a - b for an extension array a and an extension array or an Ext b."""
+        return self.xp.stack([self.sub(a[i], b[i]) for i in range(4)])
 
     def einv(self, a: Any) -> Any:
         """Inverses through the norm (extension.py's kinv): a(-x) b(-y) / (b(y) b(-y))."""
@@ -389,8 +397,7 @@ class ArrayBackend(Backend):
         out = xp.empty((4, m), dtype=xp.uint32)
         for lo in range(0, m, CHUNK):
             hi = min(m, lo + CHUNK)
-            here = xp.arange(lo, hi)
-            rows = (here, nxt[lo:hi])  # this point's row, the next row's
+            rows = (slice(lo, hi), nxt[lo:hi])  # this point's row, the next row's
             regs: dict[int, Any] = {}
             acc = [xp.zeros((4, hi - lo), dtype=xp.uint32) for _ in range(4)]
             for opc, d, a, b in code:
