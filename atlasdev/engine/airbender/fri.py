@@ -17,7 +17,9 @@ The prover's half (`commit_phase`, `open_queries`) uses numba kernels; the verif
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -166,14 +168,20 @@ def query_phase(
     return nonce, transcript.indices(params.num_queries, state.log_domain)
 
 
-def open_queries(state: CommitState, positions: list[int]) -> list[list[LayerOpening]]:
+def open_queries(
+    state: CommitState,
+    positions: list[int],
+    host: Callable[[Any], np.ndarray] = np.asarray,
+) -> list[list[LayerOpening]]:
+    """Every layer's leaf on each query's path; ``host`` brings a slice of a layer's values to
+    the host (a GPU backend keeps its layers on the device)."""
     out = []
     for pos in positions:
         openings = []
         for layer in state.layers:
             leaf = pos >> layer.log_fold
             start = leaf << layer.log_fold
-            vals = layer.values[:, start : start + (1 << layer.log_fold)]
+            vals = host(layer.values[:, start : start + (1 << layer.log_fold)])
             openings.append(
                 LayerOpening(
                     [tuple(int(v) for v in vals[:, j]) for j in range(vals.shape[1])],  # type: ignore[misc]

@@ -568,18 +568,7 @@ class ArrayBackend(Backend):
     def fri_open(
         self, state: fri.CommitState, positions: list[int]
     ) -> list[list[fri.LayerOpening]]:
-        out = []
-        for pos in positions:
-            openings = []
-            for layer in state.layers:
-                leaf = pos >> layer.log_fold
-                start = leaf << layer.log_fold
-                vals = _host(layer.values[:, start : start + (1 << layer.log_fold)])
-                column = [tuple(int(v) for v in vals[:, j]) for j in range(vals.shape[1])]
-                openings.append(fri.LayerOpening(column, layer.tree.path(leaf)))  # type: ignore[arg-type]
-                pos = leaf
-            out.append(openings)
-        return out
+        return fri.open_queries(state, positions, _host)
 
 
 def _wide(xp: Any, a: Any, size: int) -> Any:
