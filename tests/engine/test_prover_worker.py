@@ -41,10 +41,16 @@ def test_backend_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert airbender_backend("cpu").name == "cpu"
 
 
-@pytest.mark.parametrize(("choice", "message"), [("gpu", "not implemented"), ("fast", "one of")])
+@pytest.mark.parametrize(
+    ("choice", "message"),
+    [("gpu", "--prover gpu: no usable GPU (CuPy finds no CUDA device)"), ("fast", "one of")],
+)
 def test_up_refuses_a_bad_prover_choice_in_one_line(
-    choice: str, message: str, tmp_path: Path
+    choice: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from atlasdev.engine.airbender import device
+
+    monkeypatch.setattr(device, "probe", lambda: device.Probe(None, "CuPy finds no CUDA device"))
     args = ["up", "--headless", "--prover", choice, "--data-dir", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0

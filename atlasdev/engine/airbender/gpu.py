@@ -189,10 +189,10 @@ class Arrays:
         length = 1
         while length < n:  # Cooley-Tukey: bit-reversed in, natural out
             step = (n // 2) // length
-            blocks = a.reshape(c, n // (2 * length), 2, length)
+            blocks = a.reshape(c, n // (2 * length), 2, length)  # a view: updated in place
             u = blocks[:, :, 0, :]
             v = self.mul(blocks[:, :, 1, :], tw[::step][:length])
-            a = self.xp.stack([self.add(u, v), self.sub(u, v)], axis=2).reshape(c, n)
+            blocks[:, :, 0, :], blocks[:, :, 1, :] = self.add(u, v), self.sub(u, v)
             length *= 2
         return self.mul(a, F.inv(n) if n > 1 else 1)
 
@@ -207,11 +207,10 @@ class Arrays:
         length = m // 2
         while length >= 1:  # Gentleman-Sande: natural in, bit-reversed out
             step = (m // 2) // length
-            blocks = a.reshape(c, m // (2 * length), 2, length)
+            blocks = a.reshape(c, m // (2 * length), 2, length)  # a view: updated in place
             u, v = blocks[:, :, 0, :], blocks[:, :, 1, :]
-            low = self.add(u, v)
-            high = self.mul(self.sub(u, v), tw[::step][:length])
-            a = xp.stack([low, high], axis=2).reshape(c, m)
+            low, high = self.add(u, v), self.mul(self.sub(u, v), tw[::step][:length])
+            blocks[:, :, 0, :], blocks[:, :, 1, :] = low, high
             length //= 2
         return a
 
@@ -238,14 +237,13 @@ class Arrays:
         xp = self.xp
         width, count = words.shape
         n_blocks = max(1, (width + 15) // 16)
-        padded = xp.zeros((n_blocks * 16, count), dtype=xp.uint32)
-        padded[:width] = words
+        zero = xp.zeros(count, dtype=xp.uint32)  # the padding words (no padded copy is made)
         h = [xp.full(count, iv, dtype=xp.uint32) for iv in _IV]
         h[0] = h[0] ^ xp.uint32(_PARAM0)
         for blk in range(n_blocks):
             done = min(length, (blk + 1) * 64)
             last = blk == n_blocks - 1
-            m = [padded[blk * 16 + i] for i in range(16)]
+            m = [words[w] if w < width else zero for w in range(blk * 16, blk * 16 + 16)]
             v = [*h, *(xp.full(count, iv, dtype=xp.uint32) for iv in _IV)]
             v[12] = v[12] ^ xp.uint32(done & 0xFFFFFFFF)
             v[13] = v[13] ^ xp.uint32(done >> 32)
