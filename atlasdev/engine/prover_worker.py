@@ -58,6 +58,12 @@ def resolve_backend(requested: str) -> str | None:
     return "cpu"
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """CuPy's OutOfMemoryError (or the host's MemoryError): a block too big for the device is
+    proven on the CPU instead, never dropped."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+
+
 def airbender_backend(name: str) -> Backend:
     """The prover backend a ProverWorker named ``name`` runs."""
     if name == "gpu":
@@ -136,17 +142,30 @@ class ProverWorker(ChainWorker):
             raise RuntimeError("re-execution does not reproduce the sealed roots")
         if self._impl is None:
             self._impl = airbender_backend(self.backend)
+        program, words = block_prover.installed_program(), replay.result.input_words
         started = time.perf_counter()
-        proof = block_prover.prove_block(
-            block_prover.installed_program(), replay.result.input_words, backend=self._impl
-        )
+        backend = self.backend
+        try:
+            proof = block_prover.prove_block(program, words, backend=self._impl)
+        except Exception as exc:
+            if backend != "gpu" or not out_of_memory(exc):
+                raise
+            release = getattr(self._impl, "release", None)
+            if release is not None:
+                release()
+            log.warning(
+                "chain %d block %d: the GPU ran out of memory (%s); proving it on the CPU",
+                chain_id, number, exc,
+            )  # fmt: skip
+            backend = "cpu"
+            proof = block_prover.prove_block(program, words, backend=airbender_backend("cpu"))
         if proof.public != replay.result.public:
             raise RuntimeError("the proven public values differ from the sealed block's")
         return ProofRow(
             chain_id=chain_id,
             number=number,
             status="proven",
-            backend=self.backend,
+            backend=backend,
             cycles=proof.cycles,
             trace_rows=proof.trace_rows,
             prove_ms=round(1000 * (time.perf_counter() - started)),

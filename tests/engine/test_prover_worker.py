@@ -95,6 +95,36 @@ def test_a_node_proves_its_blocks_in_order(proving_node: tuple[Node, str]) -> No
         assert (public.number, public.post_root) == (block.number, block.state_root)
 
 
+def test_a_block_too_big_for_the_gpu_is_proven_on_the_cpu(
+    proving_node: tuple[Node, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atlasdev.engine import prover_worker
+    from atlasdev.engine.airbender.cpu import CpuBackend
+
+    class OutOfMemoryError(Exception):  # the name CuPy's error has
+        pass
+
+    class TooSmall(CpuBackend):
+        released = False
+
+        def commit_values(self, values, log_blowup):  # type: ignore[no-untyped-def]
+            raise OutOfMemoryError("Out of memory allocating 4,294,967,296 bytes")
+
+        def release(self) -> None:
+            TooSmall.released = True
+
+    node, _ = proving_node
+    assert node.store is not None
+    chain_id = next(iter(node.chains))
+    made = {"gpu": TooSmall(), "cpu": CpuBackend()}
+    monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: made[name])
+    worker = prover_worker.ProverWorker(node.store, [chain_id], backend="gpu")
+    row = worker._prove(chain_id, 1)
+    stored = node.store.proof(chain_id, 1)
+    assert stored is not None and TooSmall.released
+    assert row.backend == "cpu" and row.proof == stored.proof  # the same proof, on the CPU
+
+
 def test_the_gateway_verifies_the_proofs_in_order(proving_node: tuple[Node, str]) -> None:
     node, _ = proving_node
     assert node.store is not None

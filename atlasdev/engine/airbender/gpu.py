@@ -321,6 +321,11 @@ class ArrayBackend(Backend):
         self.xp = xp
         self.name = "gpu" if xp.__name__ == "cupy" else f"arrays:{xp.__name__}"
 
+    def release(self) -> None:
+        """Give cached device memory back (after an out-of-memory error)."""
+        if self.xp.__name__ == "cupy":
+            self.xp.get_default_memory_pool().free_all_blocks()
+
     def adopt(self, matrix: Matrix) -> ArrayMatrix:
         """A CPU matrix (the proving key's preprocessed columns) uploaded once."""
         if isinstance(matrix, ArrayMatrix):
