@@ -94,8 +94,14 @@ class Arrays:
         """a * b for an array a and an array or a Python int b (a kernel argument: a scalar
         never becomes a device array)."""
         xp = self.xp
-        b64 = int(b) if isinstance(b, int | np.integer) else b.astype(xp.uint64)
-        return (a.astype(xp.uint64) * b64 % P).astype(xp.uint32)
+        t = a.astype(xp.uint64)  # the one wide temporary: multiplied and reduced in place
+        factor = int(b) if isinstance(b, int | np.integer) else b
+        try:
+            t *= factor
+        except ValueError:  # b is wider than a (broadcasting): the product needs a new array
+            t = t * factor.astype(xp.uint64)
+        t %= P
+        return t.astype(xp.uint32)
 
     def neg(self, a: Any) -> Any:
         return self.xp.where(a == 0, a, P - a)
@@ -358,7 +364,8 @@ class ArrayBackend(Backend):
         out = []
         coeffs = matrix.coeffs.astype(xp.uint64)
         for e in range(4):  # coefficients are base elements: each component is a dot product
-            products = coeffs * pows[e].astype(xp.uint64) % P
+            products = coeffs * pows[e].astype(xp.uint64)
+            products %= P
             out.append(_host(products.sum(axis=1) % P))
         return [tuple(int(out[e][c]) for e in range(4)) for c in range(coeffs.shape[0])]  # type: ignore[misc]
 
