@@ -308,7 +308,7 @@ class ArrayMatrix(Matrix):
 
     coeffs: Any
     lde: Any
-    tree: Tree
+    tree: Tree  # or merkle.MerkleTree, for an adopted CPU matrix (the same root and paths)
 
     @property
     def root(self) -> bytes:
@@ -325,6 +325,7 @@ class ArrayBackend(Backend):
     def __init__(self, xp: Any) -> None:
         self.arrays = Arrays(xp)
         self.xp = xp
+        self._adopted: dict[int, tuple[CpuMatrix, ArrayMatrix]] = {}  # keeps the key alive
         self.name = "gpu" if xp.__name__ == "cupy" else f"arrays:{xp.__name__}"
 
     def release(self) -> None:
@@ -333,12 +334,16 @@ class ArrayBackend(Backend):
             self.xp.get_default_memory_pool().free_all_blocks()
 
     def adopt(self, matrix: Matrix) -> ArrayMatrix:
-        """A CPU matrix (the proving key's preprocessed columns) uploaded once."""
+        """A CPU matrix (the proving key's preprocessed columns) uploaded once; its Merkle tree
+        stays on the host, where openings read it."""
         if isinstance(matrix, ArrayMatrix):
             return matrix
         assert isinstance(matrix, CpuMatrix)
-        coeffs, lde = self.xp.asarray(matrix.coeffs), self.xp.asarray(matrix.lde)
-        return ArrayMatrix(coeffs, lde, merkle_tree(self.arrays, lde))
+        key = id(matrix)
+        if key not in self._adopted:
+            coeffs, lde = self.xp.asarray(matrix.coeffs), self.xp.asarray(matrix.lde)
+            self._adopted[key] = (matrix, ArrayMatrix(coeffs, lde, matrix.tree))  # type: ignore[arg-type]
+        return self._adopted[key][1]
 
     def commit_values(self, values: np.ndarray, log_blowup: int) -> ArrayMatrix:
         coeffs = self.arrays.interpolate(self.xp.asarray(values, dtype=self.xp.uint32))

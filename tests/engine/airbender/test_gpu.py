@@ -106,6 +106,8 @@ def test_commitments_openings_and_ood_values_match_the_cpu(xp) -> None:  # type:
     assert backend.evaluate_at(mine, zeta) == evaluate_at(ref.coeffs, zeta)
     adopted = backend.adopt(ref)
     assert adopted.root == ref.root and backend.adopt(adopted) is adopted
+    assert backend.adopt(ref) is adopted  # uploaded once
+    assert backend.open(adopted, 5) == CPU.open(ref, 5)
 
 
 def test_a_whole_proof_is_byte_identical_to_the_cpu_one(xp) -> None:  # type: ignore[no-untyped-def]
