@@ -20,6 +20,7 @@ import numpy as np
 
 from .engine.airbender import block_prover
 from .engine.airbender.backend import Backend
+from .engine.prover_worker import airbender_backend
 from .engine.zkos import keys
 from .engine.zkos.block import BlockHeader, TxInput, execute
 from .engine.zkos.image import load_image
@@ -47,13 +48,12 @@ def transfers_block(transfers: int) -> tuple[BlockHeader, list[TxInput], StateTr
 
 
 def make_backend(name: str) -> Backend:
-    if name == "cpu":
-        from .engine.airbender.cpu import CPU
+    """The prover worker's backends, and the GPU backend's code on NumPy."""
+    if name == "numpy":
+        from .engine.airbender.gpu import ArrayBackend
 
-        return CPU
-    from .engine.airbender.gpu import ArrayBackend, cupy_module
-
-    return ArrayBackend(cupy_module() if name == "gpu" else np)
+        return ArrayBackend(np)
+    return airbender_backend(name)
 
 
 def _gpu_pool_bytes(backend: Backend) -> int | None:

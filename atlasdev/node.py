@@ -76,7 +76,7 @@ class Node:
         self.store = Store(self.data_dir)
         self._check_profile()
         for cfg in self.profile.all_chains:  # the L2s, then the L1
-            chain = Chain(cfg, self.store)
+            chain = Chain(cfg, self.store, is_l1=cfg is self.profile.l1)
             if self.on_block is not None:
                 chain.listeners.append(lambda b, t, c=chain: self.on_block(c, b, t))
             self.chains[cfg.chain_id] = chain

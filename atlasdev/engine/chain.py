@@ -109,9 +109,16 @@ def tx_input(tx: SignedTransaction) -> TxInput:
 
 
 class Chain:
-    def __init__(self, config: ChainConfig, store: Store, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        config: ChainConfig,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        is_l1: bool = False,
+    ) -> None:
         self.config = config
         self.chain_id = config.chain_id
+        self.is_l1 = is_l1  # the settlement layer: final when sealed, never proven
         self.store = store
         self.clock = clock
         self.mempool = Mempool()

@@ -268,7 +268,7 @@ class Monitor:
         prover = getattr(self.node, "prover", None)
         for chain in self.node.chains.values():
             recent = list(chain.latencies)[-500:]
-            proven = prover is not None and chain is not getattr(self.node, "l1", None)
+            proven = prover is not None and not chain.is_l1
             out.append(
                 ChainSummary(
                     name=chain.config.name,
@@ -285,7 +285,7 @@ class Monitor:
                     proof_queue=prover.queue_length(chain.chain_id, chain.head.number)
                     if proven
                     else None,
-                    l1=chain is getattr(self.node, "l1", None),
+                    l1=chain.is_l1,
                 )
             )
         return out
@@ -404,7 +404,7 @@ class Monitor:
         if not blocks:
             return blocks
         chain_id = blocks[0].chain_id
-        if self._chain(chain_id) is getattr(self.node, "l1", None):
+        if self._chain(chain_id).is_l1:
             return [replace(b, proof_status="L1") for b in blocks]  # final when sealed
         if getattr(self.node, "prover", None) is None:
             return blocks

@@ -150,9 +150,7 @@ class ProverWorker(ChainWorker):
         except Exception as exc:
             if backend != "gpu" or not out_of_memory(exc):
                 raise
-            release = getattr(self._impl, "release", None)
-            if release is not None:
-                release()
+            self._impl.release()
             log.warning(
                 "chain %d block %d: the GPU ran out of memory (%s); proving it on the CPU",
                 chain_id, number, exc,

@@ -558,13 +558,16 @@ class Store:
             (l1_block, landed_at, batch),
         )
 
-    def settlements(self, limit: int = 1, before: int | None = None) -> list[SettlementRow]:
-        """The newest ``limit`` batches (below batch ``before`` if given), newest first."""
+    def settlements(self, limit: int = 1) -> list[SettlementRow]:
+        """The newest ``limit`` batches, newest first."""
         cur = self._conn().execute(
-            "SELECT * FROM settlements WHERE batch < ? ORDER BY batch DESC LIMIT ?",
-            (2**62 if before is None else before, limit),
+            "SELECT * FROM settlements ORDER BY batch DESC LIMIT ?", (limit,)
         )
         return [_settlement(r) for r in cur.fetchall()]
+
+    def settlement(self, batch: int) -> SettlementRow | None:
+        row = self._conn().execute("SELECT * FROM settlements WHERE batch=?", (batch,)).fetchone()
+        return _settlement(row) if row else None
 
     def verified_count(self) -> int:
         row = (

@@ -101,8 +101,8 @@ def test_a_block_too_big_for_the_gpu_is_proven_on_the_cpu(
     from atlasdev.engine import prover_worker
     from atlasdev.engine.airbender.cpu import CpuBackend
 
-    class OutOfMemoryError(Exception):  # the name CuPy's error has
-        pass
+    class OutOfMemoryError(Exception):
+        """Named like cupy.cuda.memory.OutOfMemoryError, which the worker recognises."""
 
     class TooSmall(CpuBackend):
         released = False

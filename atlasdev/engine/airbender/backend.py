@@ -43,6 +43,10 @@ class Backend(ABC):
     name = "backend"
 
     @abstractmethod
+    def release(self) -> None:
+        """Give cached memory back after an out-of-memory error (a GPU's pool)."""
+
+    @abstractmethod
     def adopt(self, matrix: Matrix) -> Matrix:
         """A matrix the reference backend committed (a proving key's preprocessed columns),
         made usable here; the CPU backend returns it as it is."""

@@ -54,6 +54,9 @@ class CpuMatrix(Matrix):
 class CpuBackend(Backend):
     name = "cpu"
 
+    def release(self) -> None:
+        """Nothing is cached: NumPy gives each array back when the prover drops it."""
+
     def adopt(self, matrix: Matrix) -> Matrix:
         return matrix
 
@@ -82,7 +85,7 @@ class CpuBackend(Backend):
             main.lde,
             aux.lde,
             ntt.low_degree_extend(public_columns, log_blowup),
-            next_positions(log_n, log_blowup),
+            ntt.next_positions(log_n, log_blowup),
             challenges,
             publics,
             claims,
@@ -134,23 +137,6 @@ CPU = CpuBackend()
 
 
 # ---- the steps -------------------------------------------------------------------------------
-
-
-def ext_powers(x: Ext, count: int) -> np.ndarray:
-    """1, x, x^2, ... as rows of 4 words (at least one row)."""
-    out = np.zeros((max(count, 1), 4), dtype=np.uint32)
-    acc = ext.ONE
-    for i in range(count):
-        out[i] = acc
-        acc = ext.emul(acc, x)
-    return out
-
-
-def next_positions(log_n: int, log_blowup: int) -> np.ndarray:
-    """For each bit-reversed position of the blown-up coset, the position of x * w_n."""
-    log_m = log_n + log_blowup
-    rev = ntt.bitrev_indices(log_m)  # position -> natural index (an involution)
-    return rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
 
 
 def divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:
@@ -221,7 +207,7 @@ def _evaluate_at_kernel(coeffs, pows, out):
 def evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
     """Every column's polynomial (base coefficients) at the extension point x."""
     n = coeffs.shape[1]
-    pows = ext_powers(x, n).T.astype(np.uint64).copy()
+    pows = ext.powers(x, n).T.astype(np.uint64).copy()
     out = np.empty((coeffs.shape[0], 4), dtype=np.uint32)
     _evaluate_at_kernel(coeffs, pows, out)
     return [tuple(int(v) for v in row) for row in out]  # type: ignore[misc]
@@ -315,7 +301,7 @@ def deep(
     trace's at zeta * w) folded into one function of degree < n, with powers of gamma."""
     widths = [lde.shape[0] for lde in ldes]
     total = sum(widths)
-    gpows = ext_powers(gamma, total + 1)
+    gpows = ext.powers(gamma, total + 1)
     m = points.shape[0]
     f_trace = np.zeros((4, m), dtype=np.uint32)
     offset = 0
@@ -327,8 +313,8 @@ def deep(
     for lde, width in zip(ldes[n_trace:], widths[n_trace:], strict=True):
         _accumulate(lde, gpows[offset : offset + width], f_all)
         offset += width
-    f_z = _combine(ood_current, gpows)
-    f_tzn = _combine(ood_next, gpows)
+    f_z = ext.weighted_sum(ood_current, gpows)
+    f_tzn = ext.weighted_sum(ood_next, gpows)
     out = np.empty((4, m), dtype=np.uint32)
     arr = lambda e: np.array(e, dtype=np.uint32)  # noqa: E731
     _deep_kernel(
@@ -343,10 +329,3 @@ def deep(
         out,
     )
     return out
-
-
-def _combine(values: list[Ext], gpows: np.ndarray) -> Ext:
-    acc = ext.ZERO
-    for i, v in enumerate(values):
-        acc = ext.eadd(acc, ext.emul(v, tuple(int(c) for c in gpows[i])))  # type: ignore[arg-type]
-    return acc

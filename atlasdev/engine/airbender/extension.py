@@ -12,6 +12,7 @@ kernels; extension columns are stored as 4 base columns.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 from numba import uint32 as u32
 from numba import uint64 as u64
@@ -66,6 +67,25 @@ def epow(a: Ext, e: int) -> Ext:
         base = emul(base, base)
         e >>= 1
     return result
+
+
+def powers(x: Ext, count: int) -> np.ndarray:
+    """1, x, x^2, ... as rows of 4 u32 words (at least one row): the prover's alpha and gamma
+    powers, which its kernels read as arrays."""
+    out = np.zeros((max(count, 1), 4), dtype=np.uint32)
+    acc = ONE
+    for i in range(count):
+        out[i] = acc
+        acc = emul(acc, x)
+    return out
+
+
+def weighted_sum(values: list[Ext], weights: np.ndarray) -> Ext:
+    """sum_i values[i] * weights[i], the weights as rows of `powers`."""
+    acc = ZERO
+    for i, v in enumerate(values):
+        acc = eadd(acc, emul(v, tuple(int(c) for c in weights[i])))  # type: ignore[arg-type]
+    return acc
 
 
 def einv(a: Ext) -> Ext:

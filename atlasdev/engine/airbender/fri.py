@@ -120,32 +120,40 @@ def fold_once(values: np.ndarray, beta: Ext, shift: int) -> np.ndarray:
     return out
 
 
-def _leaves(values: np.ndarray, log_fold: int) -> np.ndarray:
-    """The column-major leaf matrix: leaf i holds values [i*2^k, (i+1)*2^k), 4 words each."""
+def _leaves(values: Any, log_fold: int) -> Any:
+    """The column-major leaf matrix: leaf i holds values [i*2^k, (i+1)*2^k), 4 words each (a
+    new array, of whichever array module ``values`` is)."""
     group = 1 << log_fold
-    m = values.shape[1]
-    return np.ascontiguousarray(
-        values.reshape(4, m // group, group).transpose(2, 0, 1).reshape(4 * group, m // group)
-    )
+    m = int(values.shape[1])
+    return values.reshape(4, m // group, group).transpose(2, 0, 1).reshape(4 * group, m // group)
 
 
 def commit_phase(
-    values: np.ndarray, log_degree: int, params: FriParams, transcript: Transcript
+    values: Any,
+    log_degree: int,
+    params: FriParams,
+    transcript: Transcript,
+    commit: Callable[[Any], Any] = merkle.commit,
+    fold: Callable[[Any, Ext, int], Any] = fold_once,
+    host: Callable[[Any], np.ndarray] = np.asarray,
 ) -> CommitState:
-    """Commit to the layers of ``values`` (4, m), bit-reversed on GENERATOR * <w_m>."""
+    """Commit to the layers of ``values`` (4, m), bit-reversed on GENERATOR * <w_m>. A GPU
+    backend passes its own Merkle ``commit``, ``fold`` (`fold_once`'s twin) and ``host``, so
+    its layers stay on the device."""
     shift = field.GENERATOR
-    log_m = values.shape[1].bit_length() - 1
+    log_m = int(values.shape[1]).bit_length() - 1
     layers = []
     for k in layer_schedule(log_degree, params):
-        tree = merkle.commit(_leaves(values, k))
+        tree = commit(_leaves(values, k))
         transcript.absorb(b"fri-layer", tree.root)
         beta = transcript.challenge_ext()
         layers.append(Layer(tree, values, k))
         for _ in range(k):
-            values = fold_once(values, beta, shift)
+            values = fold(values, beta, shift)
             shift = shift * shift % P
             beta = ext.emul(beta, beta)
-    final = final_coefficients(values, shift, log_degree - sum(layer.log_fold for layer in layers))
+    log_final = log_degree - sum(layer.log_fold for layer in layers)
+    final = final_coefficients(host(values), shift, log_final)
     transcript.absorb_words(b"fri-final", [c for e in final for c in e])
     return CommitState(layers, final, log_m)
 

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 
 from ..zkos.blake2s import IV, PARAM0, SIGMA
+from . import extension as ext
 from . import field as F
-from . import fri
+from . import fri, ntt
 from .backend import Backend, Matrix, UnsatisfiedConstraints
-from .cpu import CpuMatrix, ext_powers, next_positions
+from .cpu import CpuMatrix
 from .evaluation import (
     ACC_B,
     ACC_E,
@@ -80,6 +81,7 @@ class Arrays:
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
+        self._cache: dict[tuple[str, int], Any] = {}  # twiddles and bit reversals by size
 
     # ---- base field ---------------------------------------------------------------------------
     def add(self, a: Any, b: Any) -> Any:
@@ -176,15 +178,22 @@ class Arrays:
 
     # ---- NTT (ntt.py's conventions) -----------------------------------------------------------
     def _twiddles(self, log_n: int, inverse: bool) -> Any:
-        w = F.root_of_unity(log_n)
-        return self.powers(F.inv(w) if inverse else w, max(1, (1 << log_n) // 2))
+        key = ("twiddles-inverse" if inverse else "twiddles", log_n)
+        if key not in self._cache:
+            w = F.root_of_unity(log_n)
+            self._cache[key] = self.powers(F.inv(w) if inverse else w, max(1, (1 << log_n) // 2))
+        return self._cache[key]
 
     def bitrev(self, log_n: int) -> Any:
-        idx = self.xp.arange(1 << log_n, dtype=self.xp.int64)
-        rev = self.xp.zeros_like(idx)
-        for b in range(log_n):
-            rev |= ((idx >> b) & 1) << (log_n - 1 - b)
-        return rev
+        """rev[j] = j with its log_n low bits reversed (ntt.bitrev_indices), made once a size."""
+        key = ("bitrev", log_n)
+        if key not in self._cache:
+            idx = self.xp.arange(1 << log_n, dtype=self.xp.int64)
+            rev = self.xp.zeros_like(idx)
+            for b in range(log_n):
+                rev |= ((idx >> b) & 1) << (log_n - 1 - b)
+            self._cache[key] = rev
+        return self._cache[key]
 
     def interpolate(self, values: Any) -> Any:
         """Natural-order values on <w> to natural-order coefficients, per row of ``values``."""
@@ -403,7 +412,7 @@ class ArrayBackend(Backend):
         pub = f.evaluate_coset(
             f.interpolate(xp.asarray(public_columns, dtype=xp.uint32)), log_blowup
         )
-        nxt = xp.asarray(next_positions(log_n, log_blowup))
+        nxt = xp.asarray(ntt.next_positions(log_n, log_blowup))
         invs = self._divisor_inverses(f.coset_points(log_m), log_n)
         consts = xp.asarray(kernel.program.consts(challenges, publics, claims))
         alpha = [tuple(int(v) for v in row) for row in alpha_powers]
@@ -514,7 +523,8 @@ class ArrayBackend(Backend):
         ldes = [mat.lde for mat in matrices if isinstance(mat, ArrayMatrix)]
         assert len(ldes) == len(matrices)
         total = sum(int(lde.shape[0]) for lde in ldes)
-        gpows = [tuple(int(v) for v in row) for row in ext_powers(gamma, total + 1)]
+        weights = ext.powers(gamma, total + 1)
+        gpows = [tuple(int(v) for v in row) for row in weights]
         m = 1 << log_domain
         f_trace = xp.zeros((4, m), dtype=xp.uint32)
         f_all = None
@@ -532,8 +542,8 @@ class ArrayBackend(Backend):
                 f_all = target
         if f_all is None:
             f_all = f_trace
-        f_z = _combine(ood_current, gpows)
-        f_tzn = _combine(ood_next, gpows)
+        f_z = ext.weighted_sum(ood_current, weights)
+        f_tzn = ext.weighted_sum(ood_next, weights)
         points = f.coset_points(log_domain)
         zero = xp.zeros_like(points)
         x = xp.stack([points, zero, zero, zero])
@@ -544,28 +554,9 @@ class ArrayBackend(Backend):
     def fri_commit(
         self, deep: Any, log_degree: int, params: fri.FriParams, transcript: Transcript
     ) -> fri.CommitState:
-        """fri.commit_phase over arrays: layer trees and folds stay in the array module."""
-        f, xp = self.arrays, self.xp
-        shift = F.GENERATOR
-        values = deep
-        log_m = int(values.shape[1]).bit_length() - 1
-        layers = []
-        for k in fri.layer_schedule(log_degree, params):
-            group = 1 << k
-            width = int(values.shape[1])
-            leaves = values.reshape(4, width // group, group).transpose(2, 0, 1)
-            tree = merkle_tree(f, xp.ascontiguousarray(leaves.reshape(4 * group, width // group)))
-            transcript.absorb(b"fri-layer", tree.root)
-            beta = transcript.challenge_ext()
-            layers.append(fri.Layer(tree, values, k))  # type: ignore[arg-type]
-            for _ in range(k):
-                values = self._fold(values, beta, shift)
-                shift = shift * shift % P
-                beta = emul(beta, beta)
-        log_final = log_degree - sum(layer.log_fold for layer in layers)
-        final = fri.final_coefficients(_host(values), shift, log_final)
-        transcript.absorb_words(b"fri-final", [c for e in final for c in e])
-        return fri.CommitState(layers, final, log_m)
+        """fri.commit_phase with this module's trees and folds: the layers stay here."""
+        commit = lambda cols: merkle_tree(self.arrays, cols)  # noqa: E731
+        return fri.commit_phase(deep, log_degree, params, transcript, commit, self._fold, _host)
 
     def _fold(self, values: Any, beta: Ext, shift: int) -> Any:
         """fri.fold_once: the pairs (2k, 2k+1) of a bit-reversed layer into position k."""
@@ -589,10 +580,3 @@ class ArrayBackend(Backend):
 def _wide(xp: Any, a: Any, size: int) -> Any:
     """A value broadcast to ``size`` points (constants are kept at one point)."""
     return a if a.shape[-1] == size else xp.broadcast_to(a, (*a.shape[:-1], size))
-
-
-def _combine(values: list[Ext], gpows: list[Ext]) -> Ext:
-    acc = (0, 0, 0, 0)
-    for i, v in enumerate(values):
-        acc = tuple((x + y) % P for x, y in zip(acc, emul(v, gpows[i]), strict=True))  # type: ignore[assignment]
-    return acc  # type: ignore[return-value]

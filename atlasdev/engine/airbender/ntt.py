@@ -152,6 +152,14 @@ def coset_points(log_m: int, shift: int = field.GENERATOR) -> np.ndarray:
     return pts[bitrev_indices(log_m)]
 
 
+def next_positions(log_n: int, log_blowup: int) -> np.ndarray:
+    """For each bit-reversed position of the blown-up coset, the position of x * w_n (where a
+    constraint reads the next row)."""
+    log_m = log_n + log_blowup
+    rev = bitrev_indices(log_m)  # position -> natural index (an involution)
+    return rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
+
+
 def bitrev_indices(log_m: int) -> np.ndarray:
     """rev[j] = j with its log_m low bits reversed."""
     idx = np.arange(1 << log_m, dtype=np.int64)

@@ -27,7 +27,7 @@ from . import extension as ext
 from . import field, fri
 from .air import Air
 from .backend import Backend, Matrix, UnsatisfiedConstraints
-from .cpu import CPU, ext_powers
+from .cpu import CPU
 from .evaluation import QuotientKernel
 from .extension import Ext
 from .proof import QueryOpening, StarkProof
@@ -200,7 +200,7 @@ def _prove_segment(
         challenges,
         publics,
         claims,  # type: ignore[arg-type]
-        ext_powers(alpha, len(air.constraints)),
+        ext.powers(alpha, len(air.constraints)),
     )
     clock.lap("quotient evaluation")
     quotient = backend.commit_quotient(q_values, log_n, lb, air.quotient_chunks)

@@ -153,17 +153,11 @@ class Gateway(ChainWorker):
         return True
 
     def _heads(self) -> tuple[SettledHead, ...]:
+        """Every L2's verified head with its root (the next block's pre-state root)."""
         heads = []
         for chain_id in self.l2s:
             number = self.store.verified_head(chain_id)
-            if number == 0:
-                genesis = self.store.block(chain_id, 0)
-                root = genesis.state_root if genesis is not None else ZERO
-            else:
-                verdict = self.store.verification(chain_id, number)
-                assert verdict is not None
-                root = verdict.post_root
-            heads.append(SettledHead(chain_id, number, root))
+            heads.append(SettledHead(chain_id, number, self._pre_root(chain_id, number + 1)))
         return tuple(heads)
 
     def _record(self, row: VerificationRow) -> None:

@@ -530,7 +530,7 @@ class EthApi:
         row = self.chain.store.proof(self.chain.chain_id, number)
         prover = getattr(self.node, "prover", None)
         out: dict[str, Any] = {"chainId": self.chain.chain_id, "number": number}
-        if self.chain is getattr(self.node, "l1", None):
+        if self.chain.is_l1:
             out["status"] = "final"  # the L1 is the settlement layer: its blocks have no proof
             return out
         if row is None:
@@ -615,15 +615,14 @@ class EthApi:
         """A settlement batch (its number, or "latest"): the interop root the L1 imports with
         it, every L2's verified head it settles, and the L1 block it landed in (null while it
         waits for the L1). None when there is no such batch."""
+        store = self.chain.store
         if batch == "latest":
-            rows = self.chain.store.settlements(1)
+            found = store.settlements(1)
+            s = found[0] if found else None
         else:
-            number = quantity(batch, "batch")
-            rows = self.chain.store.settlements(1, before=number + 1)
-            rows = [r for r in rows if r.batch == number]
-        if not rows:
+            s = store.settlement(quantity(batch, "batch"))
+        if s is None:
             return None
-        s = rows[0]
         return {
             "batch": s.batch,
             "interopRoot": hb(s.root),
@@ -664,7 +663,7 @@ class EthApi:
                     "private": c.config.private,
                     "blockTimeMs": c.config.block_time_ms,
                     "height": c.head.number,
-                    "l1": c is getattr(self.node, "l1", None),
+                    "l1": c.is_l1,
                 }
                 for c in self.node.chains.values()
             ],
