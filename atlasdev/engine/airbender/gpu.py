@@ -52,12 +52,11 @@ from .evaluation import (
     SUB_EB,
     SUB_EE,
 )
-from .extension import Ext, emul
+from .extension import Ext, W, emul
 from .proof import RowOpening
 from .transcript import Transcript
 
 P = F.P
-W = 11  # x^4 = W in the extension
 DIGEST_WORDS = 8
 CHUNK = 1 << 16  # points per pass of the quotient program (its registers are 4 x CHUNK words)
 
@@ -277,6 +276,15 @@ class Arrays:
             h = [h[i] ^ v[i] ^ v[i + 8] for i in range(8)]
         return xp.stack(h)
 
+    def hash_leaves(self, cols: Any) -> Any:
+        """The Merkle leaf digests (8, n) of a matrix (width, n): row i's words hashed."""
+        return self.blake2s(cols, 4 * cols.shape[0])
+
+    def hash_nodes(self, children: Any) -> Any:
+        """The next Merkle layer (8, n/2): parent i hashes children 2i and 2i + 1."""
+        pairs = self.xp.concatenate([children[:, 0::2], children[:, 1::2]])
+        return self.blake2s(pairs, 64)
+
 
 @dataclass
 class Tree:
@@ -303,11 +311,9 @@ def _host(array: Any) -> np.ndarray:
 
 def merkle_tree(arrays: Arrays, cols: Any) -> Tree:
     """merkle.py's tree: leaf i = Blake2s of row i's words (little-endian), nodes of pairs."""
-    layers = [arrays.blake2s(cols, 4 * cols.shape[0])]
+    layers = [arrays.hash_leaves(cols)]
     while layers[-1].shape[1] > 1:
-        children = layers[-1]
-        pairs = arrays.xp.concatenate([children[:, 0::2], children[:, 1::2]])
-        layers.append(arrays.blake2s(pairs, 64))
+        layers.append(arrays.hash_nodes(layers[-1]))
     return Tree(layers)
 
 
@@ -331,8 +337,8 @@ class ArrayMatrix(Matrix):
 class ArrayBackend(Backend):
     """Every step of backend.py over one array module."""
 
-    def __init__(self, xp: Any) -> None:
-        self.arrays = Arrays(xp)
+    def __init__(self, xp: Any, arrays: Arrays | None = None) -> None:
+        self.arrays = arrays or Arrays(xp)
         self.xp = xp
         self._adopted: dict[int, tuple[CpuMatrix, ArrayMatrix]] = {}  # keeps the key alive
         self.name = "gpu" if xp.__name__ == "cupy" else f"arrays:{xp.__name__}"

@@ -1,6 +1,8 @@
-"""The GPU backend's array code against its CPU twins (cpu.py, ntt.py, merkle.py, hashlib), on
-random inputs: with NumPy everywhere, and with CuPy where an NVIDIA GPU is at hand (those cases
-skip with the reason otherwise)."""
+"""The GPU backend against its CPU twins (cpu.py, ntt.py, merkle.py, fri.py, hashlib), on random
+inputs, in four flavours: the array code with NumPy, the CUDA kernels built for the host
+(kernels.py's HostKernels: the same kernel source, run on the CPU), and where an NVIDIA GPU is at
+hand the array code with CuPy and the kernels on the device (those cases skip with the reason
+otherwise)."""
 
 import hashlib
 import struct
@@ -8,27 +10,34 @@ import struct
 import numpy as np
 import pytest
 
+from atlasdev.engine.airbender import air, field, fri, merkle, ntt
 from atlasdev.engine.airbender import extension as ext
-from atlasdev.engine.airbender import field, merkle, ntt
 from atlasdev.engine.airbender.cpu import CPU, evaluate_at
 from atlasdev.engine.airbender.device import probe
-from atlasdev.engine.airbender.gpu import ArrayBackend, Arrays, merkle_tree
+from atlasdev.engine.airbender.gpu import ArrayBackend, merkle_tree
+from atlasdev.engine.airbender.kernel_backend import KernelBackend
+from atlasdev.engine.airbender.kernels import CudaKernels, HostKernels
 
 P = field.P
+FLAVOURS = ("numpy", "host-kernels", "cupy", "cuda-kernels")
 
 
-def _modules() -> list:
+def _flavours() -> list:
     found = probe()
-    reason = found.reason or "a GPU"
-    cupy = pytest.param("cupy", marks=pytest.mark.skipif(found.gpu is None, reason=reason))
-    return ["numpy", cupy]
+    no_gpu = pytest.mark.skipif(found.gpu is None, reason=found.reason or "a GPU")
+    return [pytest.param(f, marks=no_gpu) if "cu" in f else f for f in FLAVOURS]
 
 
-@pytest.fixture(params=_modules())
-def xp(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    import importlib
+@pytest.fixture(params=_flavours())
+def backend(request: pytest.FixtureRequest) -> ArrayBackend:
+    """A fresh GPU backend of one flavour."""
+    if request.param == "numpy":
+        return ArrayBackend(np)
+    if request.param == "host-kernels":
+        return KernelBackend(HostKernels())
+    import cupy
 
-    return importlib.import_module(request.param)
+    return ArrayBackend(cupy) if request.param == "cupy" else KernelBackend(CudaKernels(cupy))
 
 
 def _host(a) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -39,11 +48,11 @@ def _random(rng: np.random.Generator, *shape: int) -> np.ndarray:
     return rng.integers(0, P, size=shape, dtype=np.uint64).astype(np.uint32)
 
 
-def test_field_operations(xp) -> None:  # type: ignore[no-untyped-def]
+def test_field_operations(backend: ArrayBackend) -> None:
     rng = np.random.default_rng(1)
     a, b = _random(rng, 1000), _random(rng, 1000)
     a[:3], b[:3] = [0, P - 1, 1], [P - 1, P - 1, 0]  # the edges
-    f = Arrays(xp)
+    f, xp = backend.arrays, backend.xp
     da, db = xp.asarray(a), xp.asarray(b)
     assert np.array_equal(_host(f.add(da, db)), field.vadd(a, b))
     assert np.array_equal(_host(f.sub(da, db)), field.vsub(a, b))
@@ -53,20 +62,23 @@ def test_field_operations(xp) -> None:  # type: ignore[no-untyped-def]
     assert [int(v) for v in inv] == [field.inv(int(v)) for v in a[3:20]]
 
 
-def test_extension_products(xp) -> None:  # type: ignore[no-untyped-def]
+def test_extension_products(backend: ArrayBackend) -> None:
     rng = np.random.default_rng(2)
     a, b = _random(rng, 4, 50), _random(rng, 4, 50)
-    got = _host(Arrays(xp).emul(xp.asarray(a), xp.asarray(b)))
+    xp = backend.xp
+    got = _host(backend.arrays.emul(xp.asarray(a), xp.asarray(b)))
     for j in range(50):
         want = ext.emul(tuple(int(v) for v in a[:, j]), tuple(int(v) for v in b[:, j]))  # type: ignore[arg-type]
         assert tuple(int(v) for v in got[:, j]) == want
 
 
 @pytest.mark.parametrize(("log_n", "log_blowup"), [(0, 1), (1, 1), (3, 2), (6, 3), (10, 1)])
-def test_ntt_and_coset_lde_match_the_cpu(xp, log_n: int, log_blowup: int) -> None:  # type: ignore[no-untyped-def]
+def test_ntt_and_coset_lde_match_the_cpu(
+    backend: ArrayBackend, log_n: int, log_blowup: int
+) -> None:
     rng = np.random.default_rng(log_n)
     values = _random(rng, 3, 1 << log_n)
-    f = Arrays(xp)
+    f, xp = backend.arrays, backend.xp
     coeffs = f.interpolate(xp.asarray(values))
     assert np.array_equal(_host(coeffs), ntt.interpolate(values))
     lde = f.evaluate_coset(coeffs, log_blowup)
@@ -74,30 +86,29 @@ def test_ntt_and_coset_lde_match_the_cpu(xp, log_n: int, log_blowup: int) -> Non
 
 
 @pytest.mark.parametrize("length", [0, 4, 32, 60, 64, 68, 124, 128, 132, 400])
-def test_blake2s_matches_hashlib(xp, length: int) -> None:  # type: ignore[no-untyped-def]
+def test_blake2s_leaves_match_hashlib(backend: ArrayBackend, length: int) -> None:
     rng = np.random.default_rng(length)
     words = rng.integers(0, 2**32, size=(length // 4, 5), dtype=np.uint64).astype(np.uint32)
-    digests = _host(Arrays(xp).blake2s(xp.asarray(words), length))
+    digests = _host(backend.arrays.hash_leaves(backend.xp.asarray(words)))
     for j in range(5):
         data = struct.pack(f"<{length // 4}I", *(int(w) for w in words[:, j]))
         assert digests[:, j].astype("<u4").tobytes() == hashlib.blake2s(data).digest()
 
 
 @pytest.mark.parametrize(("width", "log_n"), [(0, 2), (1, 0), (5, 3), (17, 6)])
-def test_merkle_trees_match_the_cpu(xp, width: int, log_n: int) -> None:  # type: ignore[no-untyped-def]
+def test_merkle_trees_match_the_cpu(backend: ArrayBackend, width: int, log_n: int) -> None:
     rng = np.random.default_rng(width)
     cols = _random(rng, width, 1 << log_n)
     want = merkle.commit(cols)
-    got = merkle_tree(Arrays(xp), xp.asarray(cols))
+    got = merkle_tree(backend.arrays, backend.xp.asarray(cols))
     assert got.root == want.root
     for i in range(1 << log_n):
         assert got.path(i) == want.path(i)
 
 
-def test_commitments_openings_and_ood_values_match_the_cpu(xp) -> None:  # type: ignore[no-untyped-def]
+def test_commitments_openings_and_ood_values_match_the_cpu(backend: ArrayBackend) -> None:
     rng = np.random.default_rng(7)
     values = _random(rng, 6, 1 << 7)
-    backend = ArrayBackend(xp)
     mine, ref = backend.commit_values(values, 2), CPU.commit_values(values, 2)
     assert mine.root == ref.root and mine.width == ref.width == 6
     for pos in (0, 1, 77, (1 << 9) - 1):
@@ -110,23 +121,78 @@ def test_commitments_openings_and_ood_values_match_the_cpu(xp) -> None:  # type:
     assert backend.open(adopted, 5) == CPU.open(ref, 5)
 
 
-def test_a_whole_proof_is_byte_identical_to_the_cpu_one(xp) -> None:  # type: ignore[no-untyped-def]
+def test_a_whole_proof_is_byte_identical_to_the_cpu_one(backend: ArrayBackend) -> None:
     from atlasdev.engine.airbender import prover, verifier
     from tests.engine.airbender.test_stark import honest, setup, trace
 
     fib, pk, k = setup()
     publics, want = honest()
-    got = prover.prove(pk, trace(k), publics, backend=ArrayBackend(xp)).to_bytes()
+    got = prover.prove(pk, trace(k), publics, backend=backend).to_bytes()
     assert got == want
     verifier.verify(fib, pk.vk, publics, got)
 
 
-def test_a_zkos_block_proof_is_byte_identical_to_the_cpu_one(xp) -> None:  # type: ignore[no-untyped-def]
+def test_a_zkos_block_proof_is_byte_identical_to_the_cpu_one(backend: ArrayBackend) -> None:
     """The RV32IM AIR with its LogUp columns (2^16 rows): the issue's contract on a real
     block."""
     from atlasdev.engine.airbender import block_prover
     from tests.engine.proven_blocks import empty_block, program
 
     want, native = empty_block(1)
-    got = block_prover.prove_block(program(), native.input_words, backend=ArrayBackend(xp))
+    got = block_prover.prove_block(program(), native.input_words, backend=backend)
     assert got.proof == want.proof and got.report == want.report
+
+
+def _every_instruction_air() -> air.Air:
+    """Constraints that between them use every instruction of the quotient program (base and
+    extension arithmetic, loads of every matrix and the next row, constants, both
+    accumulators) and every divisor group: their values on random matrices are compared."""
+    A = air
+    mix = A.Air("mix", n_pre=1, n_main=2, n_aux=2, n_challenges=2, n_public=1, n_pubcols=1)
+    a, b, pre, u, v = A.main(0), A.main(1), A.pre(0), A.aux(0), A.aux(1)
+    gamma, delta, pub = A.challenge(0), A.challenge(1), A.public(0)
+    mix.add(A.Where.TRANSITION, a.next * b - pre * 7 + (-a) + (v.next - u) * 3, "next rows")
+    mix.add(A.Where.EVERY_ROW, (u - gamma) * (v + a) - (delta - b) * -u, "extension")
+    mix.add(A.Where.FIRST_ROW, u * b + (a - v) - (b - u) + gamma * pub, "mixed")
+    mix.add(A.Where.LAST_ROW, A.public_column(0) * a - pub + A.claim(0) - u, "claims")
+    mix.claims = [0]
+    return mix
+
+
+def test_the_quotient_matches_the_cpu_on_random_matrices(backend: ArrayBackend) -> None:
+    from atlasdev.engine.airbender.evaluation import QuotientKernel
+
+    mix = _every_instruction_air()
+    kernel = QuotientKernel(mix.constraints)
+    ops = {int(op) for op in kernel.code[:, 0]}
+    assert len(ops) >= 16, sorted(ops)  # the AIR reaches (nearly) every instruction
+    rng = np.random.default_rng(11)
+    log_n, lb = 5, 2
+    mats = [_random(rng, w, 1 << log_n) for w in (1, 2, 8)]
+    cpu_mats = [CPU.commit_values(m, lb) for m in mats]
+    mine = [backend.commit_values(m, lb) for m in mats]
+    pubcols = _random(rng, 1, 1 << log_n)
+    chal = [tuple(int(v) for v in _random(rng, 4)) for _ in range(2)]
+    args = (pubcols, log_n, lb, chal, [int(_random(rng, 1)[0])], chal[:1])
+    alpha = ext.powers(tuple(int(v) for v in _random(rng, 4)), len(mix.constraints))
+    want = CPU.quotient(kernel, *cpu_mats, *args, alpha)  # type: ignore[arg-type]
+    got = backend.quotient(kernel, backend.adopt(cpu_mats[0]), *mine[1:], *args, alpha)  # type: ignore[arg-type]
+    assert np.array_equal(_host(got), want)
+
+
+def test_deep_and_fri_folds_match_the_cpu(backend: ArrayBackend) -> None:
+    rng = np.random.default_rng(12)
+    log_n, lb = 4, 2
+    widths = (2, 3, 0, 4)
+    cpu_mats = [CPU.commit_values(_random(rng, w, 1 << log_n), lb) for w in widths]
+    mine = [backend.adopt(m) for m in cpu_mats]
+    e = lambda: tuple(int(v) for v in _random(rng, 4))  # noqa: E731
+    zeta, zeta_next, gamma = e(), e(), e()
+    ood = [e() for _ in range(sum(widths))]
+    ood_next = [e() for _ in range(sum(widths[:3]))]
+    args = (3, log_n + lb, zeta, zeta_next, gamma, ood, ood_next)
+    want = CPU.deep(cpu_mats, *args)  # type: ignore[arg-type]
+    got = backend.deep(mine, *args)  # type: ignore[arg-type]
+    assert np.array_equal(_host(got), want)
+    beta = e()
+    assert np.array_equal(_host(backend._fold(got, beta, 7)), fri.fold_once(want, beta, 7))

@@ -1,0 +1,187 @@
+"""The GPU backend proper: gpu.py's array backend with its hot loops in kernels.cu.
+
+NTT stages, Blake2s leaves and nodes, the quotient program, the DEEP sums, FRI folds and the
+out-of-domain dot products run as CUDA kernels (kernels.py); the rest (bit reversals, scaling
+by powers, the quotient's split into chunks) stays array code from gpu.py. With `CudaKernels`
+this is what `--prover gpu` runs; with `HostKernels` the same kernel source runs on the CPU,
+which is how the tests check it byte for byte against the CPU backend where there is no GPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import evaluation, ntt
+from . import extension as ext
+from . import field as F
+from .backend import Matrix
+from .extension import Ext
+from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
+from .kernels import OPCODES, Kernels
+
+QUOTIENT_THREADS = 1 << 16  # threads of the quotient kernel: its scratch is 16 B x registers each
+OOD_CHUNK = 1024  # coefficients per partial sum of an out-of-domain value
+KNOWN_OPCODES = frozenset(getattr(evaluation, name) for name in OPCODES)  # STORE: not here
+
+
+class KernelArrays(Arrays):
+    """Arrays whose NTT stages and Blake2s run as kernels."""
+
+    def __init__(self, kernels: Kernels) -> None:
+        super().__init__(kernels.xp)
+        self.kernels = kernels
+
+    def _stages(self, kernel: str, a: Any, log_n: int, inverse: bool, lengths: range) -> None:
+        rows, n = a.shape
+        tw = self._twiddles(log_n, inverse)
+        for log_length in lengths:
+            step = (n // 2) >> log_length
+            self.kernels.launch(kernel, rows * n // 2, a, tw, rows, log_n, log_length, step)
+
+    def interpolate(self, values: Any) -> Any:
+        _, n = values.shape
+        log_n = n.bit_length() - 1
+        a = self.xp.ascontiguousarray(values[:, self.bitrev(log_n)])
+        self._stages("ntt_dit_stage", a, log_n, True, range(log_n))
+        return self.mul(a, F.inv(n) if n > 1 else 1)
+
+    def evaluate_coset(self, coeffs: Any, log_blowup: int, shift: int = F.GENERATOR) -> Any:
+        xp = self.xp
+        c, n = coeffs.shape
+        m = n << log_blowup
+        log_m = m.bit_length() - 1
+        a = xp.zeros((c, m), dtype=xp.uint32)
+        a[:, :n] = self.mul(coeffs, self.powers(shift, n))
+        self._stages("ntt_dif_stage", a, log_m, False, range(log_m - 1, -1, -1))
+        return a
+
+    def hash_leaves(self, cols: Any) -> Any:
+        cols = self.xp.ascontiguousarray(cols, dtype=self.xp.uint32)
+        width, count = cols.shape
+        out = self.xp.empty((8, count), dtype=self.xp.uint32)
+        self.kernels.launch("blake2s_leaves", count, cols, width, count, out)
+        return out
+
+    def hash_nodes(self, children: Any) -> Any:
+        parents = children.shape[1] // 2
+        out = self.xp.empty((8, parents), dtype=self.xp.uint32)
+        self.kernels.launch("blake2s_nodes", parents, children, parents, out)
+        return out
+
+
+class KernelBackend(ArrayBackend):
+    """ArrayBackend with kernels for every whole-domain loop."""
+
+    def __init__(self, kernels: Kernels) -> None:
+        super().__init__(kernels.xp, KernelArrays(kernels))
+        self.kernels = kernels
+        self.name = "gpu" if kernels.name == "cuda" else f"kernels:{kernels.name}"
+
+    def _words(self, values: Any) -> Any:
+        """Small host values (Ext rows, constants) as a contiguous uint32 array here."""
+        return self.xp.asarray(np.ascontiguousarray(values, dtype=np.uint32))
+
+    def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
+        assert isinstance(matrix, ArrayMatrix)
+        xp = self.xp
+        coeffs = xp.ascontiguousarray(matrix.coeffs)
+        cols, n = coeffs.shape
+        pows = self._words(ext.powers(x, n).T)  # (4, n): powers on the host, n extension products
+        chunks = -(-n // OOD_CHUNK)
+        partial = xp.empty((cols, chunks, 4), dtype=xp.uint32)
+        self.kernels.launch(
+            "evaluate_partial", cols * chunks, coeffs, cols, n, pows, OOD_CHUNK, partial
+        )
+        sums = _host(partial).astype(np.uint64).sum(axis=1) % F.P  # chunks < 2^33: no overflow
+        return [tuple(int(v) for v in row) for row in sums]  # type: ignore[misc]
+
+    def quotient(
+        self,
+        kernel: Any,
+        pre: Matrix,
+        main: Matrix,
+        aux: Matrix,
+        public_columns: np.ndarray,
+        log_n: int,
+        log_blowup: int,
+        challenges: list[Ext],
+        publics: list[int],
+        claims: list[Ext],
+        alpha_powers: np.ndarray,
+    ) -> Any:
+        """evaluation.py's register program, one point per kernel item."""
+        assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
+        assert isinstance(aux, ArrayMatrix)
+        code = np.ascontiguousarray(kernel.code, dtype=np.int64)
+        unknown = set(code[:, 0].tolist()) - KNOWN_OPCODES
+        if unknown:
+            raise ValueError(f"the quotient kernel has no instruction {sorted(unknown)}")
+        xp, f = self.xp, self.arrays
+        m = 1 << (log_n + log_blowup)
+        pub = f.evaluate_coset(
+            f.interpolate(xp.asarray(public_columns, dtype=xp.uint32)), log_blowup
+        )
+        nxt = xp.asarray(ntt.next_positions(log_n, log_blowup))
+        invs = xp.ascontiguousarray(
+            self._divisor_inverses(f.coset_points(log_n + log_blowup), log_n)
+        )
+        consts = self._words(kernel.program.consts(challenges, publics, claims))
+        alpha = self._words(alpha_powers)
+        threads = self.kernels.threads(m, QUOTIENT_THREADS)
+        regs = xp.empty(max(1, kernel.program.n_regs) * 4 * threads, dtype=xp.uint32)
+        out = xp.empty((4, m), dtype=xp.uint32)
+        self.kernels.launch(
+            "quotient", m, xp.asarray(code), len(code), pre.lde, main.lde, aux.lde, pub, nxt,
+            consts, alpha, invs, m, regs, out, limit=QUOTIENT_THREADS,
+        )  # fmt: skip
+        return out
+
+    def deep(
+        self,
+        matrices: list[Matrix],
+        n_trace: int,
+        log_domain: int,
+        zeta: Ext,
+        zeta_next: Ext,
+        gamma: Ext,
+        ood_current: list[Ext],
+        ood_next: list[Ext],
+    ) -> Any:
+        xp = self.xp
+        ldes = [mat.lde for mat in matrices if isinstance(mat, ArrayMatrix)]
+        assert len(ldes) == len(matrices)
+        total = sum(int(lde.shape[0]) for lde in ldes)
+        weights = ext.powers(gamma, total + 1)
+        m = 1 << log_domain
+        f_trace = xp.zeros((4, m), dtype=xp.uint32)
+        f_all = f_trace  # the trace's sum, then (a copy) the other matrices' added
+        offset = 0
+        for i, lde in enumerate(ldes):
+            if i == n_trace:
+                f_all = f_trace.copy()
+            width = int(lde.shape[0])
+            if width:
+                gpows = self._words(weights[offset : offset + width])
+                self.kernels.launch("deep_accumulate", m, lde, width, m, gpows, f_all)
+            offset += width
+        par = self._words(
+            [zeta, zeta_next, ext.weighted_sum(ood_current, weights),
+             ext.weighted_sum(ood_next, weights), tuple(weights[total])]
+        )  # fmt: skip
+        points = xp.ascontiguousarray(self.arrays.coset_points(log_domain))
+        out = xp.empty((4, m), dtype=xp.uint32)
+        self.kernels.launch("deep_combine", m, f_all, f_trace, points, m, par, out)
+        return out
+
+    def _fold(self, values: Any, beta: Ext, shift: int) -> Any:
+        f, xp = self.arrays, self.xp
+        m = int(values.shape[1])
+        log_m = m.bit_length() - 1
+        inv_x = f.powers(F.inv(F.root_of_unity(log_m)), m // 2)[f.bitrev(log_m - 1)]
+        inv_x = xp.ascontiguousarray(f.mul(inv_x, F.inv(shift)))
+        out = xp.empty((4, m // 2), dtype=xp.uint32)
+        par = self._words([*beta, F.inv(2)])
+        self.kernels.launch("fri_fold", m // 2, xp.ascontiguousarray(values), m, inv_x, par, out)
+        return out

@@ -1,0 +1,342 @@
+/* The GPU backend's hot loops (issue 8) in CUDA C, compiled two ways from this one file:
+ * by NVRTC through cupy.RawModule on an NVIDIA GPU, and by the host C++ compiler into a
+ * shared library (kernels.py's HostKernels), so every kernel also runs, and is tested, on a CPU.
+ *
+ * Every kernel is a grid-stride loop over independent items. On the GPU, thread FIRST takes
+ * items FIRST, FIRST + STRIDE, ...; on the host FIRST = 0 and STRIDE = 1, so one thread takes
+ * them all in order. No kernel uses shared memory, barriers or atomics: both runs compute the
+ * same values, and those must equal the CPU backend's (cpu.py) bit for bit.
+ *
+ * kernels.py puts a prelude before this file: the integer types, P and W (field.py), and the
+ * Blake2s tables IV, SIGMA and PARAM0 (zkos/blake2s.py), so no constant is typed twice.
+ *
+ * Layouts: a matrix of `rows` columns over `m` points is row-major (column c, point j) at
+ * [c * m + j]; an extension array is 4 such rows (the coefficients of 1, x, x^2, x^3). */
+
+#ifdef __CUDACC__
+#define KERNEL extern "C" __global__
+#define DEVICE static __device__ __forceinline__
+#define FIRST ((u64)blockIdx.x * blockDim.x + threadIdx.x)
+#define STRIDE ((u64)gridDim.x * blockDim.x)
+#else
+#define KERNEL extern "C"
+#define DEVICE static inline
+#define FIRST ((u64)0)
+#define STRIDE ((u64)1)
+#endif
+
+/* ---- BabyBear: canonical u32 values below P ------------------------------------------------ */
+
+DEVICE u32 fadd(u32 a, u32 b) {
+    u32 s = a + b; /* both below P < 2^31: no wrap */
+    return s >= P ? s - P : s;
+}
+
+DEVICE u32 fsub(u32 a, u32 b) { return a >= b ? a - b : a + (P - b); }
+
+DEVICE u32 fneg(u32 a) { return a ? P - a : 0u; }
+
+DEVICE u32 fmul(u32 a, u32 b) { return (u32)((u64)a * b % P); }
+
+DEVICE u32 finv(u32 a) { /* a^(P-2); 0 stays 0 */
+    u32 result = 1u, base = a, e = P - 2u;
+    while (e) {
+        if (e & 1u) result = fmul(result, base);
+        base = fmul(base, base);
+        e >>= 1;
+    }
+    return result;
+}
+
+/* ---- the quartic extension, x^4 = W --------------------------------------------------------- */
+
+struct Ext {
+    u32 v[4];
+};
+
+DEVICE Ext ext4(u32 a, u32 b, u32 c, u32 d) {
+    Ext r;
+    r.v[0] = a, r.v[1] = b, r.v[2] = c, r.v[3] = d;
+    return r;
+}
+
+DEVICE Ext eload(const u32* rows, u64 m, u64 j) {
+    return ext4(rows[j], rows[m + j], rows[2 * m + j], rows[3 * m + j]);
+}
+
+DEVICE void estore(u32* rows, u64 m, u64 j, Ext a) {
+    rows[j] = a.v[0], rows[m + j] = a.v[1], rows[2 * m + j] = a.v[2], rows[3 * m + j] = a.v[3];
+}
+
+DEVICE Ext eword(const u32* words) { return ext4(words[0], words[1], words[2], words[3]); }
+
+DEVICE Ext eadd(Ext a, Ext b) {
+    return ext4(fadd(a.v[0], b.v[0]), fadd(a.v[1], b.v[1]), fadd(a.v[2], b.v[2]), fadd(a.v[3], b.v[3]));
+}
+
+DEVICE Ext esub(Ext a, Ext b) {
+    return ext4(fsub(a.v[0], b.v[0]), fsub(a.v[1], b.v[1]), fsub(a.v[2], b.v[2]), fsub(a.v[3], b.v[3]));
+}
+
+DEVICE Ext escale(Ext a, u32 k) {
+    return ext4(fmul(a.v[0], k), fmul(a.v[1], k), fmul(a.v[2], k), fmul(a.v[3], k));
+}
+
+DEVICE Ext emul(Ext a, Ext b) {
+    /* extension.kmul: sums of up to four reduced products stay below 2^64 */
+    u64 a0 = a.v[0], a1 = a.v[1], a2 = a.v[2], a3 = a.v[3];
+    u64 b0 = b.v[0], b1 = b.v[1], b2 = b.v[2], b3 = b.v[3];
+    u64 t = (a1 * b3 % P + a2 * b2 % P + a3 * b1 % P) % P;
+    u64 c0 = (a0 * b0 % P + t * W) % P;
+    t = (a2 * b3 % P + a3 * b2 % P) % P;
+    u64 c1 = (a0 * b1 % P + a1 * b0 % P + t * W) % P;
+    u64 c2 = (a0 * b2 % P + a1 * b1 % P + a2 * b0 % P + (a3 * b3 % P) * W) % P;
+    u64 c3 = (a0 * b3 % P + a1 * b2 % P + a2 * b1 % P + a3 * b0 % P) % P;
+    return ext4((u32)c0, (u32)c1, (u32)c2, (u32)c3);
+}
+
+DEVICE Ext einv(Ext a) {
+    /* extension.kinv: through the norm, a(-x) b(-y) / (b(y) b(-y)) with b = a(x) a(-x) */
+    Ext c = ext4(a.v[0], fneg(a.v[1]), a.v[2], fneg(a.v[3]));
+    Ext b = emul(a, c);
+    u32 norm = fsub(fmul(b.v[0], b.v[0]), fmul(fmul(b.v[2], b.v[2]), W));
+    Ext d = emul(c, ext4(b.v[0], 0u, fneg(b.v[2]), 0u));
+    return escale(d, finv(norm));
+}
+
+/* ---- NTT: one butterfly stage of every column ------------------------------------------------ */
+
+/* Butterfly t of a stage over `rows` columns of 2^log_n values, pairs `length` = 2^log_length
+ * apart: its column, the index of its upper value, and its twiddle's position j * step. */
+DEVICE u64 butterfly(u64 t, u64 log_n, u64 log_length, u64* j) {
+    u64 r = t >> (log_n - 1);
+    u64 b = t & ((1ull << (log_n - 1)) - 1);
+    *j = b & ((1ull << log_length) - 1);
+    return (r << log_n) + ((b - *j) << 1) + *j;
+}
+
+/* Cooley-Tukey (ntt._dit): bit-reversed in, natural out; stages length = 1, 2, ..., n/2. */
+KERNEL void ntt_dit_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_length, u64 step) {
+    u64 total = rows << (log_n - 1), length = 1ull << log_length;
+    for (u64 t = FIRST; t < total; t += STRIDE) {
+        u64 j, i = butterfly(t, log_n, log_length, &j);
+        u32 u = a[i], v = fmul(a[i + length], tw[j * step]);
+        a[i] = fadd(u, v);
+        a[i + length] = fsub(u, v);
+    }
+}
+
+/* Gentleman-Sande (ntt._dif): natural in, bit-reversed out; stages length = n/2, ..., 1. */
+KERNEL void ntt_dif_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_length, u64 step) {
+    u64 total = rows << (log_n - 1), length = 1ull << log_length;
+    for (u64 t = FIRST; t < total; t += STRIDE) {
+        u64 j, i = butterfly(t, log_n, log_length, &j);
+        u32 u = a[i], v = a[i + length];
+        a[i] = fadd(u, v);
+        a[i + length] = fmul(fsub(u, v), tw[j * step]);
+    }
+}
+
+/* ---- Blake2s-256 (zkos/blake2s.py), one message per item ------------------------------------- */
+
+DEVICE u32 rotr(u32 x, u32 n) { return (x >> n) | (x << (32u - n)); }
+
+#define G(a, b, c, d, x, y)               \
+    do {                                  \
+        v[a] = v[a] + v[b] + (x);         \
+        v[d] = rotr(v[d] ^ v[a], 16u);    \
+        v[c] = v[c] + v[d];               \
+        v[b] = rotr(v[b] ^ v[c], 12u);    \
+        v[a] = v[a] + v[b] + (y);         \
+        v[d] = rotr(v[d] ^ v[a], 8u);     \
+        v[c] = v[c] + v[d];               \
+        v[b] = rotr(v[b] ^ v[c], 7u);     \
+    } while (0)
+
+DEVICE void blake2s_init(u32* h) {
+    for (int i = 0; i < 8; i++) h[i] = IV[i];
+    h[0] ^= PARAM0;
+}
+
+/* One compression of the 16-word block m; `done` bytes hashed so far, this block included. */
+DEVICE void blake2s_compress(u32* h, const u32* m, u64 done, int last) {
+    u32 v[16];
+    for (int i = 0; i < 8; i++) v[i] = h[i], v[i + 8] = IV[i];
+    v[12] ^= (u32)done;
+    v[13] ^= (u32)(done >> 32);
+    if (last) v[14] = ~v[14];
+    for (int r = 0; r < 10; r++) {
+        const unsigned char* s = SIGMA[r];
+        G(0, 4, 8, 12, m[s[0]], m[s[1]]);
+        G(1, 5, 9, 13, m[s[2]], m[s[3]]);
+        G(2, 6, 10, 14, m[s[4]], m[s[5]]);
+        G(3, 7, 11, 15, m[s[6]], m[s[7]]);
+        G(0, 5, 10, 15, m[s[8]], m[s[9]]);
+        G(1, 6, 11, 12, m[s[10]], m[s[11]]);
+        G(2, 7, 8, 13, m[s[12]], m[s[13]]);
+        G(3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+}
+
+/* Merkle leaves (merkle.hash_rows): digest i, as 8 rows of `count`, is the Blake2s of row i's
+ * `width` words; a message of 0 words is one empty block. */
+KERNEL void blake2s_leaves(const u32* cols, u64 width, u64 count, u32* out) {
+    u64 blocks = width ? (width + 15) / 16 : 1;
+    for (u64 i = FIRST; i < count; i += STRIDE) {
+        u32 h[8], m[16];
+        blake2s_init(h);
+        for (u64 b = 0; b < blocks; b++) {
+            for (u64 k = 0; k < 16; k++) {
+                u64 w = b * 16 + k;
+                m[k] = w < width ? cols[w * count + i] : 0u;
+            }
+            u64 done = 4 * (width < (b + 1) * 16 ? width : (b + 1) * 16);
+            blake2s_compress(h, m, done, b + 1 == blocks);
+        }
+        for (int k = 0; k < 8; k++) out[k * count + i] = h[k];
+    }
+}
+
+/* A Merkle layer (merkle._hash_layer): parent i = Blake2s(child 2i || child 2i + 1). */
+KERNEL void blake2s_nodes(const u32* children, u64 parents, u32* out) {
+    u64 stride = 2 * parents;
+    for (u64 i = FIRST; i < parents; i += STRIDE) {
+        u32 h[8], m[16];
+        for (int k = 0; k < 8; k++) {
+            m[k] = children[k * stride + 2 * i];
+            m[8 + k] = children[k * stride + 2 * i + 1];
+        }
+        blake2s_init(h);
+        blake2s_compress(h, m, 64, 1);
+        for (int k = 0; k < 8; k++) out[k * parents + i] = h[k];
+    }
+}
+
+/* ---- the quotient: evaluation.py's register program, one point per item ---------------------- */
+
+/* Opcodes (evaluation.py; the prelude defines them). Registers live in `regs`, scratch of
+ * n_regs * 4 * STRIDE words: thread t's register r, coefficient c at [(4 r + c) * STRIDE + t],
+ * so neighbouring threads touch neighbouring words. Base values use coefficient 0 only. */
+KERNEL void quotient(const i64* code, u64 n_code, const u32* pre, const u32* main_, const u32* aux,
+                     const u32* pub, const i64* nxt, const u32* consts, const u32* alpha,
+                     const u32* invs, u64 m, u32* regs, u32* out) {
+    u64 tid = FIRST, threads = STRIDE;
+#define R(r, c) regs[(4 * (u64)(r) + (c)) * threads + tid]
+    for (u64 j = tid; j < m; j += threads) {
+        Ext acc[4];
+        for (int g = 0; g < 4; g++) acc[g] = ext4(0u, 0u, 0u, 0u);
+        for (u64 k = 0; k < n_code; k++) {
+            i64 opc = code[4 * k], d = code[4 * k + 1], a = code[4 * k + 2], b = code[4 * k + 3];
+            u64 p = b ? (u64)nxt[j] : j; /* for the loads: this row or the next */
+            switch (opc) {
+            case LOAD_PRE: R(d, 0) = pre[a * m + p]; break;
+            case LOAD_MAIN: R(d, 0) = main_[a * m + p]; break;
+            case LOAD_PUB: R(d, 0) = pub[a * m + p]; break;
+            case LOAD_AUX:
+                for (int c = 0; c < 4; c++) R(d, c) = aux[(4 * a + c) * m + p];
+                break;
+            case CONST:
+                for (int c = 0; c < 4; c++) R(d, c) = consts[4 * a + c];
+                break;
+            case ADD_BB: R(d, 0) = fadd(R(a, 0), R(b, 0)); break;
+            case SUB_BB: R(d, 0) = fsub(R(a, 0), R(b, 0)); break;
+            case MUL_BB: R(d, 0) = fmul(R(a, 0), R(b, 0)); break;
+            case NEG_B: R(d, 0) = fneg(R(a, 0)); break;
+            case NEG_E:
+                for (int c = 0; c < 4; c++) R(d, c) = fneg(R(a, c));
+                break;
+            case ADD_EB:
+            case SUB_EB:
+                R(d, 0) = opc == ADD_EB ? fadd(R(a, 0), R(b, 0)) : fsub(R(a, 0), R(b, 0));
+                for (int c = 1; c < 4; c++) R(d, c) = R(a, c);
+                break;
+            case SUB_BE: /* base a minus extension b */
+                R(d, 0) = fsub(R(a, 0), R(b, 0));
+                for (int c = 1; c < 4; c++) R(d, c) = fneg(R(b, c));
+                break;
+            case MUL_EB: {
+                u32 s = R(b, 0);
+                for (int c = 0; c < 4; c++) R(d, c) = fmul(R(a, c), s);
+                break;
+            }
+            case ADD_EE:
+            case SUB_EE:
+            case MUL_EE: {
+                Ext x = ext4(R(a, 0), R(a, 1), R(a, 2), R(a, 3));
+                Ext y = ext4(R(b, 0), R(b, 1), R(b, 2), R(b, 3));
+                Ext r = opc == ADD_EE ? eadd(x, y) : (opc == SUB_EE ? esub(x, y) : emul(x, y));
+                for (int c = 0; c < 4; c++) R(d, c) = r.v[c];
+                break;
+            }
+            case ACC_B:
+                acc[d] = eadd(acc[d], escale(eword(alpha + 4 * b), R(a, 0)));
+                break;
+            case ACC_E:
+                acc[d] = eadd(acc[d], emul(eword(alpha + 4 * b), ext4(R(a, 0), R(a, 1), R(a, 2), R(a, 3))));
+                break;
+            default: break; /* the program is checked before the launch (gpu.py) */
+            }
+        }
+        Ext q = ext4(0u, 0u, 0u, 0u);
+        for (int g = 0; g < 4; g++) q = eadd(q, escale(acc[g], invs[g * m + j]));
+        estore(out, m, j, q);
+    }
+#undef R
+}
+
+/* ---- DEEP and FRI ------------------------------------------------------------------------------ */
+
+/* acc[:, j] += sum_c gpows[c] * lde[c, j] (cpu._accumulate). */
+KERNEL void deep_accumulate(const u32* lde, u64 cols, u64 m, const u32* gpows, u32* acc) {
+    for (u64 j = FIRST; j < m; j += STRIDE) {
+        Ext s = eload(acc, m, j);
+        for (u64 c = 0; c < cols; c++) s = eadd(s, escale(eword(gpows + 4 * c), lde[c * m + j]));
+        estore(acc, m, j, s);
+    }
+}
+
+/* cpu._deep_kernel: (F(x) - F(z)) / (x - z) + gn (F_t(x) - F_t(zn)) / (x - zn); `par` holds
+ * z, zn, F(z), F_t(zn), gn as 4 words each. */
+KERNEL void deep_combine(const u32* f_all, const u32* f_trace, const u32* points, u64 m,
+                         const u32* par, u32* out) {
+    Ext z = eword(par), zn = eword(par + 4), fz = eword(par + 8), ftzn = eword(par + 12);
+    Ext gn = eword(par + 16);
+    for (u64 j = FIRST; j < m; j += STRIDE) {
+        Ext x = ext4(points[j], 0u, 0u, 0u);
+        Ext first = emul(esub(eload(f_all, m, j), fz), einv(esub(x, z)));
+        Ext second = emul(esub(eload(f_trace, m, j), ftzn), einv(esub(x, zn)));
+        estore(out, m, j, eadd(first, emul(second, gn)));
+    }
+}
+
+/* fri.fold_once: the pair (2k, 2k+1) of a bit-reversed layer of m points into position k;
+ * par holds beta (4 words) and 1/2. */
+KERNEL void fri_fold(const u32* values, u64 m, const u32* inv_x, const u32* par, u32* out) {
+    Ext beta = eword(par);
+    u32 inv2 = par[4];
+    u64 half = m / 2;
+    for (u64 k = FIRST; k < half; k += STRIDE) {
+        Ext even = eload(values, m, 2 * k), odd = eload(values, m, 2 * k + 1);
+        Ext total = escale(eadd(even, odd), inv2);
+        Ext diff = escale(esub(even, odd), fmul(inv_x[k], inv2));
+        estore(out, half, k, eadd(total, emul(diff, beta)));
+    }
+}
+
+/* ---- out-of-domain values: sum_k c_k x^k, in partial sums over chunks of coefficients -------- */
+
+/* Item t = (column c, chunk s): partial[4 t + e] = sum over the chunk of coeffs[c, k] pows[e, k]. */
+KERNEL void evaluate_partial(const u32* coeffs, u64 cols, u64 n, const u32* pows, u64 chunk,
+                             u32* partial) {
+    u64 chunks = (n + chunk - 1) / chunk;
+    for (u64 t = FIRST; t < cols * chunks; t += STRIDE) {
+        u64 c = t / chunks, lo = (t % chunks) * chunk, hi = lo + chunk < n ? lo + chunk : n;
+        u64 s[4] = {0, 0, 0, 0};
+        for (u64 k = lo; k < hi; k++) {
+            u64 v = coeffs[c * n + k];
+            for (int e = 0; e < 4; e++) s[e] = (s[e] + v * pows[e * n + k]) % P;
+        }
+        for (int e = 0; e < 4; e++) partial[4 * t + e] = (u32)s[e];
+    }
+}

@@ -1,0 +1,227 @@
+"""kernels.cu, compiled for a GPU (CuPy's NVRTC) or for this CPU (the host C++ compiler).
+
+The GPU backend (gpu.py) launches the CUDA kernels by name. `CudaKernels` runs them on an
+NVIDIA GPU; `HostKernels` compiles the same source with g++ into a shared library and calls it
+through ctypes on NumPy arrays, one thread doing every item in order. That host build is the
+kernels' CPU-checkable twin: the tests run every kernel, and whole proofs through them, against
+the CPU backend on machines without a GPU, so only NVRTC's compile and the device's own
+execution are left for a GPU session to check.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..zkos.blake2s import IV, PARAM0, SIGMA
+from . import evaluation
+from . import field as F
+from .extension import W
+
+SOURCE = Path(__file__).with_name("kernels.cu")
+
+
+def signatures(text: str) -> dict[str, tuple[str, ...]]:
+    """Each kernel's parameter types read off its declaration: "u32*" or "i64*" for an array,
+    "u64" for a scalar (the only scalar type the kernels take)."""
+    found = {}
+    for name, params in re.findall(r"KERNEL void (\w+)\(([^)]*)\)", text):
+        types = []
+        for param in params.split(","):
+            words = param.replace("*", " * ").replace("const", " ").split()
+            kind = words[0] + ("*" if "*" in words else "")
+            if kind not in DTYPES:
+                raise ValueError(
+                    f"kernel {name}: a parameter of type {kind} (only {', '.join(DTYPES)})"
+                )
+            types.append(kind)
+        found[name] = tuple(types)
+    return found
+
+
+DTYPES = {"u32*": np.uint32, "i64*": np.int64, "u64": np.uint64}
+SIGNATURES = signatures(SOURCE.read_text())
+
+OPCODES = [
+    "LOAD_PRE",
+    "LOAD_MAIN",
+    "LOAD_AUX",
+    "CONST",
+    "ADD_BB",
+    "SUB_BB",
+    "MUL_BB",
+    "NEG_B",
+    "ADD_EE",
+    "SUB_EE",
+    "MUL_EE",
+    "NEG_E",
+    "ADD_EB",
+    "SUB_EB",
+    "SUB_BE",
+    "MUL_EB",
+    "ACC_B",
+    "ACC_E",
+    "LOAD_PUB",
+]
+
+
+class KernelsUnavailable(RuntimeError):
+    """The kernels cannot be built here (one line: why)."""
+
+
+def prelude() -> str:
+    """The types and constants kernels.cu expects, from the Python modules that own them."""
+    table = lambda values: ", ".join(str(int(v)) for v in values)  # noqa: E731
+    sigma = ", ".join("{" + table(row) + "}" for row in SIGMA)
+    opcodes = "\n".join(f"#define {name} {getattr(evaluation, name)}" for name in OPCODES)
+    return f"""typedef unsigned int u32;
+typedef unsigned long long u64;
+typedef long long i64;
+#ifdef __CUDACC__
+#define TABLE static __constant__ const
+#else
+#define TABLE static const
+#endif
+#define P {F.P}u
+#define W {W}u
+#define PARAM0 {int(PARAM0)}u
+TABLE u32 IV[8] = {{{table(IV)}}};
+TABLE unsigned char SIGMA[10][16] = {{{sigma}}};
+{opcodes}
+"""
+
+
+def source() -> str:
+    """The whole translation unit: the prelude, then kernels.cu."""
+    return prelude() + SOURCE.read_text()
+
+
+class Kernels(ABC):
+    """Launches kernels.cu's kernels on arrays of one array module (``xp``)."""
+
+    xp: Any
+    name: str
+
+    @abstractmethod
+    def threads(self, items: int, limit: int | None = None) -> int:
+        """How many threads a launch over ``items`` runs (STRIDE in kernels.cu), at most
+        about ``limit``: what per-thread scratch must be sized for."""
+
+    @abstractmethod
+    def launch(self, kernel: str, items: int, *args: Any, limit: int | None = None) -> None:
+        """Run ``kernel`` over ``items`` items with ``args`` (arrays and ints, SIGNATURES)."""
+
+
+def _arguments(kernel: str, args: tuple[Any, ...]) -> list[tuple[str, Any]]:
+    """The arguments paired with their declared types, after checking arrays' dtypes and
+    layout (a wrong one would be read as garbage, not refused, by the kernel)."""
+    types = SIGNATURES[kernel]
+    if len(args) != len(types):
+        raise TypeError(f"{kernel} takes {len(types)} arguments, not {len(args)}")
+    for i, (kind, arg) in enumerate(zip(types, args, strict=True)):
+        if not kind.endswith("*"):
+            continue
+        flags = getattr(arg, "flags", None)
+        if flags is None or not flags.c_contiguous or arg.dtype != DTYPES[kind]:
+            raise TypeError(f"{kernel}: argument {i} is not a C-contiguous {kind[:-1]} array")
+    return list(zip(types, args, strict=True))
+
+
+class HostKernels(Kernels):
+    """kernels.cu built with the host C++ compiler; arrays are NumPy's, items run in order."""
+
+    name = "host"
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.xp = np
+        self._lib = ctypes.CDLL(str(_host_library(cache_dir)))
+        self._functions: dict[str, Any] = {}
+        for kernel, kinds in SIGNATURES.items():
+            fn = getattr(self._lib, kernel)
+            fn.restype = None
+            fn.argtypes = [ctypes.c_void_p if k.endswith("*") else ctypes.c_uint64 for k in kinds]
+            self._functions[kernel] = fn
+
+    def threads(self, items: int, limit: int | None = None) -> int:
+        return 1
+
+    def launch(self, kernel: str, items: int, *args: Any, limit: int | None = None) -> None:
+        if not all(isinstance(a, np.ndarray | int | np.integer) for a in args):
+            raise TypeError(f"{kernel}: the host kernels take NumPy arrays and ints")
+        converted = [
+            arg.ctypes.data if kind.endswith("*") else int(arg)
+            for kind, arg in _arguments(kernel, args)
+        ]
+        self._functions[kernel](*converted)  # ctypes lets go of the GIL for the call
+
+
+def _compiler() -> str:
+    for name in (os.environ.get("CXX", ""), "g++", "c++", "clang++"):
+        if name and shutil.which(name):
+            return name
+    raise KernelsUnavailable("no C++ compiler (g++) to build the host kernels")
+
+
+def _host_library(cache_dir: Path | None) -> Path:
+    """The host build of the kernels, compiled once per source text into the cache."""
+    text = source()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = (
+        cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "atlasdev"
+    )
+    library = folder / f"kernels-{digest}.so"
+    if library.exists():
+        return library
+    compiler = _compiler()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        src, built = Path(tmp) / "kernels.cpp", Path(tmp) / "kernels.so"
+        src.write_text(text)
+        done = subprocess.run(
+            [compiler, "-O2", "-std=c++11", "-shared", "-fPIC", "-o", str(built), str(src)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            first = (done.stderr.strip().splitlines() or ["no output"])[0]
+            raise KernelsUnavailable(f"the host kernels do not compile: {first}")
+        os.replace(built, library)  # atomic: a concurrent build finds a whole file or none
+    return library
+
+
+class CudaKernels(Kernels):
+    """kernels.cu through cupy.RawModule (NVRTC) on the current CUDA device."""
+
+    name = "cuda"
+    BLOCK = 256
+    MAX_BLOCKS = 1 << 16
+
+    def __init__(self, cupy: Any) -> None:
+        self.xp = cupy
+        self._module = cupy.RawModule(code=source(), options=("-std=c++11",))
+        self._functions: dict[str, Any] = {}
+
+    def threads(self, items: int, limit: int | None = None) -> int:
+        cap = self.MAX_BLOCKS if limit is None else max(1, limit // self.BLOCK)
+        return self.BLOCK * max(1, min(cap, -(-items // self.BLOCK)))
+
+    def launch(self, kernel: str, items: int, *args: Any, limit: int | None = None) -> None:
+        converted = [
+            arg if kind.endswith("*") else np.uint64(int(arg))
+            for kind, arg in _arguments(kernel, args)
+        ]
+        if kernel not in self._functions:
+            self._functions[kernel] = self._module.get_function(kernel)
+        grid = self.threads(items, limit) // self.BLOCK
+        self._functions[kernel]((grid,), (self.BLOCK,), tuple(converted))
