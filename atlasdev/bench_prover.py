@@ -27,7 +27,8 @@ from .engine.zkos.image import load_image
 from .engine.zkos.tree import StateTree
 from .engine.zkos.u256 import from_int
 
-BACKENDS = ("cpu", "gpu", "numpy")  # numpy: the GPU backend's code on the CPU
+# numpy: the GPU backend's array code on the CPU; host: its CUDA kernels built for the CPU
+BACKENDS = ("cpu", "gpu", "numpy", "host")
 
 
 def transfers_block(transfers: int) -> tuple[BlockHeader, list[TxInput], StateTree]:
@@ -48,11 +49,16 @@ def transfers_block(transfers: int) -> tuple[BlockHeader, list[TxInput], StateTr
 
 
 def make_backend(name: str) -> Backend:
-    """The prover worker's backends, and the GPU backend's code on NumPy."""
+    """The prover worker's backends, and the GPU backend's two CPU twins."""
     if name == "numpy":
         from .engine.airbender.gpu import ArrayBackend
 
         return ArrayBackend(np)
+    if name == "host":
+        from .engine.airbender.kernel_backend import KernelBackend
+        from .engine.airbender.kernels import HostKernels
+
+        return KernelBackend(HostKernels())
     return airbender_backend(name)
 
 

@@ -10,9 +10,13 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 python3 -c "from atlasdev.engine.airbender.device import probe; print(probe())" | tee -a "$OUT/gpu.txt"
-timeout 420 python3 -m pytest -q -p no:cacheprovider -x -k "not numpy" tests/engine/airbender/test_gpu.py \
-  tests/engine/airbender/test_device.py tests/engine/airbender/test_stark.py 2>&1 \
+# the device flavours (cuda-kernels: what --prover gpu runs; cupy: the array code) and the
+# pinned CPU proof bytes; the NumPy and host-kernel flavours ran in CI
+timeout 420 python3 -m pytest -q -p no:cacheprovider -k "cupy or cuda" tests/engine/airbender/test_gpu.py \
+  tests/engine/airbender/test_device.py tests/engine/airbender/test_kernels.py 2>&1 \
   | tee "$OUT/tests.log"
+timeout 120 python3 -m pytest -q -p no:cacheprovider tests/engine/airbender/test_stark.py 2>&1 \
+  | tail -3 | tee -a "$OUT/tests.log"
 for spec in "0 18 check" "100 18 no" "1 20 no"; do
   set -- $spec
   flag=$([ "$3" = check ] || echo --no-check)

@@ -74,7 +74,9 @@ def prover(
     backend: Annotated[
         str,
         typer.Option(
-            "--backend", help="cpu (numba), gpu (CuPy), or numpy (the GPU backend on the CPU)."
+            "--backend",
+            help="cpu (numba), gpu (CUDA kernels through CuPy), or the GPU backend on the CPU: "
+            "numpy (its array code) or host (its CUDA kernels built with g++).",
         ),
     ] = "cpu",
     transfers: Annotated[

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,21 +40,21 @@ class ProverUnavailable(RuntimeError):
 
 def resolve_backend(requested: str) -> str | None:
     """The backend to run for ``--prover``: 'cpu', 'gpu', or None for off. `gpu` needs a device
-    CuPy can use (else a one-line error); `auto` is the CPU until the GPU backend has been
-    validated on a GPU (docs/prover.md)."""
+    CuPy can use (else a one-line error); `auto` takes the GPU when there is one, else the CPU,
+    and logs which and why."""
     if requested not in BACKENDS:
         raise ProverUnavailable(f"--prover must be one of {', '.join(BACKENDS)}, not {requested!r}")
-    if requested == "off":
-        return None
-    if requested == "gpu":
-        from .airbender.device import probe
+    if requested in ("off", "cpu"):
+        return None if requested == "off" else "cpu"
+    from .airbender.device import probe
 
-        found = probe()
-        if found.gpu is None:
-            raise ProverUnavailable(
-                f"--prover gpu: no usable GPU ({found.reason}); use --prover cpu"
-            )
+    found = probe()
+    if found.gpu is not None:
+        log.info("prover: GPU %s (%d MiB)", found.gpu.name, found.gpu.memory_bytes >> 20)
         return "gpu"
+    if requested == "gpu":
+        raise ProverUnavailable(f"--prover gpu: no usable GPU ({found.reason}); use --prover cpu")
+    log.info("prover: --prover auto found no usable GPU (%s); proving on the CPU", found.reason)
     return "cpu"
 
 
@@ -65,11 +65,14 @@ def out_of_memory(exc: BaseException) -> bool:
 
 
 def airbender_backend(name: str) -> Backend:
-    """The prover backend a ProverWorker named ``name`` runs."""
+    """The prover backend a ProverWorker named ``name`` runs: for 'gpu', kernels.cu on the
+    device through CuPy (compiled by NVRTC on first use)."""
     if name == "gpu":
-        from .airbender.gpu import ArrayBackend, cupy_module
+        from .airbender.gpu import cupy_module
+        from .airbender.kernel_backend import KernelBackend
+        from .airbender.kernels import CudaKernels
 
-        return ArrayBackend(cupy_module())
+        return KernelBackend(CudaKernels(cupy_module()))
     from .airbender.cpu import CPU
 
     return CPU
@@ -140,23 +143,14 @@ class ProverWorker(ChainWorker):
             raise RuntimeError(str(exc)) from None
         if not replay.matches_sealed:
             raise RuntimeError("re-execution does not reproduce the sealed roots")
-        if self._impl is None:
-            self._impl = airbender_backend(self.backend)
         program, words = block_prover.installed_program(), replay.result.input_words
         started = time.perf_counter()
-        backend = self.backend
         try:
-            proof = block_prover.prove_block(program, words, backend=self._impl)
+            backend, proof = self.backend, self._prove_on_backend(program, words)
         except Exception as exc:
-            if backend != "gpu" or not out_of_memory(exc):
+            if self.backend == "cpu":
                 raise
-            self._impl.release()
-            log.warning(
-                "chain %d block %d: the GPU ran out of memory (%s); proving it on the CPU",
-                chain_id, number, exc,
-            )  # fmt: skip
-            backend = "cpu"
-            proof = block_prover.prove_block(program, words, backend=airbender_backend("cpu"))
+            backend, proof = "cpu", self._fall_back(chain_id, number, exc, program, words)
         if proof.public != replay.result.public:
             raise RuntimeError("the proven public values differ from the sealed block's")
         return ProofRow(
@@ -173,6 +167,41 @@ class ProverWorker(ChainWorker):
             error="",
             updated_at=time.time(),
         )
+
+    def _prove_on_backend(self, program: Any, words: np.ndarray) -> Any:
+        """The block's proof on this worker's backend. A GPU proof must pass the CPU verifier
+        before it is kept: the GPU backend is held to the CPU's proofs, never trusted blindly."""
+        from .airbender import block_prover
+
+        if self._impl is None:
+            self._impl = airbender_backend(self.backend)  # CuPy compiles the kernels here
+        proof = block_prover.prove_block(program, words, backend=self._impl)
+        if self.backend != "cpu":
+            block_prover.verify_block(program, proof.proof, proof.report)
+        return proof
+
+    def _fall_back(
+        self, chain_id: int, number: int, exc: Exception, program: Any, words: np.ndarray
+    ) -> Any:
+        """Prove on the CPU what the GPU did not. Out of memory: this block only (the GPU keeps
+        the smaller ones). Anything else (no kernels, a proof the verifier rejects): the GPU is
+        dropped for the rest of the run, loudly, and every later block is proven on the CPU."""
+        from .airbender import block_prover
+
+        reason = f"{type(exc).__name__}: {exc}"
+        if out_of_memory(exc) and self._impl is not None:
+            self._impl.release()
+            log.warning(
+                "chain %d block %d: the GPU ran out of memory (%s); proving it on the CPU",
+                chain_id, number, reason,
+            )  # fmt: skip
+        else:
+            log.error(
+                "chain %d block %d: the GPU backend failed (%s); proving on the CPU from now on",
+                chain_id, number, reason,
+            )  # fmt: skip
+            self.backend, self._impl = "cpu", None
+        return block_prover.prove_block(program, words, backend=airbender_backend("cpu"))
 
     def _record(self, chain_id: int, number: int, status: str, error: str = "") -> None:
         self.store.put_proof(

@@ -2,10 +2,12 @@
 order, stores proofs that verify against the sealed blocks, its gateway verifies them in order,
 the dashboard and `atlasdev proof` show both, and `--prover` choices fail with one line."""
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,21 +25,28 @@ from tests.conftest import free_port_base
 
 def test_backend_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     from atlasdev.engine.airbender import device, gpu
+    from atlasdev.engine.airbender.kernel_backend import KernelBackend
+    from atlasdev.engine.airbender.kernels import CudaKernels
 
     assert resolve_backend("off") is None
     assert resolve_backend("cpu") == "cpu"
-    assert resolve_backend("auto") == "cpu"  # until the GPU backend is validated on a GPU
     with pytest.raises(ProverUnavailable, match="must be one of"):
         resolve_backend("fast")
     monkeypatch.setattr(device, "probe", lambda: device.Probe(None, "CuPy finds no CUDA device"))
+    assert resolve_backend("auto") == "cpu"
     with pytest.raises(ProverUnavailable, match=r"no usable GPU \(CuPy finds no CUDA device\)"):
         resolve_backend("gpu")
     card = device.Gpu("NVIDIA RTX 4070", 8 << 30, "8.9", "12.4", "12.8", "13.3.0")
     monkeypatch.setattr(device, "probe", lambda: device.Probe(card, ""))
     assert resolve_backend("gpu") == "gpu"
-    monkeypatch.setattr(gpu, "cupy_module", lambda: np)  # the array backend's CPU twin
+    assert resolve_backend("auto") == "gpu"
+
+    # what the backend needs of CuPy until the kernels' first launch
+    fake = SimpleNamespace(__name__="cupy", RawModule=lambda code, options: object())
+    monkeypatch.setattr(gpu, "cupy_module", lambda: fake)
     made = airbender_backend("gpu")
-    assert isinstance(made, gpu.ArrayBackend) and made.xp is np
+    assert isinstance(made, KernelBackend) and isinstance(made.kernels, CudaKernels)
+    assert made.name == "gpu"
     assert airbender_backend("cpu").name == "cpu"
 
 
@@ -123,6 +132,43 @@ def test_a_block_too_big_for_the_gpu_is_proven_on_the_cpu(
     stored = node.store.proof(chain_id, 1)
     assert stored is not None and TooSmall.released
     assert row.backend == "cpu" and row.proof == stored.proof  # the same proof, on the CPU
+
+
+def test_a_gpu_that_fails_is_dropped_for_the_cpu(
+    proving_node: tuple[Node, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A GPU proof the CPU verifier rejects is never stored: the block is proven on the CPU and
+    so is every later one; so too when the GPU backend cannot even be made."""
+    from atlasdev.engine import prover_worker
+    from atlasdev.engine.airbender.cpu import CpuBackend
+
+    class Wrong(CpuBackend):
+        """A backend whose row openings are off by one: the prover does not notice, the
+        verifier does."""
+
+        def open(self, matrix, position):  # type: ignore[no-untyped-def]
+            opening = super().open(matrix, position)
+            return dataclasses.replace(opening, values=[v + 1 for v in opening.values])
+
+    def no_kernels() -> CpuBackend:
+        raise RuntimeError("NVRTC_ERROR_COMPILATION")
+
+    node, _ = proving_node
+    assert node.store is not None
+    chain_id = next(iter(node.chains))
+    stored = node.store.proof(chain_id, 1)
+    assert stored is not None
+    for make, reason in ((Wrong, "InvalidProof"), (no_kernels, "RuntimeError: NVRTC")):
+        made = {"gpu": make, "cpu": CpuBackend}
+        monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: made[name]())  # noqa: B023
+        worker = prover_worker.ProverWorker(node.store, [chain_id], backend="gpu")
+        caplog.clear()
+        row = worker._prove(chain_id, 1)
+        assert row.backend == "cpu" and row.proof == stored.proof
+        assert worker.backend == "cpu"  # and every later block
+        assert f"the GPU backend failed ({reason}" in caplog.text
 
 
 def test_the_gateway_verifies_the_proofs_in_order(proving_node: tuple[Node, str]) -> None:

@@ -1,0 +1,121 @@
+"""kernels.py: how kernels.cu is built and launched. The kernels' values are tested against the
+CPU backend in test_gpu.py; here: the declared signatures, argument checks, the CUDA compile of
+the exact source (with nvcc, where the CUDA toolkit is installed), and the CuPy launch path
+through a stand-in module."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atlasdev.engine.airbender import evaluation, kernels
+from atlasdev.engine.airbender.kernels import (
+    SIGNATURES,
+    CudaKernels,
+    HostKernels,
+    KernelsUnavailable,
+    signatures,
+)
+
+
+def test_signatures_are_read_off_the_source() -> None:
+    assert SIGNATURES["blake2s_nodes"] == ("u32*", "u64", "u32*")
+    assert SIGNATURES["quotient"][:2] == ("i64*", "u64")
+    assert set(SIGNATURES) >= {"ntt_dit_stage", "ntt_dif_stage", "quotient", "fri_fold"}
+    with pytest.raises(ValueError, match="type int"):
+        signatures("KERNEL void f(u32* a, int n) {")
+
+
+def test_the_prelude_carries_the_python_constants() -> None:
+    text = kernels.prelude()
+    assert "#define P 2013265921u" in text and "#define W 11u" in text
+    assert f"#define ACC_E {evaluation.ACC_E}" in text
+    assert "{14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}" in text  # SIGMA row 1
+
+
+def test_host_launches_check_their_arguments() -> None:
+    host = HostKernels()
+    out = np.zeros((8, 4), dtype=np.uint32)
+    children = np.zeros((8, 8), dtype=np.uint32)
+    host.launch("blake2s_nodes", 4, children, 4, out)
+    assert out.any()  # the digest of 64 zero bytes is not zero
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        host.launch("blake2s_nodes", 4, children, out)
+    with pytest.raises(TypeError, match="argument 0 is not a C-contiguous u32 array"):
+        host.launch("blake2s_nodes", 4, children.astype(np.int64), 4, out)
+    with pytest.raises(TypeError, match="argument 2 is not a C-contiguous u32 array"):
+        host.launch("blake2s_nodes", 4, children, 4, np.zeros((4, 8), dtype=np.uint32).T)
+    with pytest.raises(TypeError, match="NumPy arrays and ints"):
+        host.launch("blake2s_nodes", 4, children, 4.0, out)
+
+
+def test_the_host_build_is_cached_and_a_missing_compiler_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    HostKernels(cache_dir=tmp_path)
+    (built,) = tmp_path.glob("kernels-*.so")
+    HostKernels(cache_dir=tmp_path)  # found, not rebuilt
+    assert list(tmp_path.glob("kernels-*.so")) == [built]
+    monkeypatch.setattr(kernels.shutil, "which", lambda name: None)
+    with pytest.raises(KernelsUnavailable, match="no C\\+\\+ compiler"):
+        HostKernels(cache_dir=tmp_path / "empty")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="the CUDA toolkit (nvcc) is not installed")
+@pytest.mark.parametrize("arch", ["sm_75", "sm_90"])  # RTX 20xx laptops, H100
+def test_the_source_compiles_for_cuda(tmp_path: Path, arch: str) -> None:
+    src = tmp_path / "kernels.cu"
+    src.write_text(kernels.source())
+    done = subprocess.run(
+        [
+            "nvcc",
+            "-ptx",
+            f"-arch={arch}",
+            "-Werror",
+            "all-warnings",
+            "-o",
+            str(tmp_path / "k.ptx"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    ptx = (tmp_path / "k.ptx").read_text()
+    for name in SIGNATURES:
+        assert f".entry {name}(" in ptx  # extern "C": unmangled names, as get_function wants
+
+
+class _FakeCupy:
+    """What CudaKernels uses of CuPy: RawModule(code, options).get_function(name)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.code = ""
+
+    def RawModule(self, code: str, options: tuple) -> "_FakeCupy":
+        self.code = code
+        return self
+
+    def get_function(self, name: str):  # type: ignore[no-untyped-def]
+        return lambda grid, block, args: self.calls.append((name, grid, block, args))
+
+
+def test_cuda_launches_size_the_grid_and_pass_u64_scalars() -> None:
+    fake = _FakeCupy()
+    cuda = CudaKernels(fake)
+    assert fake.code == kernels.source()
+    assert cuda.threads(10) == 256 and cuda.threads(257) == 512
+    assert cuda.threads(1 << 40) == 256 << 16  # the grid is capped; the kernels stride
+    assert cuda.threads(1 << 20, limit=1 << 16) == 1 << 16
+    out, children = np.zeros((8, 4), dtype=np.uint32), np.zeros((8, 8), dtype=np.uint32)
+    cuda.launch("blake2s_nodes", 4, children, 4, out)
+    ((name, grid, block, args),) = fake.calls
+    assert (name, grid, block) == ("blake2s_nodes", (1,), (256,))
+    assert args[0] is children and args[2] is out
+    assert isinstance(args[1], np.uint64) and args[1] == 4
+    with pytest.raises(TypeError, match="argument 2"):
+        cuda.launch("blake2s_nodes", 4, children, 4, out.astype(np.uint64))
