@@ -58,6 +58,18 @@ def resolve_backend(requested: str) -> str | None:
     return "cpu"
 
 
+def gpu_segment_log() -> int:
+    """Rows per segment (log) for the GPU the probe finds: as many as its memory holds."""
+    from .airbender.device import probe, segment_log
+
+    found = probe()
+    if found.gpu is None:
+        raise ProverUnavailable(f"no usable GPU ({found.reason})")
+    log_n = segment_log(found.gpu.memory_bytes)
+    log.info("prover: %s, segments of 2^%d rows", found.gpu.name, log_n)
+    return log_n
+
+
 def out_of_memory(exc: BaseException) -> bool:
     """CuPy's OutOfMemoryError (or the host's MemoryError): a block too big for the device is
     proven on the CPU instead, never dropped."""
@@ -96,6 +108,8 @@ class ProverWorker(ChainWorker):
         self.store = store
         self.backend = backend
         self._impl: Backend | None = None  # made on the first proof (imports numba or CuPy)
+        self.max_log_n: int | None = None  # rows per segment (log): what the GPU holds, or the
+        # CPU's default (block_prover.MAX_SEGMENT_LOG)
         self.prove_empty_blocks = prove_empty_blocks  # else recorded "empty", checked by rule
 
     def queue_length(self, chain_id: int, head: int) -> int:
@@ -175,7 +189,9 @@ class ProverWorker(ChainWorker):
 
         if self._impl is None:
             self._impl = airbender_backend(self.backend)  # CuPy compiles the kernels here
-        proof = block_prover.prove_block(program, words, backend=self._impl)
+            self.max_log_n = gpu_segment_log() if self.backend == "gpu" else None
+        max_log_n = self.max_log_n or block_prover.MAX_SEGMENT_LOG
+        proof = block_prover.prove_block(program, words, max_log_n=max_log_n, backend=self._impl)
         if self.backend != "cpu":
             block_prover.verify_block(program, proof.proof, proof.report)
         return proof
@@ -183,24 +199,29 @@ class ProverWorker(ChainWorker):
     def _fall_back(
         self, chain_id: int, number: int, exc: Exception, program: Any, words: np.ndarray
     ) -> Any:
-        """Prove on the CPU what the GPU did not. Out of memory: this block only (the GPU keeps
-        the smaller ones). Anything else (no kernels, a proof the verifier rejects): the GPU is
+        """Prove on the CPU what the GPU did not. Out of memory: this block, and the GPU takes
+        later ones in segments half the size. Anything else (no kernels, a proof the verifier rejects): the GPU is
         dropped for the rest of the run, loudly, and every later block is proven on the CPU."""
         from .airbender import block_prover
 
         reason = f"{type(exc).__name__}: {exc}"
         if out_of_memory(exc) and self._impl is not None:
             self._impl.release()
+            smaller = max(
+                block_prover.MIN_LOG_N, (self.max_log_n or block_prover.MAX_SEGMENT_LOG) - 1
+            )
             log.warning(
-                "chain %d block %d: the GPU ran out of memory (%s); proving it on the CPU",
-                chain_id, number, reason,
+                "chain %d block %d: the GPU ran out of memory (%s); proving it on the CPU, "
+                "and later blocks on the GPU in segments of 2^%d rows",
+                chain_id, number, reason, smaller,
             )  # fmt: skip
+            self.max_log_n = smaller
         else:
             log.error(
                 "chain %d block %d: the GPU backend failed (%s); proving on the CPU from now on",
                 chain_id, number, reason,
             )  # fmt: skip
-            self.backend, self._impl = "cpu", None
+            self.backend, self._impl, self.max_log_n = "cpu", None, None
         return block_prover.prove_block(program, words, backend=airbender_backend("cpu"))
 
     def _record(self, chain_id: int, number: int, status: str, error: str = "") -> None:

@@ -127,11 +127,45 @@ def test_a_block_too_big_for_the_gpu_is_proven_on_the_cpu(
     chain_id = next(iter(node.chains))
     made = {"gpu": TooSmall(), "cpu": CpuBackend()}
     monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: made[name])
+    _lend_a_gpu(monkeypatch, 12 << 30)
     worker = prover_worker.ProverWorker(node.store, [chain_id], backend="gpu")
     row = worker._prove(chain_id, 1)
     stored = node.store.proof(chain_id, 1)
     assert stored is not None and TooSmall.released
     assert row.backend == "cpu" and row.proof == stored.proof  # the same proof, on the CPU
+    assert worker.backend == "gpu" and worker.max_log_n == 18  # 2^19 rows on 12 GiB, then less
+
+
+def _lend_a_gpu(monkeypatch: pytest.MonkeyPatch, memory: int) -> None:
+    from atlasdev.engine.airbender import device
+
+    card = device.Gpu("NVIDIA RTX 4070", memory, "8.9", "12.4", "12.8", "13.3.0")
+    monkeypatch.setattr(device, "probe", lambda: device.Probe(card, ""))
+
+
+def test_gpu_segments_are_as_big_as_its_memory_holds(
+    proving_node: tuple[Node, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atlasdev.engine import prover_worker
+    from atlasdev.engine.airbender.cpu import CpuBackend
+
+    node, _ = proving_node
+    assert node.store is not None
+    chain_id = next(iter(node.chains))
+    asked = []
+    real = block_prover.prove_block
+
+    def prove_block(program, words, max_log_n, backend):  # type: ignore[no-untyped-def]
+        asked.append(max_log_n)
+        return real(program, words, max_log_n=max_log_n, backend=backend)
+
+    monkeypatch.setattr(block_prover, "prove_block", prove_block)
+    monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: CpuBackend())
+    for memory, log_n in ((80 << 30, 22), (8 << 30, 18)):
+        _lend_a_gpu(monkeypatch, memory)
+        worker = prover_worker.ProverWorker(node.store, [chain_id], backend="gpu")
+        assert worker._prove(chain_id, 1).backend == "gpu"
+        assert asked[-1] == log_n
 
 
 def test_a_gpu_that_fails_is_dropped_for_the_cpu(
@@ -160,6 +194,7 @@ def test_a_gpu_that_fails_is_dropped_for_the_cpu(
     chain_id = next(iter(node.chains))
     stored = node.store.proof(chain_id, 1)
     assert stored is not None
+    _lend_a_gpu(monkeypatch, 8 << 30)  # segments of 2^18 rows, as on the CPU
     for make, reason in ((Wrong, "InvalidProof"), (no_kernels, "RuntimeError: NVRTC")):
         made = {"gpu": make, "cpu": CpuBackend}
         monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: made[name]())  # noqa: B023

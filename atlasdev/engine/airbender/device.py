@@ -2,8 +2,8 @@
 
 CuPy is an optional dependency (`pip install '.[gpu]'`); everything here works without it and
 never raises: a machine without CuPy, without a driver or without a device gets a one-line
-reason instead of a GPU. The GPU backend itself is issue 8's work in progress; this probe is what
-`atlasdev doctor` and `--prover auto|gpu` report.
+reason instead of a GPU. This probe is what `atlasdev doctor` and `--prover auto|gpu` report, and
+its memory sets the GPU prover's segment size.
 """
 
 from __future__ import annotations
@@ -64,3 +64,19 @@ def probe(module: str = "cupy") -> Probe:
     except Exception as exc:  # no driver, no device, a driver too old for the runtime
         return Probe(None, f"no usable CUDA device: {_one_line(exc)}")
     return Probe(gpu, "")
+
+
+# The GPU backend's arrays per trace row at their peak (main, auxiliary and quotient matrices'
+# coefficients and blown-up values, their Merkle layers, DEEP and FRI: docs/prover.md).
+DEVICE_BYTES_PER_ROW = 10 << 10
+MIN_SEGMENT_LOG, MAX_SEGMENT_LOG = 16, 22
+
+
+def segment_log(memory_bytes: int) -> int:
+    """The largest segment (2^k rows) whose arrays take at most 60 % of a device's memory (the
+    rest is CUDA's, the pool's slack and other programs'): 2^18 rows on an 8 GiB laptop GPU,
+    2^22 on an 80 GB H100. Bigger segments mean fewer of them and fuller kernels."""
+    k = MAX_SEGMENT_LOG
+    while k > MIN_SEGMENT_LOG and DEVICE_BYTES_PER_ROW << k > memory_bytes * 3 // 5:
+        k -= 1
+    return k

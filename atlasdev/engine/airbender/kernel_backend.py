@@ -40,12 +40,21 @@ class KernelArrays(Arrays):
             step = (n // 2) >> log_length
             self.kernels.launch(kernel, rows * n // 2, a, tw, rows, log_n, log_length, step)
 
+    def scale(self, a: Any, factors: Any) -> Any:
+        """Every row of ``a`` times ``factors`` (one per column, or an int), in place."""
+        xp = self.xp
+        if isinstance(factors, int):
+            factors = xp.full(1, factors % F.P, dtype=xp.uint32)
+        factors = xp.ascontiguousarray(factors, dtype=xp.uint32)
+        self.kernels.launch("scale", a.size, a, a.size, factors, factors.size)
+        return a
+
     def interpolate(self, values: Any) -> Any:
         _, n = values.shape
         log_n = n.bit_length() - 1
         a = self.xp.ascontiguousarray(values[:, self.bitrev(log_n)])
         self._stages("ntt_dit_stage", a, log_n, True, range(log_n))
-        return self.mul(a, F.inv(n) if n > 1 else 1)
+        return self.scale(a, F.inv(n))
 
     def evaluate_coset(self, coeffs: Any, log_blowup: int, shift: int = F.GENERATOR) -> Any:
         xp = self.xp
@@ -53,7 +62,9 @@ class KernelArrays(Arrays):
         m = n << log_blowup
         log_m = m.bit_length() - 1
         a = xp.zeros((c, m), dtype=xp.uint32)
-        a[:, :n] = self.mul(coeffs, self.powers(shift, n))
+        a[:, :n] = self.scale(
+            xp.ascontiguousarray(coeffs, dtype=xp.uint32).copy(), self.powers(shift, n)
+        )
         self._stages("ntt_dif_stage", a, log_m, False, range(log_m - 1, -1, -1))
         return a
 

@@ -137,6 +137,12 @@ KERNEL void ntt_dif_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_le
     }
 }
 
+/* a[i] *= factors[i % period] over `count` values, in place: scaling by n^-1 (period 1) or by
+ * powers of the coset shift along each column (period n), with no wide temporary. */
+KERNEL void scale(u32* a, u64 count, const u32* factors, u64 period) {
+    for (u64 i = FIRST; i < count; i += STRIDE) a[i] = fmul(a[i], factors[i % period]);
+}
+
 /* ---- Blake2s-256 (zkos/blake2s.py), one message per item ------------------------------------- */
 
 DEVICE u32 rotr(u32 x, u32 n) { return (x >> n) | (x << (32u - n)); }

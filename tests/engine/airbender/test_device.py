@@ -69,3 +69,14 @@ def test_a_cupy_that_fails_to_import_is_a_reason(monkeypatch: pytest.MonkeyPatch
     assert found == Probe(
         None, "CuPy does not load: libcudart.so.12: cannot open shared object file"
     )
+
+
+@pytest.mark.parametrize(
+    ("gib", "log_n"), [(1, 16), (4, 17), (8, 18), (12, 19), (24, 20), (80, 22), (141, 22)]
+)
+def test_gpu_segments_fill_at_most_three_fifths_of_its_memory(gib: int, log_n: int) -> None:
+    from atlasdev.engine.airbender.device import DEVICE_BYTES_PER_ROW, segment_log
+
+    assert segment_log(gib << 30) == log_n
+    if log_n > 16:
+        assert DEVICE_BYTES_PER_ROW << log_n <= (gib << 30) * 3 // 5
