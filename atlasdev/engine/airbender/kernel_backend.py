@@ -21,6 +21,7 @@ from .extension import Ext
 from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
 from .kernels import OPCODES, Kernels
 
+FUSED = 4  # NTT stages per pass over memory (kernels.cu's ntt_*_stages4)
 QUOTIENT_THREADS = 1 << 16  # threads of the quotient kernel: its scratch is 16 B x registers each
 OOD_CHUNK = 1024  # coefficients per partial sum of an out-of-domain value
 KNOWN_OPCODES = frozenset(getattr(evaluation, name) for name in OPCODES)  # STORE: not here
@@ -33,12 +34,24 @@ class KernelArrays(Arrays):
         super().__init__(kernels.xp)
         self.kernels = kernels
 
-    def _stages(self, kernel: str, a: Any, log_n: int, inverse: bool, lengths: range) -> None:
+    def _stages(self, kind: str, a: Any, log_n: int, inverse: bool) -> None:
+        """Every butterfly stage of every row of ``a`` ("dit": half-lengths 1 up to n/2, "dif":
+        n/2 down to 1), four at a time while four are left."""
         rows, n = a.shape
         tw = self._twiddles(log_n, inverse)
-        for log_length in lengths:
-            step = (n // 2) >> log_length
-            self.kernels.launch(kernel, rows * n // 2, a, tw, rows, log_n, log_length, step)
+        fused = [lo for lo in range(0, log_n - FUSED + 1, FUSED)]  # groups of four, from 2^0
+        single = range(len(fused) * FUSED, log_n)  # the stages left over, one at a time
+        steps = [("four", lo) for lo in fused] + [("one", lo) for lo in single]
+        for what, lo in steps if kind == "dit" else reversed(steps):
+            if what == "four":
+                self.kernels.launch(
+                    f"ntt_{kind}_stages4", rows * n >> FUSED, a, tw, rows, log_n, lo
+                )
+            else:
+                step = (n // 2) >> lo
+                self.kernels.launch(
+                    f"ntt_{kind}_stage", rows * n // 2, a, tw, rows, log_n, lo, step
+                )
 
     def scale(self, a: Any, factors: Any) -> Any:
         """Every row of ``a`` times ``factors`` (one per column, or an int), in place."""
@@ -53,7 +66,7 @@ class KernelArrays(Arrays):
         _, n = values.shape
         log_n = n.bit_length() - 1
         a = self.xp.ascontiguousarray(values[:, self.bitrev(log_n)])
-        self._stages("ntt_dit_stage", a, log_n, True, range(log_n))
+        self._stages("dit", a, log_n, inverse=True)
         return self.scale(a, F.inv(n))
 
     def evaluate_coset(self, coeffs: Any, log_blowup: int, shift: int = F.GENERATOR) -> Any:
@@ -65,7 +78,7 @@ class KernelArrays(Arrays):
         a[:, :n] = self.scale(
             xp.ascontiguousarray(coeffs, dtype=xp.uint32).copy(), self.powers(shift, n)
         )
-        self._stages("ntt_dif_stage", a, log_m, False, range(log_m - 1, -1, -1))
+        self._stages("dif", a, log_m, inverse=False)
         return a
 
     def hash_leaves(self, cols: Any) -> Any:

@@ -137,6 +137,67 @@ KERNEL void ntt_dif_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_le
     }
 }
 
+/* Four stages at once: each item loads a group of 16 values into registers, runs the four
+ * stages among them, and stores them, so the matrix crosses memory once per four stages, not
+ * once per stage (the stages are bound by memory, not arithmetic). The stages have half-lengths
+ * 2^lo .. 2^(lo+3): a group is the 16 values base + t 2^lo of one block of 2^(lo+4) values. */
+#define FUSED 4
+#define GROUP (1 << FUSED)
+
+DEVICE u64 group_base(u64 g, u64 log_n, u64 lo) {
+    u64 r = g >> (log_n - FUSED), q = g & ((1ull << (log_n - FUSED)) - 1);
+    u64 o = q & ((1ull << lo) - 1), b = q >> lo;
+    return (r << log_n) + (b << (lo + FUSED)) + o;
+}
+
+KERNEL void ntt_dit_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) {
+    u64 total = rows << (log_n - FUSED), s = 1ull << lo;
+    for (u64 g = FIRST; g < total; g += STRIDE) {
+        u64 base = group_base(g, log_n, lo), o = base & (s - 1);
+        u32 x[GROUP];
+#pragma unroll
+        for (int t = 0; t < GROUP; t++) x[t] = a[base + t * s];
+#pragma unroll
+        for (int q = 0; q < FUSED; q++) { /* half-length 2^(lo+q): values 2^q apart in x */
+            u64 l = lo + q;
+#pragma unroll
+            for (int t = 0; t < GROUP; t++) {
+                if (t & (1 << q)) continue;
+                u64 j = (o + (u64)t * s) & ((1ull << l) - 1);
+                u32 u = x[t], v = fmul(x[t + (1 << q)], tw[j << (log_n - 1 - l)]);
+                x[t] = fadd(u, v);
+                x[t + (1 << q)] = fsub(u, v);
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < GROUP; t++) a[base + t * s] = x[t];
+    }
+}
+
+KERNEL void ntt_dif_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) {
+    u64 total = rows << (log_n - FUSED), s = 1ull << lo;
+    for (u64 g = FIRST; g < total; g += STRIDE) {
+        u64 base = group_base(g, log_n, lo), o = base & (s - 1);
+        u32 x[GROUP];
+#pragma unroll
+        for (int t = 0; t < GROUP; t++) x[t] = a[base + t * s];
+#pragma unroll
+        for (int q = FUSED - 1; q >= 0; q--) {
+            u64 l = lo + q;
+#pragma unroll
+            for (int t = 0; t < GROUP; t++) {
+                if (t & (1 << q)) continue;
+                u64 j = (o + (u64)t * s) & ((1ull << l) - 1);
+                u32 u = x[t], v = x[t + (1 << q)];
+                x[t] = fadd(u, v);
+                x[t + (1 << q)] = fmul(fsub(u, v), tw[j << (log_n - 1 - l)]);
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < GROUP; t++) a[base + t * s] = x[t];
+    }
+}
+
 /* a[i] *= factors[i % period] over `count` values, in place: scaling by n^-1 (period 1) or by
  * powers of the coset shift along each column (period n), with no wide temporary. */
 KERNEL void scale(u32* a, u64 count, const u32* factors, u64 period) {
