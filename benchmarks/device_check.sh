@@ -17,7 +17,9 @@ timeout 420 python3 -m pytest -q -p no:cacheprovider -k "cupy or cuda" tests/eng
   | tee "$OUT/tests.log"
 timeout 120 python3 -m pytest -q -p no:cacheprovider tests/engine/airbender/test_stark.py 2>&1 \
   | tail -3 | tee -a "$OUT/tests.log"
-for spec in "0 18 check" "100 18 no" "1 20 no"; do
+# transfers, segment log, byte check: 1 transfer = 2 x 2^18 rows (checked against a CPU proof),
+# 6 transfers = one 2^20-row segment, 100 transfers = 3 x 2^22 rows (the block)
+for spec in "1 18 check" "6 20 no" "100 22 no"; do
   set -- $spec
   flag=$([ "$3" = check ] || echo --no-check)
   timeout 240 python3 benchmarks/prover.py --backend gpu --transfers "$1" --max-log-n "$2" \

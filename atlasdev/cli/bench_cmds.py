@@ -135,7 +135,8 @@ def prover(
     path = out / f"prover-{backend}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     lines = [
-        f"{r['transfers']} transfers: {r['proven_cycles_per_second']:,} cycles/s "
+        f"{r['transfers']} transfers: {r['proven_cycles_per_second']:,} cycles/s end to end, "
+        f"{r['cycles_per_prove_second']:,} proving "
         f"({r['cycles']:,} cycles, {r['end_to_end_seconds']} s, {r['segments']} segment(s))"
         + (
             f", byte-identical to cpu: {r['byte_identical_to_cpu']}"

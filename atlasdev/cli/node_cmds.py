@@ -393,8 +393,8 @@ def up(
             "--prover",
             metavar="cpu|gpu|auto|off",
             help="Prove every sealed block in the background: on the CPU (numba, lowest "
-            "priority), the GPU (CuPy; not yet validated on a GPU), auto (the CPU until the GPU "
-            "backend is validated), or off.",
+            "priority), the GPU (CUDA kernels through CuPy; each proof checked by the CPU "
+            "verifier), auto (the GPU when CuPy finds one, else the CPU), or off.",
         ),
     ] = "off",
     autorelay: Annotated[
@@ -545,10 +545,15 @@ def doctor(json_out: JsonOpt = False) -> None:
     import llvmlite
     import numba
 
-    from ..engine.airbender.device import probe
+    from ..engine.airbender.device import probe, segment_log
 
     found = probe()
     gpu = None if found.gpu is None else dataclasses.asdict(found.gpu)
+    auto = "gpu" if found.gpu else "cpu"
+    if found.gpu is not None:
+        gpu_backend = f"available, segments of 2^{segment_log(found.gpu.memory_bytes)} rows"
+    else:
+        gpu_backend = "no usable GPU"
     data = {
         "atlasdev": _version(),
         "python": platform.python_version(),
@@ -559,8 +564,8 @@ def doctor(json_out: JsonOpt = False) -> None:
         "gpuReason": found.reason or None,
         "proverBackends": {
             "cpu": "available",
-            "gpu": "available (not yet validated on a GPU)" if found.gpu else "no usable GPU",
-            "auto": "cpu",
+            "gpu": gpu_backend,
+            "auto": auto,
         },
     }
     if found.gpu is None:
@@ -576,7 +581,6 @@ def doctor(json_out: JsonOpt = False) -> None:
         f"(numba {data['numba']}, llvmlite {data['llvmlite']})",
         f"cpu       {data['cpuCores']} cores",
         gpu_line,
-        f"prover    --prover cpu: available; --prover gpu: {data['proverBackends']['gpu']}; "
-        "--prover auto: cpu",
+        f"prover    --prover cpu: available; --prover gpu: {gpu_backend}; --prover auto: {auto}",
     ]
     emit(json_out, data, lines)

@@ -43,6 +43,10 @@ class Backend(ABC):
     name = "backend"
 
     @abstractmethod
+    def warm_up(self) -> None:
+        """Build what the first proof would otherwise build on the clock (a GPU's kernels)."""
+
+    @abstractmethod
     def release(self) -> None:
         """Give cached memory back after an out-of-memory error (a GPU's pool)."""
 

@@ -54,6 +54,9 @@ class CpuMatrix(Matrix):
 class CpuBackend(Backend):
     name = "cpu"
 
+    def warm_up(self) -> None:
+        """numba's kernels compile on first call into its on-disk cache; nothing to do here."""
+
     def release(self) -> None:
         """Nothing is cached: NumPy gives each array back when the prover drops it."""
 

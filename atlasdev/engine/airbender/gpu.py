@@ -341,7 +341,11 @@ class ArrayBackend(Backend):
         self.arrays = arrays or Arrays(xp)
         self.xp = xp
         self._adopted: dict[int, tuple[CpuMatrix, ArrayMatrix]] = {}  # keeps the key alive
+        self._powers: tuple[tuple[Ext, int], Any] | None = None  # ext_powers' last answer
         self.name = "gpu" if xp.__name__ == "cupy" else f"arrays:{xp.__name__}"
+
+    def warm_up(self) -> None:
+        """Array code compiles nothing ahead (CuPy builds its elementwise kernels as met)."""
 
     def release(self) -> None:
         """Give cached device memory back (after an out-of-memory error)."""
@@ -371,16 +375,8 @@ class ArrayBackend(Backend):
     def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
         """sum_k c_k x^k per column: the coefficients against the powers of x."""
         assert isinstance(matrix, ArrayMatrix)
-        xp, arrays = self.xp, self.arrays
-        n = matrix.coeffs.shape[1]
-        pows = xp.zeros((4, n), dtype=xp.uint32)
-        pows[0, 0] = 1
-        filled, factor = 1, x  # factor = x^filled
-        while filled < n:  # x^(filled..2 filled) = x^filled * x^(0..filled)
-            count = min(filled, n - filled)
-            pows[:, filled : filled + count] = arrays.emul(pows[:, :count], factor)
-            filled += count
-            factor = emul(factor, factor)
+        xp = self.xp
+        pows = self.ext_powers(x, matrix.coeffs.shape[1])
         out = []
         coeffs = matrix.coeffs.astype(xp.uint64)
         for e in range(4):  # coefficients are base elements: each component is a dot product
@@ -388,6 +384,22 @@ class ArrayBackend(Backend):
             products %= P
             out.append(_host(products.sum(axis=1) % P))
         return [tuple(int(out[e][c]) for e in range(4)) for c in range(coeffs.shape[0])]  # type: ignore[misc]
+
+    def ext_powers(self, x: Ext, n: int) -> Any:
+        """x^0 .. x^(n-1) as 4 rows, made here by doubling (log n extension products); the last
+        one is kept, since every matrix is evaluated at the same two points in turn."""
+        if self._powers is not None and self._powers[0] == (x, n):
+            return self._powers[1]
+        pows = self.xp.zeros((4, n), dtype=self.xp.uint32)
+        pows[0, 0] = 1
+        filled, factor = 1, x  # factor = x^filled
+        while filled < n:  # x^(filled..2 filled) = x^filled * x^(0..filled)
+            count = min(filled, n - filled)
+            pows[:, filled : filled + count] = self.arrays.emul(pows[:, :count], factor)
+            filled += count
+            factor = emul(factor, factor)
+        self._powers = ((x, n), pows)
+        return pows
 
     def open(self, matrix: Matrix, position: int) -> RowOpening:
         assert isinstance(matrix, ArrayMatrix)

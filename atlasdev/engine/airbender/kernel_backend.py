@@ -103,6 +103,10 @@ class KernelBackend(ArrayBackend):
         self.kernels = kernels
         self.name = "gpu" if kernels.name == "cuda" else f"kernels:{kernels.name}"
 
+    def warm_up(self) -> None:
+        """One tiny launch: CuPy compiles kernels.cu (NVRTC, cached on disk) at the first."""
+        self.arrays.hash_nodes(self.xp.zeros((8, 2), dtype=self.xp.uint32))
+
     def _words(self, values: Any) -> Any:
         """Small host values (Ext rows, constants) as a contiguous uint32 array here."""
         return self.xp.asarray(np.ascontiguousarray(values, dtype=np.uint32))
@@ -112,13 +116,13 @@ class KernelBackend(ArrayBackend):
         xp = self.xp
         coeffs = xp.ascontiguousarray(matrix.coeffs)
         cols, n = coeffs.shape
-        pows = self._words(ext.powers(x, n).T)  # (4, n): powers on the host, n extension products
+        pows = self.ext_powers(x, n)
         chunks = -(-n // OOD_CHUNK)
         partial = xp.empty((cols, chunks, 4), dtype=xp.uint32)
         self.kernels.launch(
             "evaluate_partial", cols * chunks, coeffs, cols, n, pows, OOD_CHUNK, partial
         )
-        sums = _host(partial).astype(np.uint64).sum(axis=1) % F.P  # chunks < 2^33: no overflow
+        sums = _host(partial.astype(xp.uint64).sum(axis=1) % F.P)  # chunks < 2^33: exact
         return [tuple(int(v) for v in row) for row in sums]  # type: ignore[misc]
 
     def quotient(
