@@ -50,12 +50,10 @@ def test_restart_resumes_at_same_height_and_root(tmp_path: Path) -> None:
         for n in range(3)
     ]
     l1 = w3_at(port + 1)  # the L1, after solo's one L2
-    for _ in range(200):  # its first block, which lands the first settlement (bounded, not timed)
-        if l1.eth.block_number >= 1:
-            break
-        time.sleep(0.05)
+    settle = lambda: l1.provider.make_request("atlasdev_getSettlement", ["latest"])["result"]  # noqa: E731
+    while (settled := settle()) is None or settled["l1Block"] is None:  # pytest-timeout ends a hang
+        time.sleep(0.05)  # until the first settlement has landed in an L1 block
     l1_head = l1.eth.get_block("latest")
-    settled = l1.provider.make_request("atlasdev_getSettlement", ["latest"])["result"]
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
     # the head as the store left it
