@@ -425,14 +425,10 @@ class ArrayBackend(Backend):
         assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
         assert isinstance(aux, ArrayMatrix)
         xp, f = self.xp, self.arrays
-        log_m = log_n + log_blowup
-        m = 1 << log_m
-        pub = f.evaluate_coset(
-            f.interpolate(xp.asarray(public_columns, dtype=xp.uint32)), log_blowup
+        m = 1 << (log_n + log_blowup)
+        pub, nxt, invs, consts = self._quotient_inputs(
+            kernel, public_columns, log_n, log_blowup, challenges, publics, claims
         )
-        nxt = xp.asarray(ntt.next_positions(log_n, log_blowup))
-        invs = self._divisor_inverses(f.coset_points(log_m), log_n)
-        consts = xp.asarray(kernel.program.consts(challenges, publics, claims))
         alpha = [tuple(int(v) for v in row) for row in alpha_powers]
         code = [tuple(int(v) for v in row) for row in kernel.code]
         sources = {LOAD_PRE: pre.lde, LOAD_MAIN: main.lde, LOAD_PUB: pub}
@@ -463,6 +459,27 @@ class ArrayBackend(Backend):
                 q = f.eadd(q, f.escale(acc[g], invs[g, lo:hi]))
             out[:, lo:hi] = q
         return out
+
+    def _quotient_inputs(
+        self,
+        kernel: Any,
+        public_columns: np.ndarray,
+        log_n: int,
+        log_blowup: int,
+        challenges: list[Ext],
+        publics: list[int],
+        claims: list[Ext],
+    ) -> tuple[Any, Any, Any, Any]:
+        """What the quotient program reads besides the matrices, here: the public columns'
+        blown-up values, each point's next-row position, the divisor inverses, the constants."""
+        xp, f = self.xp, self.arrays
+        pub = f.evaluate_coset(
+            f.interpolate(xp.asarray(public_columns, dtype=xp.uint32)), log_blowup
+        )
+        nxt = xp.asarray(ntt.next_positions(log_n, log_blowup))
+        invs = self._divisor_inverses(f.coset_points(log_n + log_blowup), log_n)
+        consts = np.ascontiguousarray(kernel.program.consts(challenges, publics, claims))
+        return pub, nxt, xp.ascontiguousarray(invs), xp.asarray(consts, dtype=xp.uint32)
 
     def _arith(self, opc: int, x: Any, y: Any) -> Any:
         """One instruction of evaluation.py's program: base values are (1, S), extension values

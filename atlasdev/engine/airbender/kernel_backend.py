@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import evaluation, ntt
+from . import evaluation
 from . import extension as ext
 from . import field as F
 from .backend import Matrix
@@ -146,16 +146,11 @@ class KernelBackend(ArrayBackend):
         unknown = set(code[:, 0].tolist()) - KNOWN_OPCODES
         if unknown:
             raise ValueError(f"the quotient kernel has no instruction {sorted(unknown)}")
-        xp, f = self.xp, self.arrays
+        xp = self.xp
         m = 1 << (log_n + log_blowup)
-        pub = f.evaluate_coset(
-            f.interpolate(xp.asarray(public_columns, dtype=xp.uint32)), log_blowup
+        pub, nxt, invs, consts = self._quotient_inputs(
+            kernel, public_columns, log_n, log_blowup, challenges, publics, claims
         )
-        nxt = xp.asarray(ntt.next_positions(log_n, log_blowup))
-        invs = xp.ascontiguousarray(
-            self._divisor_inverses(f.coset_points(log_n + log_blowup), log_n)
-        )
-        consts = self._words(kernel.program.consts(challenges, publics, claims))
         alpha = self._words(alpha_powers)
         threads = self.kernels.threads(m, QUOTIENT_THREADS)
         regs = xp.empty(max(1, kernel.program.n_regs) * 4 * threads, dtype=xp.uint32)

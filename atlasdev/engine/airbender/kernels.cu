@@ -150,13 +150,22 @@ DEVICE u64 group_base(u64 g, u64 log_n, u64 lo) {
     return (r << log_n) + (b << (lo + FUSED)) + o;
 }
 
+DEVICE void load_group(const u32* a, u64 base, u64 s, u32* x) {
+#pragma unroll
+    for (int t = 0; t < GROUP; t++) x[t] = a[base + t * s];
+}
+
+DEVICE void store_group(u32* a, u64 base, u64 s, const u32* x) {
+#pragma unroll
+    for (int t = 0; t < GROUP; t++) a[base + t * s] = x[t];
+}
+
 KERNEL void ntt_dit_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) {
     u64 total = rows << (log_n - FUSED), s = 1ull << lo;
     for (u64 g = FIRST; g < total; g += STRIDE) {
         u64 base = group_base(g, log_n, lo), o = base & (s - 1);
         u32 x[GROUP];
-#pragma unroll
-        for (int t = 0; t < GROUP; t++) x[t] = a[base + t * s];
+        load_group(a, base, s, x);
 #pragma unroll
         for (int q = 0; q < FUSED; q++) { /* half-length 2^(lo+q): values 2^q apart in x */
             u64 l = lo + q;
@@ -169,8 +178,7 @@ KERNEL void ntt_dit_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) 
                 x[t + (1 << q)] = fsub(u, v);
             }
         }
-#pragma unroll
-        for (int t = 0; t < GROUP; t++) a[base + t * s] = x[t];
+        store_group(a, base, s, x);
     }
 }
 
@@ -179,8 +187,7 @@ KERNEL void ntt_dif_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) 
     for (u64 g = FIRST; g < total; g += STRIDE) {
         u64 base = group_base(g, log_n, lo), o = base & (s - 1);
         u32 x[GROUP];
-#pragma unroll
-        for (int t = 0; t < GROUP; t++) x[t] = a[base + t * s];
+        load_group(a, base, s, x);
 #pragma unroll
         for (int q = FUSED - 1; q >= 0; q--) {
             u64 l = lo + q;
@@ -193,8 +200,7 @@ KERNEL void ntt_dif_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) 
                 x[t + (1 << q)] = fmul(fsub(u, v), tw[j << (log_n - 1 - l)]);
             }
         }
-#pragma unroll
-        for (int t = 0; t < GROUP; t++) a[base + t * s] = x[t];
+        store_group(a, base, s, x);
     }
 }
 
