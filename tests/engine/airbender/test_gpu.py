@@ -123,13 +123,17 @@ def test_commitments_openings_and_ood_values_match_the_cpu(backend: ArrayBackend
 
 def test_a_whole_proof_is_byte_identical_to_the_cpu_one(backend: ArrayBackend) -> None:
     from atlasdev.engine.airbender import prover, verifier
-    from tests.engine.airbender.test_stark import honest, setup, trace
+    from atlasdev.engine.airbender.proof import StarkProof
+    from tests.engine.airbender.test_stark import TAMPERS, honest, setup, trace
 
     fib, pk, k = setup()
     publics, want = honest()
     got = prover.prove(pk, trace(k), publics, backend=backend).to_bytes()
     assert got == want
     verifier.verify(fib, pk.vk, publics, got)
+    for tamper in TAMPERS.values():  # the GPU's proof, tampered, is rejected like the CPU's
+        with pytest.raises(verifier.InvalidProof):
+            verifier.verify(fib, pk.vk, publics, tamper(StarkProof.from_bytes(got)).to_bytes())
 
 
 def test_a_zkos_block_proof_is_byte_identical_to_the_cpu_one(backend: ArrayBackend) -> None:
