@@ -182,9 +182,11 @@ def test_a_gpu_that_fails_is_dropped_for_the_cpu(
         """A backend whose row openings are off by one: the prover does not notice, the
         verifier does."""
 
-        def open(self, matrix, position):  # type: ignore[no-untyped-def]
-            opening = super().open(matrix, position)
-            return dataclasses.replace(opening, values=[v + 1 for v in opening.values])
+        def open(self, matrix, positions):  # type: ignore[no-untyped-def]
+            return [
+                dataclasses.replace(opening, values=[v + 1 for v in opening.values])
+                for opening in super().open(matrix, positions)
+            ]
 
     def no_kernels() -> CpuBackend:
         raise RuntimeError("NVRTC_ERROR_COMPILATION")

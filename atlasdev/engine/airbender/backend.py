@@ -113,5 +113,6 @@ class Backend(ABC):
         """Every FRI layer's opening on the path of each query position."""
 
     @abstractmethod
-    def open(self, matrix: Matrix, position: int) -> RowOpening:
-        """One row of the blown-up matrix with its Merkle path."""
+    def open(self, matrix: Matrix, positions: list[int]) -> list[RowOpening]:
+        """The rows of the blown-up matrix at the query positions, with their Merkle paths (all
+        at once: a GPU gathers them in a few copies, not one per row and tree level)."""

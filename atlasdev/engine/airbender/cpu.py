@@ -131,9 +131,12 @@ class CpuBackend(Backend):
     def fri_open(self, state: CommitState, positions: list[int]) -> list[list[LayerOpening]]:
         return fri.open_queries(state, positions)
 
-    def open(self, matrix: Matrix, position: int) -> RowOpening:
+    def open(self, matrix: Matrix, positions: list[int]) -> list[RowOpening]:
         assert isinstance(matrix, CpuMatrix)
-        return RowOpening([int(v) for v in matrix.lde[:, position]], matrix.tree.path(position))
+        return [
+            RowOpening([int(v) for v in matrix.lde[:, pos]], matrix.tree.path(pos))
+            for pos in positions
+        ]
 
 
 CPU = CpuBackend()

@@ -181,23 +181,21 @@ def open_queries(
     positions: list[int],
     host: Callable[[Any], np.ndarray] = np.asarray,
 ) -> list[list[LayerOpening]]:
-    """Every layer's leaf on each query's path; ``host`` brings a slice of a layer's values to
-    the host (a GPU backend keeps its layers on the device)."""
-    out = []
-    for pos in positions:
-        openings = []
-        for layer in state.layers:
-            leaf = pos >> layer.log_fold
-            start = leaf << layer.log_fold
-            vals = host(layer.values[:, start : start + (1 << layer.log_fold)])
-            openings.append(
-                LayerOpening(
-                    [tuple(int(v) for v in vals[:, j]) for j in range(vals.shape[1])],  # type: ignore[misc]
-                    layer.tree.path(leaf),
-                )
-            )
-            pos = leaf
-        out.append(openings)
+    """Every layer's leaf on each query's path; ``host`` brings a layer's gathered values to the
+    host (a GPU backend keeps its layers on the device: one gather and copy a layer)."""
+    out: list[list[LayerOpening]] = [[] for _ in positions]
+    leaves = np.asarray(positions, dtype=np.int64)
+    for layer in state.layers:
+        leaves = leaves >> layer.log_fold
+        group = 1 << layer.log_fold
+        columns = (leaves[:, None] * group + np.arange(group)).reshape(-1)
+        if not isinstance(layer.values, np.ndarray):
+            columns = layer.tree.xp.asarray(columns)
+        vals = host(layer.values[:, columns]).reshape(4, len(positions), group)
+        paths = layer.tree.paths([int(leaf) for leaf in leaves])
+        for q, path in enumerate(paths):
+            leaf_values = [tuple(int(v) for v in vals[:, q, j]) for j in range(group)]
+            out[q].append(LayerOpening(leaf_values, path))  # type: ignore[arg-type]
     return out
 
 

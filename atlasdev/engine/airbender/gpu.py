@@ -291,17 +291,25 @@ class Tree:
     """Merkle layers, leaves first, as digest words (8, count) each; the last holds the root."""
 
     layers: list[Any]
+    xp: Any = np  # their array module (gathers index with its arrays)
 
     @property
     def root(self) -> bytes:
         return np.asarray(_host(self.layers[-1][:, 0]), dtype="<u4").tobytes()
 
     def path(self, index: int) -> list[bytes]:
-        siblings = []
+        return self.paths([index])[0]
+
+    def paths(self, indices: list[int]) -> list[list[bytes]]:
+        """The sibling digests of each leaf up to the root: one gather and one copy a level."""
+        idx = np.asarray(indices, dtype=np.int64)
+        out: list[list[bytes]] = [[] for _ in indices]
         for layer in self.layers[:-1]:
-            siblings.append(np.asarray(_host(layer[:, index ^ 1]), dtype="<u4").tobytes())
-            index >>= 1
-        return siblings
+            siblings = _host(layer[:, self.xp.asarray(idx ^ 1)]).T.astype("<u4")  # (queries, 8)
+            for q, digest in enumerate(siblings):
+                out[q].append(digest.tobytes())
+            idx = idx >> 1
+        return out
 
 
 def _host(array: Any) -> np.ndarray:
@@ -314,7 +322,7 @@ def merkle_tree(arrays: Arrays, cols: Any) -> Tree:
     layers = [arrays.hash_leaves(cols)]
     while layers[-1].shape[1] > 1:
         layers.append(arrays.hash_nodes(layers[-1]))
-    return Tree(layers)
+    return Tree(layers, arrays.xp)
 
 
 @dataclass
@@ -401,10 +409,14 @@ class ArrayBackend(Backend):
         self._powers = ((x, n), pows)
         return pows
 
-    def open(self, matrix: Matrix, position: int) -> RowOpening:
+    def open(self, matrix: Matrix, positions: list[int]) -> list[RowOpening]:
         assert isinstance(matrix, ArrayMatrix)
-        row = _host(matrix.lde[:, position])
-        return RowOpening([int(v) for v in row], matrix.tree.path(position))
+        idx = np.asarray(positions, dtype=np.int64)
+        rows = _host(matrix.lde[:, self.xp.asarray(idx)]).T  # one gather, one copy
+        paths = matrix.tree.paths(positions)
+        return [
+            RowOpening([int(v) for v in row], path) for row, path in zip(rows, paths, strict=True)
+        ]
 
     # ---- the quotient ---------------------------------------------------------------------------
     def quotient(

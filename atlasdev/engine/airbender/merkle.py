@@ -103,6 +103,10 @@ class MerkleTree:
             index >>= 1
         return siblings
 
+    def paths(self, indices: list[int]) -> list[list[bytes]]:
+        """`path` of each index (the GPU tree answers the same call in one copy a level)."""
+        return [self.path(i) for i in indices]
+
 
 def commit(cols: np.ndarray) -> MerkleTree:
     """The tree over the rows of a column-major matrix whose row count is a power of two."""

@@ -231,7 +231,8 @@ def _prove_segment(
         nonce,
         backend.fri_open(state, positions),
     )
-    queries = [QueryOpening(*(backend.open(mat, pos) for mat in matrices)) for pos in positions]
+    rows = [backend.open(mat, positions) for mat in matrices]  # per matrix: every query's row
+    queries = [QueryOpening(*opened) for opened in zip(*rows, strict=True)]
     clock.lap("FRI and openings")
     return StarkProof(
         log_n,
