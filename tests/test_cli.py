@@ -760,3 +760,18 @@ def test_serve_a_real_node(tmp_path: Path) -> None:
     events = [json.loads(line)["event"] for line in lines]
     assert events[0] == "ready" and "block" in events and events[-1] == "stopped"
     assert invoke("reset", "--data-dir", str(tmp_path), "--yes").exit_code == 0
+
+
+def test_bench_prover_on_host_kernels_without_a_compiler_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atlasdev.engine.airbender import kernels
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no host build cached there
+    monkeypatch.setattr(kernels.shutil, "which", lambda name: None)
+    result = invoke(
+        "bench", "prover", "--backend", "host", "--transfers", "0", "--out", str(tmp_path)
+    )
+    assert result.exit_code != 0
+    assert "--backend host: no C++ compiler (g++) to build the host kernels" in result.output
+    assert "Traceback" not in result.output

@@ -127,10 +127,14 @@ def prover(
         if found.gpu is None:
             raise CliError(f"--backend gpu: no usable GPU ({found.reason})")
     from ..bench_prover import run_prover_bench
+    from ..engine.airbender.kernels import KernelsUnavailable
 
-    result = run_prover_bench(
-        backend, sizes, max_log_n, check, log=lambda line: typer.echo(line, err=True)
-    )
+    try:
+        result = run_prover_bench(
+            backend, sizes, max_log_n, check, log=lambda line: typer.echo(line, err=True)
+        )
+    except KernelsUnavailable as exc:
+        raise CliError(f"--backend {backend}: {exc}") from None
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"prover-{backend}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

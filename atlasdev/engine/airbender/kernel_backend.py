@@ -1,8 +1,9 @@
 """The GPU backend proper: gpu.py's array backend with its hot loops in kernels.cu.
 
-NTT stages, Blake2s leaves and nodes, the quotient program, the DEEP sums, FRI folds and the
-out-of-domain dot products run as CUDA kernels (kernels.py); the rest (bit reversals, scaling
-by powers, the quotient's split into chunks) stays array code from gpu.py. With `CudaKernels`
+NTT stages and scaling, Blake2s leaves and nodes, the quotient program, the DEEP sums, FRI
+folds and the out-of-domain dot products run as CUDA kernels (kernels.py); the rest (bit
+reversals, powers, divisor inverses, the quotient's split into chunks) stays array code from
+gpu.py. With `CudaKernels`
 this is what `--prover gpu` runs; with `HostKernels` the same kernel source runs on the CPU,
 which is how the tests check it byte for byte against the CPU backend where there is no GPU.
 """
@@ -39,7 +40,7 @@ class KernelArrays(Arrays):
         n/2 down to 1), four at a time while four are left."""
         rows, n = a.shape
         tw = self._twiddles(log_n, inverse)
-        fused = [lo for lo in range(0, log_n - FUSED + 1, FUSED)]  # groups of four, from 2^0
+        fused = list(range(0, log_n - FUSED + 1, FUSED))  # groups of four, from 2^0
         single = range(len(fused) * FUSED, log_n)  # the stages left over, one at a time
         steps = [("four", lo) for lo in fused] + [("one", lo) for lo in single]
         for what, lo in steps if kind == "dit" else reversed(steps):

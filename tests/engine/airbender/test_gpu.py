@@ -16,7 +16,7 @@ from atlasdev.engine.airbender.cpu import CPU, evaluate_at
 from atlasdev.engine.airbender.device import probe
 from atlasdev.engine.airbender.gpu import ArrayBackend, merkle_tree
 from atlasdev.engine.airbender.kernel_backend import KernelBackend
-from atlasdev.engine.airbender.kernels import CudaKernels, HostKernels
+from atlasdev.engine.airbender.kernels import CudaKernels, HostKernels, KernelsUnavailable
 
 P = field.P
 FLAVOURS = ("numpy", "host-kernels", "cupy", "cuda-kernels")
@@ -28,13 +28,21 @@ def _flavours() -> list:
     return [pytest.param(f, marks=no_gpu) if "cu" in f else f for f in FLAVOURS]
 
 
+def host_kernels() -> HostKernels:
+    """The kernels built for this CPU, or a skip where there is no C++ compiler."""
+    try:
+        return HostKernels()
+    except KernelsUnavailable as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.fixture(params=_flavours())
 def backend(request: pytest.FixtureRequest) -> ArrayBackend:
     """A fresh GPU backend of one flavour."""
     if request.param == "numpy":
         return ArrayBackend(np)
     if request.param == "host-kernels":
-        return KernelBackend(HostKernels())
+        return KernelBackend(host_kernels())
     import cupy
 
     return ArrayBackend(cupy) if request.param == "cupy" else KernelBackend(CudaKernels(cupy))

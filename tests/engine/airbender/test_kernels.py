@@ -36,7 +36,9 @@ def test_the_prelude_carries_the_python_constants() -> None:
 
 
 def test_host_launches_check_their_arguments() -> None:
-    host = HostKernels()
+    from tests.engine.airbender.test_gpu import host_kernels
+
+    host = host_kernels()
     out = np.zeros((8, 4), dtype=np.uint32)
     children = np.zeros((8, 8), dtype=np.uint32)
     host.launch("blake2s_nodes", 4, children, 4, out)
@@ -54,6 +56,8 @@ def test_host_launches_check_their_arguments() -> None:
 def test_the_host_build_is_cached_and_a_missing_compiler_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if shutil.which("g++") is None:
+        pytest.skip("no C++ compiler (g++) to build the host kernels")
     HostKernels(cache_dir=tmp_path)
     (built,) = tmp_path.glob("kernels-*.so")
     HostKernels(cache_dir=tmp_path)  # found, not rebuilt
