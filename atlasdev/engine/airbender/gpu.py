@@ -1,21 +1,16 @@
-"""The GPU backend, written as whole-array operations over an array module: CuPy on an NVIDIA
-GPU, NumPy to check it on any CPU.
+"""The GPU backend's array layer: every step as whole-array operations over an array module,
+CuPy on an NVIDIA GPU, NumPy to check it on any CPU.
 
 Every step of backend.py becomes a handful of array expressions over a whole matrix at once
 (NTT butterflies a stage at a time, Blake2s over every row at once, the quotient program an
 instruction at a time over the whole domain), so the same code runs on the device with CuPy and
-on the host with NumPy. The NumPy run is how this backend is tested where there is no GPU: its
-proofs must equal the CPU backend's (cpu.py, the reference) byte for byte. Matrices stay in the
-array module's memory between steps (on a GPU: uploaded once); only roots, out-of-domain values
-and openings come back. Hot loops may later move to CUDA kernels (`cupy.RawKernel`) with these
-expressions as their twins.
+on the host with NumPy. Matrices stay in the array module's memory between steps (on a GPU:
+uploaded once); only roots, out-of-domain values and openings come back.
 
-Status (issue 8): every step is here, and with NumPy its proofs equal the CPU backend's byte
-for byte (a Fibonacci AIR and a real zkOS block, tests/engine/airbender/test_gpu.py); the same
-tests run with CuPy where a GPU is at hand. `--prover gpu` runs it (when `device.probe` finds a
-GPU); it has not yet run on a GPU here, so `--prover auto` stays on the CPU until it has. Speed
-on a GPU is unmeasured; the quotient program runs one array operation per instruction, the
-first candidate for a CUDA kernel.
+This layer is complete on its own (`ArrayBackend`), and with NumPy its proofs equal the CPU
+backend's byte for byte. What `--prover gpu` runs is kernel_backend.py's `KernelBackend`: this
+backend with the hot loops replaced by the CUDA kernels of kernels.cu; these expressions are
+the kernels' array twins (tests/engine/airbender/test_gpu.py runs both).
 """
 
 from __future__ import annotations
@@ -357,6 +352,7 @@ class ArrayBackend(Backend):
 
     def release(self) -> None:
         """Give cached device memory back (after an out-of-memory error)."""
+        self._powers = None
         if self.xp.__name__ == "cupy":
             self.xp.get_default_memory_pool().free_all_blocks()
 

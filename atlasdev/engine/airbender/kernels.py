@@ -1,6 +1,6 @@
 """kernels.cu, compiled for a GPU (CuPy's NVRTC) or for this CPU (the host C++ compiler).
 
-The GPU backend (gpu.py) launches the CUDA kernels by name. `CudaKernels` runs them on an
+The GPU backend (kernel_backend.py) launches the kernels by name. `CudaKernels` runs them on an
 NVIDIA GPU; `HostKernels` compiles the same source with g++ into a shared library and calls it
 through ctypes on NumPy arrays, one thread doing every item in order. That host build is the
 kernels' CPU-checkable twin: the tests run every kernel, and whole proofs through them, against
