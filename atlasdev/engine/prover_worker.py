@@ -108,8 +108,8 @@ class ProverWorker(ChainWorker):
         self.store = store
         self.backend = backend
         self._impl: Backend | None = None  # made on the first proof (imports numba or CuPy)
-        self.max_log_n: int | None = None  # rows per segment (log): what the GPU holds, or the
-        # CPU's default (block_prover.MAX_SEGMENT_LOG)
+        self.max_log_n = 0  # rows per segment (log), set with the backend: what the GPU holds,
+        # or the CPU's default (block_prover.MAX_SEGMENT_LOG)
         self.prove_empty_blocks = prove_empty_blocks  # else recorded "empty", checked by rule
 
     def queue_length(self, chain_id: int, head: int) -> int:
@@ -189,9 +189,11 @@ class ProverWorker(ChainWorker):
 
         if self._impl is None:
             self._impl = airbender_backend(self.backend)  # CuPy compiles the kernels here
-            self.max_log_n = gpu_segment_log() if self.backend == "gpu" else None
-        max_log_n = self.max_log_n or block_prover.MAX_SEGMENT_LOG
-        proof = block_prover.prove_block(program, words, max_log_n=max_log_n, backend=self._impl)
+            gpu = self.backend == "gpu"
+            self.max_log_n = gpu_segment_log() if gpu else block_prover.MAX_SEGMENT_LOG
+        proof = block_prover.prove_block(
+            program, words, max_log_n=self.max_log_n, backend=self._impl
+        )
         if self.backend != "cpu":
             block_prover.verify_block(program, proof.proof, proof.report)
         return proof
@@ -207,9 +209,7 @@ class ProverWorker(ChainWorker):
         reason = f"{type(exc).__name__}: {exc}"
         if out_of_memory(exc) and self._impl is not None:
             self._impl.release()
-            smaller = max(
-                block_prover.MIN_LOG_N, (self.max_log_n or block_prover.MAX_SEGMENT_LOG) - 1
-            )
+            smaller = max(block_prover.MIN_LOG_N, self.max_log_n - 1)
             log.warning(
                 "chain %d block %d: the GPU ran out of memory (%s); proving it on the CPU, "
                 "and later blocks on the GPU in segments of 2^%d rows",
@@ -221,7 +221,7 @@ class ProverWorker(ChainWorker):
                 "chain %d block %d: the GPU backend failed (%s); proving on the CPU from now on",
                 chain_id, number, reason,
             )  # fmt: skip
-            self.backend, self._impl, self.max_log_n = "cpu", None, None
+            self.backend, self._impl = "cpu", None  # the next block makes the CPU backend
         return block_prover.prove_block(program, words, backend=airbender_backend("cpu"))
 
     def _record(self, chain_id: int, number: int, status: str, error: str = "") -> None:

@@ -95,11 +95,13 @@ class Backend(ABC):
         log_domain: int,
         zeta: Ext,
         zeta_next: Ext,
-        gamma: Ext,
-        ood_current: list[Ext],
-        ood_next: list[Ext],
+        weights: np.ndarray,
+        f_z: Ext,
+        f_tzn: Ext,
     ) -> Any:
-        """The DEEP composition on the blown-up coset, for `fri_commit`."""
+        """The DEEP composition on the blown-up coset, for `fri_commit`: column c (in matrix
+        order) weighted by weights[c], the trace's openings at zeta_next by weights[-1]; f_z and
+        f_tzn are the openings' weighted sums (the prover's, from the out-of-domain values)."""
 
     @abstractmethod
     def fri_commit(

@@ -114,14 +114,14 @@ class CpuBackend(Backend):
         log_domain: int,
         zeta: Ext,
         zeta_next: Ext,
-        gamma: Ext,
-        ood_current: list[Ext],
-        ood_next: list[Ext],
+        weights: np.ndarray,
+        f_z: Ext,
+        f_tzn: Ext,
     ) -> np.ndarray:
         ldes = [m.lde for m in matrices if isinstance(m, CpuMatrix)]
         assert len(ldes) == len(matrices)
         points = ntt.coset_points(log_domain)
-        return deep(ldes, n_trace, points, zeta, zeta_next, gamma, ood_current, ood_next)
+        return deep(ldes, n_trace, points, zeta, zeta_next, weights, f_z, f_tzn)
 
     def fri_commit(
         self, deep: np.ndarray, log_degree: int, params: FriParams, transcript: Transcript
@@ -299,15 +299,13 @@ def deep(
     points: np.ndarray,
     zeta: Ext,
     zeta_next: Ext,
-    gamma: Ext,
-    ood_current: list[Ext],
-    ood_next: list[Ext],
+    gpows: np.ndarray,
+    f_z: Ext,
+    f_tzn: Ext,
 ) -> np.ndarray:
     """The DEEP composition on the blown-up domain: every column's opening at zeta (and the
     trace's at zeta * w) folded into one function of degree < n, with powers of gamma."""
     widths = [lde.shape[0] for lde in ldes]
-    total = sum(widths)
-    gpows = ext.powers(gamma, total + 1)
     m = points.shape[0]
     f_trace = np.zeros((4, m), dtype=np.uint32)
     offset = 0
@@ -319,8 +317,6 @@ def deep(
     for lde, width in zip(ldes[n_trace:], widths[n_trace:], strict=True):
         _accumulate(lde, gpows[offset : offset + width], f_all)
         offset += width
-    f_z = ext.weighted_sum(ood_current, gpows)
-    f_tzn = ext.weighted_sum(ood_next, gpows)
     out = np.empty((4, m), dtype=np.uint32)
     arr = lambda e: np.array(e, dtype=np.uint32)  # noqa: E731
     _deep_kernel(
@@ -331,7 +327,7 @@ def deep(
         arr(zeta_next),
         arr(f_z),
         arr(f_tzn),
-        gpows[total].copy(),
+        gpows[-1].copy(),
         out,
     )
     return out

@@ -176,22 +176,24 @@ def query_phase(
     return nonce, transcript.indices(params.num_queries, state.log_domain)
 
 
+def _gather(values: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    return values[:, columns]
+
+
 def open_queries(
     state: CommitState,
     positions: list[int],
-    host: Callable[[Any], np.ndarray] = np.asarray,
+    gather: Callable[[Any, np.ndarray], np.ndarray] = _gather,
 ) -> list[list[LayerOpening]]:
-    """Every layer's leaf on each query's path; ``host`` brings a layer's gathered values to the
-    host (a GPU backend keeps its layers on the device: one gather and copy a layer)."""
+    """Every layer's leaf on each query's path; ``gather(values, columns)`` brings a layer's
+    columns to the host (a GPU backend keeps its layers on the device: one gather a layer)."""
     out: list[list[LayerOpening]] = [[] for _ in positions]
     leaves = np.asarray(positions, dtype=np.int64)
     for layer in state.layers:
         leaves = leaves >> layer.log_fold
         group = 1 << layer.log_fold
         columns = (leaves[:, None] * group + np.arange(group)).reshape(-1)
-        if not isinstance(layer.values, np.ndarray):
-            columns = layer.tree.xp.asarray(columns)
-        vals = host(layer.values[:, columns]).reshape(4, len(positions), group)
+        vals = gather(layer.values, columns).reshape(4, len(positions), group)
         paths = layer.tree.paths([int(leaf) for leaf in leaves])
         for q, path in enumerate(paths):
             leaf_values = [tuple(int(v) for v in vals[:, q, j]) for j in range(group)]

@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from ..zkos.blake2s import IV, PARAM0, SIGMA
-from . import extension as ext
 from . import field as F
 from . import fri, ntt
 from .backend import Backend, Matrix, UnsatisfiedConstraints
@@ -407,8 +406,7 @@ class ArrayBackend(Backend):
 
     def open(self, matrix: Matrix, positions: list[int]) -> list[RowOpening]:
         assert isinstance(matrix, ArrayMatrix)
-        idx = np.asarray(positions, dtype=np.int64)
-        rows = _host(matrix.lde[:, self.xp.asarray(idx)]).T  # one gather, one copy
+        rows = self._gather(matrix.lde, np.asarray(positions, dtype=np.int64)).T
         paths = matrix.tree.paths(positions)
         return [
             RowOpening([int(v) for v in row], path) for row, path in zip(rows, paths, strict=True)
@@ -486,8 +484,12 @@ class ArrayBackend(Backend):
         )
         nxt = xp.asarray(ntt.next_positions(log_n, log_blowup))
         invs = self._divisor_inverses(f.coset_points(log_n + log_blowup), log_n)
-        consts = np.ascontiguousarray(kernel.program.consts(challenges, publics, claims))
-        return pub, nxt, xp.ascontiguousarray(invs), xp.asarray(consts, dtype=xp.uint32)
+        consts = self._words(kernel.program.consts(challenges, publics, claims))
+        return pub, nxt, xp.ascontiguousarray(invs), consts
+
+    def _words(self, values: Any) -> Any:
+        """Small host values (Ext rows, constants) as a contiguous uint32 array here."""
+        return self.xp.asarray(np.ascontiguousarray(values, dtype=np.uint32))
 
     def _arith(self, opc: int, x: Any, y: Any) -> Any:
         """One instruction of evaluation.py's program: base values are (1, S), extension values
@@ -557,42 +559,33 @@ class ArrayBackend(Backend):
         log_domain: int,
         zeta: Ext,
         zeta_next: Ext,
-        gamma: Ext,
-        ood_current: list[Ext],
-        ood_next: list[Ext],
+        weights: np.ndarray,
+        f_z: Ext,
+        f_tzn: Ext,
     ) -> Any:
         """cpu.deep over arrays."""
         f, xp = self.arrays, self.xp
         ldes = [mat.lde for mat in matrices if isinstance(mat, ArrayMatrix)]
         assert len(ldes) == len(matrices)
-        total = sum(int(lde.shape[0]) for lde in ldes)
-        weights = ext.powers(gamma, total + 1)
         gpows = [tuple(int(v) for v in row) for row in weights]
-        m = 1 << log_domain
-        f_trace = xp.zeros((4, m), dtype=xp.uint32)
-        f_all = None
-        offset = 0
-        for i, lde in enumerate(ldes):
-            if i == n_trace:
-                f_all = f_trace.copy()
-            target = f_trace if i < n_trace else f_all
-            for c in range(lde.shape[0]):
-                target = f.eadd(target, f.escale(gpows[offset + c], lde[c]))
-            offset += int(lde.shape[0])
-            if i < n_trace:
-                f_trace = target
-            else:
-                f_all = target
-        if f_all is None:
-            f_all = f_trace
-        f_z = ext.weighted_sum(ood_current, weights)
-        f_tzn = ext.weighted_sum(ood_next, weights)
+
+        def accumulate(acc: Any, mats: list[Any], offset: int) -> tuple[Any, int]:
+            for lde in mats:
+                for c in range(lde.shape[0]):
+                    acc = f.eadd(acc, f.escale(gpows[offset + c], lde[c]))
+                offset += int(lde.shape[0])
+            return acc, offset
+
+        f_trace, offset = accumulate(
+            xp.zeros((4, 1 << log_domain), dtype=xp.uint32), ldes[:n_trace], 0
+        )
+        f_all, _ = accumulate(f_trace, ldes[n_trace:], offset)
         points = f.coset_points(log_domain)
         zero = xp.zeros_like(points)
         x = xp.stack([points, zero, zero, zero])
         first = f.emul(f.esub(f_all, f_z), f.einv(f.esub(x, zeta)))
         second = f.emul(f.esub(f_trace, f_tzn), f.einv(f.esub(x, zeta_next)))
-        return f.eadd(first, f.emul(second, gpows[total]))
+        return f.eadd(first, f.emul(second, gpows[-1]))
 
     def fri_commit(
         self, deep: Any, log_degree: int, params: fri.FriParams, transcript: Transcript
@@ -617,7 +610,11 @@ class ArrayBackend(Backend):
     def fri_open(
         self, state: fri.CommitState, positions: list[int]
     ) -> list[list[fri.LayerOpening]]:
-        return fri.open_queries(state, positions, _host)
+        return fri.open_queries(state, positions, self._gather)
+
+    def _gather(self, values: Any, columns: np.ndarray) -> np.ndarray:
+        """values[:, columns] on the host: one gather here, one copy back."""
+        return _host(values[:, self.xp.asarray(columns)])
 
 
 def _wide(xp: Any, a: Any, size: int) -> Any:

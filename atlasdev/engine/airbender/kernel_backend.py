@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from . import evaluation
-from . import extension as ext
 from . import field as F
 from .backend import Matrix
 from .extension import Ext
@@ -108,10 +107,6 @@ class KernelBackend(ArrayBackend):
         """One tiny launch: CuPy compiles kernels.cu (NVRTC, cached on disk) at the first."""
         self.arrays.hash_nodes(self.xp.zeros((8, 2), dtype=self.xp.uint32))
 
-    def _words(self, values: Any) -> Any:
-        """Small host values (Ext rows, constants) as a contiguous uint32 array here."""
-        return self.xp.asarray(np.ascontiguousarray(values, dtype=np.uint32))
-
     def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
         assert isinstance(matrix, ArrayMatrix)
         xp = self.xp
@@ -169,15 +164,13 @@ class KernelBackend(ArrayBackend):
         log_domain: int,
         zeta: Ext,
         zeta_next: Ext,
-        gamma: Ext,
-        ood_current: list[Ext],
-        ood_next: list[Ext],
+        weights: np.ndarray,
+        f_z: Ext,
+        f_tzn: Ext,
     ) -> Any:
         xp = self.xp
         ldes = [mat.lde for mat in matrices if isinstance(mat, ArrayMatrix)]
         assert len(ldes) == len(matrices)
-        total = sum(int(lde.shape[0]) for lde in ldes)
-        weights = ext.powers(gamma, total + 1)
         m = 1 << log_domain
         f_trace = xp.zeros((4, m), dtype=xp.uint32)
         f_all = f_trace  # the trace's sum, then (a copy) the other matrices' added
@@ -190,10 +183,7 @@ class KernelBackend(ArrayBackend):
                 gpows = self._words(weights[offset : offset + width])
                 self.kernels.launch("deep_accumulate", m, lde, width, m, gpows, f_all)
             offset += width
-        par = self._words(
-            [zeta, zeta_next, ext.weighted_sum(ood_current, weights),
-             ext.weighted_sum(ood_next, weights), tuple(weights[total])]
-        )  # fmt: skip
+        par = self._words([zeta, zeta_next, f_z, f_tzn, tuple(weights[-1])])
         points = xp.ascontiguousarray(self.arrays.coset_points(log_domain))
         out = xp.empty((4, m), dtype=xp.uint32)
         self.kernels.launch("deep_combine", m, f_all, f_trace, points, m, par, out)

@@ -218,9 +218,9 @@ def _prove_segment(
     clock.lap("out-of-domain values")
 
     gamma = t.challenge_ext()
-    deep = backend.deep(
-        matrices, len(trace), log_n + lb, zeta, zeta_next, gamma, ood_current, ood_next
-    )
+    weights = ext.powers(gamma, sum(mat.width for mat in matrices) + 1)
+    f_z, f_tzn = ext.weighted_sum(ood_current, weights), ext.weighted_sum(ood_next, weights)
+    deep = backend.deep(matrices, len(trace), log_n + lb, zeta, zeta_next, weights, f_z, f_tzn)
     clock.lap("DEEP composition")
     state = backend.fri_commit(deep, log_n, params.fri, t)
     del deep

@@ -76,11 +76,10 @@ def status(store: Store, message: bytes) -> MessageStatus:
         raise MessageNotFound(f"no message 0x{message.hex()} on any chain of this network")
     verdict = store.verification(row.chain_id, row.block_number)
     l1 = store.l1_chain_id()
-    if (verdict is None or verdict.status == "rejected") and row.chain_id == l1:
-        return MessageStatus(
-            row, "sealed", None, f"the gateway has not read L1 block {row.block_number} yet"
-        )
     if verdict is None or verdict.status == "rejected":
+        if row.chain_id == l1:  # final when read: no proof to wait for
+            reason = f"the gateway has not read L1 block {row.block_number} yet"
+            return MessageStatus(row, "sealed", None, reason)
         proof = store.proof_statuses(row.chain_id, row.block_number, row.block_number)
         proven = proof.get(row.block_number) == "proven"
         why = "the gateway has not verified" if proven else "the prover has not proven"

@@ -632,7 +632,7 @@ class EthApi:
                 for h in s.heads
             ],
             "createdAt": s.created_at,
-            "l1ChainId": self.chain.store.l1_chain_id(),
+            "l1ChainId": store.l1_chain_id(),
             "l1Block": s.l1_block,
             "landedAt": s.landed_at,
         }

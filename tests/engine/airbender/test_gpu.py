@@ -200,10 +200,9 @@ def test_deep_and_fri_folds_match_the_cpu(backend: ArrayBackend) -> None:
     cpu_mats = [CPU.commit_values(_random(rng, w, 1 << log_n), lb) for w in widths]
     mine = [backend.adopt(m) for m in cpu_mats]
     e = lambda: tuple(int(v) for v in _random(rng, 4))  # noqa: E731
-    zeta, zeta_next, gamma = e(), e(), e()
-    ood = [e() for _ in range(sum(widths))]
-    ood_next = [e() for _ in range(sum(widths[:3]))]
-    args = (3, log_n + lb, zeta, zeta_next, gamma, ood, ood_next)
+    zeta, zeta_next, f_z, f_tzn = e(), e(), e(), e()
+    weights = ext.powers(e(), sum(widths) + 1)
+    args = (3, log_n + lb, zeta, zeta_next, weights, f_z, f_tzn)
     want = CPU.deep(cpu_mats, *args)  # type: ignore[arg-type]
     got = backend.deep(mine, *args)  # type: ignore[arg-type]
     assert np.array_equal(_host(got), want)
