@@ -2,8 +2,8 @@
 
 Everything above this interface (prover.py: the transcript, the order of the steps, what goes
 into the proof) is the same for every backend; below it are the steps that touch whole
-matrices: committing columns (interpolate, coset low-degree extension, Merkle tree over the
-rows), the quotient evaluation, out-of-domain evaluation, the DEEP composition, FRI's folds and
+matrices: building LogUp's auxiliary columns, committing columns (interpolate, coset low-degree
+extension, Merkle tree over the rows), the quotient evaluation, out-of-domain evaluation, the DEEP composition, FRI's folds and
 layer trees, and the openings at the query positions. A backend keeps its matrices where it
 likes (a GPU: in device memory, uploaded once) and hands back only roots, a few field elements
 and the openings. The CPU backend (cpu.py, numba) is the reference: every other backend must
@@ -13,7 +13,7 @@ produce byte-identical proofs (issue 8).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from .extension import Ext
 from .fri import CommitState, FriParams, LayerOpening
 from .proof import RowOpening
 from .transcript import Transcript
+
+if TYPE_CHECKING:
+    from .lookup import AuxTrace
 
 
 class UnsatisfiedConstraints(ValueError):
@@ -55,9 +58,23 @@ class Backend(ABC):
         """A matrix the reference backend committed (a proving key's preprocessed columns),
         made usable here; the CPU backend returns it as it is."""
 
+    def logup(
+        self,
+        aux: AuxTrace,
+        challenges: list[Ext],
+        pre_values: np.ndarray,
+        main_values: np.ndarray,
+        publics: list[int],
+    ) -> tuple[Any, np.ndarray]:
+        """LogUp's auxiliary columns on the trace rows, kept where `commit_values` takes them,
+        and their last row (on the host: the claims are read from it). Here: on the CPU."""
+        values = aux.build(challenges, pre_values, main_values, publics)
+        return values, values[:, -1].copy()
+
     @abstractmethod
-    def commit_values(self, values: np.ndarray, log_blowup: int) -> Matrix:
-        """Commit to columns given by their values on the trace rows (width, n)."""
+    def commit_values(self, values: Any, log_blowup: int) -> Matrix:
+        """Commit to columns given by their values on the trace rows (width, n): a host array,
+        or one this backend made (`logup`)."""
 
     @abstractmethod
     def commit_quotient(self, q_values: Any, log_n: int, log_blowup: int, chunks: int) -> Matrix:

@@ -189,7 +189,7 @@ def prove_block(
     aux = lookup.AuxTrace(rv.air, rv.logup)
     stages: dict[str, float] = {}
     publics = [seg.publics(run.outputs) for seg in segments]
-    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux.build, stages, backend)
+    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux, stages, backend)
     seconds["prove"] = time.perf_counter() - t0
     seconds.update({f"prove: {k}": v for k, v in stages.items()})
     report = [lo | (hi << 16) for lo, hi in zip(run.outputs[::2], run.outputs[1::2], strict=True)]

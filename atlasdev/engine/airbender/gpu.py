@@ -337,7 +337,9 @@ class ArrayMatrix(Matrix):
 
 
 class ArrayBackend(Backend):
-    """Every step of backend.py over one array module."""
+    """Every step of backend.py over one array module but `logup`, whose batch inversion and
+    running sum are sequential: its columns are built on the host (the CPU backend's code) and
+    uploaded; kernel_backend.py builds them on the device."""
 
     def __init__(self, xp: Any, arrays: Arrays | None = None) -> None:
         self.arrays = arrays or Arrays(xp)

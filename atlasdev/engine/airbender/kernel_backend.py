@@ -20,11 +20,18 @@ from .backend import Matrix
 from .extension import Ext
 from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
 from .kernels import OPCODES, Kernels
+from .lookup import AuxTrace
 
 FUSED = 4  # NTT stages per pass over memory (kernels.cu's ntt_*_stages4)
-QUOTIENT_THREADS = 1 << 16  # threads of the quotient kernel: its scratch is 16 B x registers each
+QUOTIENT_THREADS = 1 << 16  # threads of a register program: its scratch is 16 B x registers each
 OOD_CHUNK = 1024  # coefficients per partial sum of an out-of-domain value
-KNOWN_OPCODES = frozenset(getattr(evaluation, name) for name in OPCODES)  # STORE: not here
+LOGUP_CHUNK = 16  # rows per item of the LogUp kernels: one inversion per chunk and interaction
+OPS = {name: getattr(evaluation, name) for name in OPCODES}
+QUOTIENT_OPCODES = frozenset(v for name, v in OPS.items() if name != "STORE")
+ROWS_OPCODES = frozenset(  # the current row's cells and constants in, STORE out
+    v for name, v in OPS.items() if name not in ("LOAD_AUX", "LOAD_PUB", "ACC_B", "ACC_E")
+)
+LOADS = (evaluation.LOAD_PRE, evaluation.LOAD_MAIN)
 
 
 class KernelArrays(Arrays):
@@ -138,10 +145,7 @@ class KernelBackend(ArrayBackend):
         """evaluation.py's register program, one point per kernel item."""
         assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
         assert isinstance(aux, ArrayMatrix)
-        code = np.ascontiguousarray(kernel.code, dtype=np.int64)
-        unknown = set(code[:, 0].tolist()) - KNOWN_OPCODES
-        if unknown:
-            raise ValueError(f"the quotient kernel has no instruction {sorted(unknown)}")
+        code = _checked(kernel.code, QUOTIENT_OPCODES, "quotient")
         xp = self.xp
         m = 1 << (log_n + log_blowup)
         pub, nxt, invs, consts = self._quotient_inputs(
@@ -156,6 +160,51 @@ class KernelBackend(ArrayBackend):
             consts, alpha, invs, m, regs, out, limit=QUOTIENT_THREADS,
         )  # fmt: skip
         return out
+
+    def logup(
+        self,
+        aux: AuxTrace,
+        challenges: list[Ext],
+        pre_values: np.ndarray,
+        main_values: np.ndarray,
+        publics: list[int],
+    ) -> tuple[Any, np.ndarray]:
+        """lookup.AuxTrace.build as kernels: the fingerprints and multiplicities by the rows
+        program, one row per item; the helpers' batch inversions a chunk of rows per item; the
+        running sum as chunk totals, their prefix sums, then each chunk's own."""
+        program = aux.kernel.program
+        code = _checked(program.code, ROWS_OPCODES, "rows")
+        if any(int(op) in LOADS and next_row for op, _, _, next_row in code):
+            raise ValueError("the rows kernel reads the current row only")
+        xp, layout = self.xp, aux.layout
+        n = int(main_values.shape[1])
+        fm = xp.empty((4 * aux.kernel.count, n), dtype=xp.uint32)
+        threads = self.kernels.threads(n, QUOTIENT_THREADS)
+        regs = xp.empty(max(1, program.n_regs) * 4 * threads, dtype=xp.uint32)
+        self.kernels.launch(
+            "rows", n, xp.asarray(code), len(code), self._words(pre_values),
+            self._words(main_values), self._words(program.consts(challenges, publics)), n, regs,
+            fm, limit=QUOTIENT_THREADS,
+        )  # fmt: skip
+        del regs
+        out = xp.zeros((4 * aux.air.n_aux, n), dtype=xp.uint32)
+        first, helpers = 4 * layout.first_aux, layout.helpers
+        chunks = -(-n // LOGUP_CHUNK)
+        prefix = xp.empty((4, n), dtype=xp.uint32)
+        self.kernels.launch(
+            "logup_helpers", chunks, fm, len(layout.interactions), n, LOGUP_CHUNK, first, prefix,
+            out,
+        )  # fmt: skip
+        del fm, prefix
+        partial = xp.empty((chunks, 4), dtype=xp.uint32)
+        self.kernels.launch("logup_partial", chunks, out, first, helpers, n, LOGUP_CHUNK, partial)
+        before = xp.zeros((chunks, 4), dtype=xp.uint64)  # chunk totals < 2^31, fewer than 2^32
+        before[1:] = xp.cumsum(partial[:-1].astype(xp.uint64), axis=0) % F.P
+        self.kernels.launch(
+            "logup_sums", chunks, out, first, helpers, 4 * layout.sum_column, n, LOGUP_CHUNK,
+            xp.ascontiguousarray(before.astype(xp.uint32)),
+        )  # fmt: skip
+        return out, _host(out[:, -1])
 
     def deep(
         self,
@@ -199,3 +248,13 @@ class KernelBackend(ArrayBackend):
         par = self._words([*beta, F.inv(2)])
         self.kernels.launch("fri_fold", m // 2, xp.ascontiguousarray(values), m, inv_x, par, out)
         return out
+
+
+def _checked(code: Any, allowed: frozenset[int], what: str) -> np.ndarray:
+    """A register program as the kernels take it, refused if it holds an instruction the
+    ``what`` kernel does not run (the kernel would skip it and compute garbage)."""
+    code = np.ascontiguousarray(code, dtype=np.int64)
+    unknown = set(code[:, 0].tolist()) - allowed
+    if unknown:
+        raise ValueError(f"the {what} kernel has no instruction {sorted(unknown)}")
+    return code

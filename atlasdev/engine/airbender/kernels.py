@@ -72,6 +72,7 @@ OPCODES = [
     "ACC_B",
     "ACC_E",
     "LOAD_PUB",
+    "STORE",
 ]
 
 

@@ -30,11 +30,10 @@ from .backend import Backend, Matrix, UnsatisfiedConstraints
 from .cpu import CPU
 from .evaluation import QuotientKernel
 from .extension import Ext
+from .lookup import AuxTrace
 from .proof import QueryOpening, StarkProof
 from .stark import DEFAULT_PARAMS, StarkParams, VerifyingKey, start_transcript
 from .transcript import Transcript
-
-AuxBuilder = Callable[[list[Ext], np.ndarray, np.ndarray, list[int]], np.ndarray]
 
 
 @dataclass
@@ -77,13 +76,14 @@ def prove(
     pk: ProvingKey,
     main_values: np.ndarray,
     publics: list[int],
-    build_aux: AuxBuilder | None = None,
+    logup: AuxTrace | None = None,
     timings: dict[str, float] | None = None,
     backend: Backend = CPU,
 ) -> StarkProof:
-    """Prove that ``main_values`` (n_main, n) satisfies the AIR with these public values.
-    ``timings``, if given, receives the seconds each stage took (for benchmarks)."""
-    return prove_segments(pk, 1, lambda _: main_values, [publics], build_aux, timings, backend)[0]
+    """Prove that ``main_values`` (n_main, n) satisfies the AIR with these public values
+    (``logup`` builds its auxiliary columns, if it has any). ``timings``, if given, receives
+    the seconds each stage took (for benchmarks)."""
+    return prove_segments(pk, 1, lambda _: main_values, [publics], logup, timings, backend)[0]
 
 
 def prove_segments(
@@ -91,7 +91,7 @@ def prove_segments(
     count: int,
     main_of: Callable[[int], np.ndarray],
     publics: list[list[int]],
-    build_aux: AuxBuilder | None = None,
+    logup: AuxTrace | None = None,
     timings: dict[str, float] | None = None,
     backend: Backend = CPU,
 ) -> list[StarkProof]:
@@ -136,7 +136,7 @@ def prove_segments(
         fork = t.fork(b"segment", i)
         proofs.append(
             _prove_segment(
-                pk, values, main, publics[i], challenges, nonce, fork, build_aux, clock, backend
+                pk, values, main, publics[i], challenges, nonce, fork, logup, clock, backend
             )
         )
         del values, main
@@ -165,7 +165,7 @@ def _prove_segment(
     challenges: list[Ext],
     lookup_nonce: int,
     t: Transcript,
-    build_aux: AuxBuilder | None,
+    logup: AuxTrace | None,
     clock: _Stopwatch,
     backend: Backend,
 ) -> StarkProof:
@@ -174,12 +174,12 @@ def _prove_segment(
     lb, log_n = params.log_blowup, vk.log_n
     n = 1 << log_n
     if air.n_aux:
-        if build_aux is None:
-            raise ValueError(f"{air.name} has auxiliary columns: pass build_aux")
-        aux_values = build_aux(challenges, pk.pre_values, main_values, publics)
+        if logup is None:
+            raise ValueError(f"{air.name} has auxiliary columns: pass its LogUp (AuxTrace)")
+        aux_values, last = backend.logup(logup, challenges, pk.pre_values, main_values, publics)
     else:
-        aux_values = np.zeros((0, n), dtype=np.uint32)
-    claims = [tuple(int(v) for v in aux_values[4 * c : 4 * c + 4, -1]) for c in air.claims]
+        aux_values, last = np.zeros((0, n), dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+    claims = [tuple(int(v) for v in last[4 * c : 4 * c + 4]) for c in air.claims]
     clock.lap("aux build")
     aux = backend.commit_values(aux_values, lb)
     del aux_values

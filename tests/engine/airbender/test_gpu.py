@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 
-from atlasdev.engine.airbender import air, field, fri, merkle, ntt
+from atlasdev.engine.airbender import air, field, fri, lookup, merkle, ntt
 from atlasdev.engine.airbender import extension as ext
 from atlasdev.engine.airbender.cpu import CPU, evaluate_at
 from atlasdev.engine.airbender.device import probe
@@ -208,3 +208,55 @@ def test_deep_and_fri_folds_match_the_cpu(backend: ArrayBackend) -> None:
     assert np.array_equal(_host(got), want)
     beta = e()
     assert np.array_equal(_host(backend._fold(got, beta, 7)), fri.fold_once(want, beta, 7))
+
+
+def _lookup_air() -> lookup.AuxTrace:
+    """Three interactions (an odd count: the last helper holds one) over preprocessed and main
+    cells, constants and products, with base and extension multiplicities' arithmetic."""
+    A = air
+    mix = A.Air("lookups", n_pre=1, n_main=3)
+    a, b, c, pre = A.main(0), A.main(1), A.main(2), A.pre(0)
+    layout = lookup.add_logup(
+        mix,
+        [
+            lookup.Interaction((a, b * pre), c, "pair"),
+            lookup.Interaction((b + 3,), pre * a - 1, "shifted"),
+            lookup.Interaction((c, a, -b), A.lift(5) - c, "triple"),
+        ],
+    )
+    return lookup.AuxTrace(mix, layout)
+
+
+@pytest.mark.parametrize("log_n", [3, 4, 7])  # fewer rows than a chunk, one chunk, several
+def test_logup_columns_match_the_cpu_on_random_matrices(backend: ArrayBackend, log_n: int) -> None:
+    aux = _lookup_air()
+    rng = np.random.default_rng(13 + log_n)
+    pre, main = _random(rng, 1, 1 << log_n), _random(rng, 3, 1 << log_n)
+    chal = [tuple(int(v) for v in _random(rng, 4)) for _ in range(2)]
+    want = aux.build(chal, pre, main)  # type: ignore[arg-type]
+    got, last = backend.logup(aux, chal, pre, main, [])  # type: ignore[arg-type]
+    assert np.array_equal(_host(got), want)
+    assert np.array_equal(last, want[:, -1])
+    ref = CPU.commit_values(want, 2)
+    assert backend.commit_values(got, 2).root == ref.root  # committed from where it was built
+
+
+def test_the_kernels_refuse_programs_they_do_not_run() -> None:
+    from atlasdev.engine.airbender import evaluation
+    from atlasdev.engine.airbender.kernel_backend import QUOTIENT_OPCODES, ROWS_OPCODES, _checked
+
+    aux = _lookup_air()
+    code = aux.kernel.program.code
+    assert evaluation.STORE in ROWS_OPCODES and evaluation.STORE not in QUOTIENT_OPCODES
+    _checked(code, ROWS_OPCODES, "rows")
+    with pytest.raises(ValueError, match=r"quotient kernel has no instruction \[18\]"):
+        _checked(code, QUOTIENT_OPCODES, "quotient")
+    backend = KernelBackend(host_kernels())
+    pre, main = np.ones((1, 8), np.uint32), np.ones((3, 8), np.uint32)
+    chal = [(1, 2, 3, 4), (5, 6, 7, 8)]
+    aux.kernel.program.code = np.vstack([code, [[evaluation.LOAD_MAIN, 0, 0, 1]]])
+    with pytest.raises(ValueError, match="current row only"):
+        backend.logup(aux, chal, pre, main, [])  # type: ignore[arg-type]
+    aux.kernel.program.code = np.vstack([code, [[evaluation.LOAD_AUX, 0, 0, 0]]])
+    with pytest.raises(ValueError, match="rows kernel has no instruction"):
+        backend.logup(aux, chal, pre, main, [])  # type: ignore[arg-type]

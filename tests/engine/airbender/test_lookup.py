@@ -43,7 +43,7 @@ def test_values_in_the_table_prove_and_verify() -> None:
     air, _, aux, pk = byte_check()
     rng = np.random.default_rng(0)
     t = trace(rng.integers(0, 256, 1 << LOG_N), rng.integers(0, 256, 1 << LOG_N))
-    proof = prover.prove(pk, t, [], aux.build)
+    proof = prover.prove(pk, t, [], aux)
     verifier.verify(air, pk.vk, [], proof.to_bytes())
 
 
@@ -64,7 +64,7 @@ def test_a_value_outside_the_table_cannot_be_proven(bad: int) -> None:
     v0[100] = bad
     t = trace(v0, np.zeros(1 << LOG_N, dtype=np.uint32))
     with pytest.raises(prover.UnsatisfiedConstraints):
-        prover.prove(pk, t, [], aux.build)
+        prover.prove(pk, t, [], aux)
 
 
 def test_interactions_read_the_current_row_only() -> None:

@@ -165,7 +165,7 @@ def test_an_honest_run_proves_and_verifies() -> None:
     rv, pk, aux, pre = machine()
     w = witness()
     assert diagnose.failing_constraints(rv.air, pre, w.main, w.publics) == []
-    proof = prover.prove(pk, w.main, w.publics, aux.build).to_bytes()
+    proof = prover.prove(pk, w.main, w.publics, aux).to_bytes()
     verifier.verify(rv.air, pk.vk, w.publics, proof)
     changed = [w.publics[0] ^ 1, *w.publics[1:]]
     with pytest.raises(verifier.InvalidProof):
@@ -347,7 +347,7 @@ def test_the_prover_refuses_false_traces() -> None:
     # a wrong ALU result (a broken constraint): the quotient is no polynomial of the bound degree
     _, pk, aux, _ = machine()
     with pytest.raises(prover.UnsatisfiedConstraints):
-        prover.prove(pk, _bump("d0", _row_of(Op.ADD)), witness().publics, aux.build)
+        prover.prove(pk, _bump("d0", _row_of(Op.ADD)), witness().publics, aux)
 
 
 def test_instructions_outside_rv32im_are_named() -> None:

@@ -84,7 +84,7 @@ def proven() -> tuple[SegmentedProof, list[int], list[int]]:
         len(segments),
         lambda i: rv32_trace.segment_witness(rv, rom, run, segments[i], LOG_N).main,
         [s.publics(run.outputs) for s in segments],
-        aux.build,
+        aux,
     )
     return SegmentedProof(proofs), [s.end_pc for s in segments[:-1]], run.outputs
 
