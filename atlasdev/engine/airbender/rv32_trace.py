@@ -103,6 +103,10 @@ def _registers(rs1, rs2, rd, wr, is_ecall, rd_val, x, b, d, prev, old, final, la
         final[r] = regs[r]
 
 
+# 1 / (the sum of a word's four bytes), 0 for 0: the zero tests' inverse witnesses
+BYTE_SUM_INVERSES = np.array([0, *field.batch_inv(list(range(1, 4 * 255 + 1)))], dtype=np.int64)
+
+
 def _bytes(v: np.ndarray) -> list[np.ndarray]:
     return [(v >> (8 * k)) & 0xFF for k in range(4)]
 
@@ -272,18 +276,20 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     op = ins["op"]
     is_ecall = op == Op.ECALL
 
-    m = np.zeros((len(rv.main), n), dtype=np.int64)
+    m = np.zeros((len(rv.main), n), dtype=np.uint32)
     col = rv.main.index
 
     def put(name: str, values: np.ndarray) -> None:
-        m[col[name], :t_rows] = values
+        m[col[name], :t_rows] = _column(values)
 
     put("active", 1)
     put("pc", pcs)
     for name in FIELDS[1:]:
         put(name, ins[name])
-    for o in rv.ops:
-        put(f"f_{o.name.lower()}", op == o)
+    flag = np.full(max(rv.ops) + 1, -1, dtype=np.int64)  # each op's flag column
+    flag[[int(o) for o in rv.ops]] = [col[f"f_{o.name.lower()}"] for o in rv.ops]
+    rows = np.flatnonzero(flag[op] >= 0)
+    m[flag[op[rows]], rows] = 1
 
     x, b, d = run.x[lo:hi], run.b[lo:hi], run.d[lo:hi]
     prev, old = run.prev[:, lo:hi], run.old[lo:hi]
@@ -305,10 +311,7 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     lt = sx * (1 - sz) + (1 - sx - sz + 2 * sx * sz) * c1
     s_sum = sum(_bytes(s))
     is_zero = (s_sum == 0).astype(np.int64)
-    inv_s = np.zeros(t_rows, dtype=np.int64)
-    nz = np.flatnonzero(s_sum)
-    if len(nz):
-        inv_s[nz] = field.batch_inv([int(v) for v in s_sum[nz]])
+    inv_s = BYTE_SUM_INVERSES[s_sum]
     cond = {
         Op.BEQ: is_zero, Op.BNE: 1 - is_zero, Op.BLT: lt, Op.BGE: 1 - lt,
         Op.BLTU: c1, Op.BGEU: 1 - c1,
@@ -399,7 +402,22 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     if segment.last:
         _table_multiplicities(m, col, run.table)
     _multiplier_multiplicities(m, col, op, z, d, t_rows)
-    return Witness((m % field.P).astype(np.uint32), run.outputs, segment, t_rows)
+    return Witness(m, run.outputs, segment, t_rows)
+
+
+def _count(m: np.ndarray, c: int, counts: np.ndarray) -> None:
+    """Add a table's lookup counts to its multiplicity column c."""
+    m[c, : len(counts)] = _column(m[c, : len(counts)] + counts)
+
+
+def _column(values: np.ndarray | int) -> np.ndarray:
+    """Values as field elements for the (u32) main matrix. Most already are (bytes, flags,
+    counts): only a column holding one outside [0, P) (a pc, an address, a negative
+    difference) is reduced, so no value is stored wrapped."""
+    v = np.asarray(values)
+    if v.dtype != np.bool_ and v.size and (v.min() < 0 or v.max() >= field.P):
+        v = v % field.P
+    return v
 
 
 def _quotients(op, x, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
@@ -449,8 +467,8 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
         acc = carry + sum(ub[i] * vb[t - i] for i in range(t + 1))
         p_bytes.append(acc & 0xFF)
         carry = acc >> 8
-        m[col[f"k{t}"], :t_rows] = np.where(unit, carry, 0)
-        m[col[f"p{t}"], :t_rows] = np.where(unit, acc & 0xFF, 0)
+        m[col[f"k{t}"], :t_rows] = _column(np.where(unit, carry, 0))
+        m[col[f"p{t}"], :t_rows] = _column(np.where(unit, acc & 0xFF, 0))
     r = np.where(is_shr, x & (v - 1), np.where(is_div, r_div, 0))
     sr = np.where(is_sdiv, r >> 31, 0)
     nr, ny = sr, np.where(is_sdiv, sz, 0)
@@ -459,11 +477,7 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
     ay = np.where(ny == 1, (1 << 32) - v, v)
     yz = (sum(_bytes(v)) == 0).astype(np.int64)
     w = np.where(divlike & (yz == 0), ay - 1 - ar, 0)
-    v_sum = sum(_bytes(v))
-    inv_v = np.zeros(t_rows, dtype=np.int64)
-    nz = np.flatnonzero(v_sum)
-    if len(nz):
-        inv_v[nz] = field.batch_inv([int(t) for t in v_sum[nz]])
+    inv_v = BYTE_SUM_INVERSES[sum(_bytes(v))]
     columns = {
         "su": su, "sv": sv, "sd": sd, "sh": sh, "sr": sr, "nr": nr, "ny": ny, "xh": xh,
         "yz": yz, "inv_v": inv_v, "ovf": ovf,
@@ -471,15 +485,15 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
         "g2": np.where(ny == 1, ((ay & 0xFFFF) + (v & 0xFFFF)) >> 16, 0),
     }  # fmt: skip
     for name, values in columns.items():
-        m[col[name], :t_rows] = values
+        m[col[name], :t_rows] = _column(values)
     m[col["yz"], t_rows:] = 1  # inactive rows: V = 0
     for k in range(4):
-        m[col[f"u{k}"], :t_rows] = _bytes(u)[k]
-        m[col[f"v{k}"], :t_rows] = _bytes(v)[k]
-        m[col[f"r{k}"], :t_rows] = _bytes(r)[k]
-        m[col[f"w{k}"], :t_rows] = _bytes(w)[k]
-        m[col[f"ar{k}"], :t_rows] = np.where(divlike, _bytes(ar)[k], 0)
-        m[col[f"ay{k}"], :t_rows] = np.where(divlike, _bytes(ay)[k], 0)
+        m[col[f"u{k}"], :t_rows] = _column(_bytes(u)[k])
+        m[col[f"v{k}"], :t_rows] = _column(_bytes(v)[k])
+        m[col[f"r{k}"], :t_rows] = _column(_bytes(r)[k])
+        m[col[f"w{k}"], :t_rows] = _column(_bytes(w)[k])
+        m[col[f"ar{k}"], :t_rows] = _column(np.where(divlike, _bytes(ar)[k], 0))
+        m[col[f"ay{k}"], :t_rows] = _column(np.where(divlike, _bytes(ay)[k], 0))
     lo = lambda a, b: a + 256 * b  # noqa: E731
     ext = 65535 * (nr - xh)
     e0 = (lo(p_bytes[0], p_bytes[1]) + (r & 0xFFFF)) >> 16
@@ -488,10 +502,10 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
     e3 = (lo(p_bytes[6], p_bytes[7]) + e2 + ext) >> 16
     e4 = ((ar & 0xFFFF) + (w & 0xFFFF) + 1) >> 16
     for k, values in enumerate((e0, e1, e2, e3)):
-        m[col[f"e{k}"], :t_rows] = np.where(divlike & ~ovf, values, 0)
-    m[col["e0"], :t_rows] = np.where(divlike, e0, 0)
-    m[col["e1"], :t_rows] = np.where(divlike, e1, 0)
-    m[col["e4"], :t_rows] = np.where(divlike & (yz == 0), e4, 0)
+        m[col[f"e{k}"], :t_rows] = _column(np.where(divlike & ~ovf, values, 0))
+    m[col["e0"], :t_rows] = _column(np.where(divlike, e0, 0))
+    m[col["e1"], :t_rows] = _column(np.where(divlike, e1, 0))
+    m[col["e4"], :t_rows] = _column(np.where(divlike & (yz == 0), e4, 0))
 
 
 def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignore[no-untyped-def]
@@ -503,17 +517,17 @@ def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignor
         (get("u3") * 256 + 128)[(op == Op.SRA) | is_sdiv],
     ]
     and_keys.append((get("r3") * 256 + 128)[is_sdiv])
-    m[col["mult_and"], :table] += np.bincount(np.concatenate(and_keys), minlength=table)
+    _count(m, col["mult_and"], np.bincount(np.concatenate(and_keys), minlength=table))
     byte_keys = [(get(f"p{i}") * 256 + get(f"p{i + 1}"))[unit] for i in range(0, 8, 2)]
     byte_keys += [(get(f"r{i}") * 256 + get(f"w{i}"))[divlike] for i in range(4)]
     byte_keys += [(get(f"ar{i}") * 256 + get(f"ay{i}"))[divlike] for i in range(4)]
     byte_keys += [(get("u0") * 256 + get("u1"))[is_div], (get("u2") * 256 + get("u3"))[is_div]]
     byte_keys += [(get("v0") * 256 + get("v1"))[is_shift], (get("v2") * 256 + get("v3"))[is_shift]]
-    m[col["mult_bytes"], :table] += np.bincount(np.concatenate(byte_keys), minlength=table)
+    _count(m, col["mult_bytes"], np.bincount(np.concatenate(byte_keys), minlength=table))
     ranges = [get(f"k{t}")[unit] for t in range(8)]
-    m[col["mult_range"], :table] += np.bincount(np.concatenate(ranges), minlength=table)
+    _count(m, col["mult_range"], np.bincount(np.concatenate(ranges), minlength=table))
     counts = np.bincount(get("sh")[is_shift], minlength=32)
-    m[col["mult_pow"], :32] = counts
+    m[col["mult_pow"], :32] = _column(counts)
 
 
 def _memory(
@@ -578,27 +592,27 @@ def _memory(
 def _put_table(m: np.ndarray, col: dict[str, int], run: Run) -> None:
     """The last segment's memory table: the register file's final state on rows 0..31, the
     touched words from row 32 down in key order."""
-    m[col["m_flo"], :N_REGS] = run.final & 0xFFFF
-    m[col["m_fhi"], :N_REGS] = run.final >> 16
-    m[col["m_fts"], :N_REGS] = run.final_ts
+    m[col["m_flo"], :N_REGS] = _column(run.final & 0xFFFF)
+    m[col["m_fhi"], :N_REGS] = _column(run.final >> 16)
+    m[col["m_fts"], :N_REGS] = _column(run.final_ts)
     t = run.table
     rows = N_REGS + np.arange(len(t.keys))
     m[col["m_on"], rows] = 1
-    m[col["m_key"], rows] = t.keys
-    m[col["m_ilo"], rows] = t.init & 0xFFFF
-    m[col["m_ihi"], rows] = t.init >> 16
-    m[col["m_flo"], rows] = t.final & 0xFFFF
-    m[col["m_fhi"], rows] = t.final >> 16
-    m[col["m_fts"], rows] = t.final_ts
+    m[col["m_key"], rows] = _column(t.keys)
+    m[col["m_ilo"], rows] = _column(t.init & 0xFFFF)
+    m[col["m_ihi"], rows] = _column(t.init >> 16)
+    m[col["m_flo"], rows] = _column(t.final & 0xFFFF)
+    m[col["m_fhi"], rows] = _column(t.final >> 16)
+    m[col["m_fts"], rows] = _column(t.final_ts)
     m[col["c_img"], rows] = t.c_img
     m[col["c_in"], rows] = t.c_in
     m[col["c_zero"], rows] = t.c_zero
-    m[col["lim_lo"], rows] = t.lim & 0xFFFF
-    m[col["lim_hi"], rows] = t.lim >> 16
+    m[col["lim_lo"], rows] = _column(t.lim & 0xFFFF)
+    m[col["lim_hi"], rows] = _column(t.lim >> 16)
     gaps = np.zeros(len(t.keys), dtype=np.int64)
     gaps[:-1] = t.keys[:-1] - t.keys[1:] - 1
-    m[col["gap_lo"], rows] = gaps & 0xFFFF
-    m[col["gap_hi"], rows] = gaps >> 16
+    m[col["gap_lo"], rows] = _column(gaps & 0xFFFF)
+    m[col["gap_hi"], rows] = _column(gaps >> 16)
 
 
 def _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, used) -> None:  # type: ignore[no-untyped-def]
@@ -608,12 +622,12 @@ def _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, us
     db = [m[col[f"d{k}"], : len(s)] for k in range(4)]
     signed = (op == Op.LB) | (op == Op.LH)
     and_keys = [(sb_[0] * 256 + 3)[is_mem], (top * 256 + 128)[signed]]
-    m[col["mult_and"], :table] += np.bincount(np.concatenate(and_keys), minlength=table)
+    _count(m, col["mult_and"], np.bincount(np.concatenate(and_keys), minlength=table))
     byte_keys = [db[k] * 256 + sb_[k] for k in range(4)] + [bb[k] * 256 + mb[k] for k in range(4)]
-    m[col["mult_bytes"], :table] += np.bincount(np.concatenate(byte_keys), minlength=table)
+    _count(m, col["mult_bytes"], np.bincount(np.concatenate(byte_keys), minlength=table))
     ranges = [(mem_gap & 0xFFFF)[is_mem], 4 * (mem_gap >> 16)[is_mem]]
     ranges += [4 * (g >> 16)[u] for g, u in zip(gaps, used, strict=True)]
-    m[col["mult_range"], :table] += np.bincount(np.concatenate(ranges), minlength=table)
+    _count(m, col["mult_range"], np.bincount(np.concatenate(ranges), minlength=table))
 
 
 def _table_multiplicities(m: np.ndarray, col: dict[str, int], t: _Table) -> None:
@@ -621,17 +635,17 @@ def _table_multiplicities(m: np.ndarray, col: dict[str, int], t: _Table) -> None
     table = 1 << 16
     lim_lo, lim_hi = t.lim & 0xFFFF, t.lim >> 16
     byte_keys = (lim_hi * 256 + 4 * lim_hi)[t.c_in]
-    m[col["mult_bytes"], :table] += np.bincount(byte_keys, minlength=table)
+    _count(m, col["mult_bytes"], np.bincount(byte_keys, minlength=table))
     gaps = np.zeros(len(t.keys), dtype=np.int64)
     gaps[:-1] = t.keys[:-1] - t.keys[1:] - 1
     g_lo, g_hi = gaps & 0xFFFF, gaps >> 16
     ranges = [g_lo, g_hi, 4 * g_hi, lim_lo[t.c_in | t.c_zero]]
     ranges += [lim_hi[t.c_zero], 4 * lim_hi[t.c_zero]]
     ranges += [(t.init & 0xFFFF)[t.c_in], (t.init >> 16)[t.c_in]]
-    m[col["mult_range"], :table] += np.bincount(np.concatenate(ranges), minlength=table)
+    _count(m, col["mult_range"], np.bincount(np.concatenate(ranges), minlength=table))
     if len(t.image_rows):
         counts = np.bincount(t.image_rows)
-        m[col["mult_image"], : len(counts)] = counts
+        m[col["mult_image"], : len(counts)] = _column(counts)
 
 
 def _results(op, x, z, s, logic, lt, c1, ins, old_word) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -685,8 +699,8 @@ def _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, ga
         sb[2][jalr] * 256 + 252,
     ]
     for name, keys in pairs.items():
-        m[col[f"mult_{name}"], :table] = np.bincount(np.concatenate(keys), minlength=table)
+        m[col[f"mult_{name}"], :table] = _column(np.bincount(np.concatenate(keys), minlength=table))
     ranges = [(g & 0xFFFF)[u] for g, u in zip(gaps, used, strict=True)]
-    m[col["mult_range"], :table] = np.bincount(np.concatenate(ranges), minlength=table)
+    m[col["mult_range"], :table] = _column(np.bincount(np.concatenate(ranges), minlength=table))
     rom_counts = np.bincount(rom_rows)
-    m[col["mult_rom"], : len(rom_counts)] = rom_counts
+    m[col["mult_rom"], : len(rom_counts)] = _column(rom_counts)
