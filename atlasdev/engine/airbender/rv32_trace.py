@@ -376,7 +376,7 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     m[col["m_key"], :N_REGS] = np.arange(N_REGS)
     if segment.last:
         _put_table(m, col, run)
-    _multiplier(m, col, op, x, z, d, sx, sz, t_rows)
+    _multiplier(m, col, op, x, z, d, sx, sz)
 
     now = [TS_PER_ROW * (lo + np.arange(t_rows)) + k for k in (1, 2, 4)]
     used = [np.ones(t_rows, dtype=bool), np.ones(t_rows, dtype=bool), ins["wr"] == 1]
@@ -448,10 +448,19 @@ def _unit_rows(op: np.ndarray) -> tuple[np.ndarray, ...]:
     return is_mul, is_shift, is_div, is_sdiv, is_shr, is_shr | is_div, is_mul | is_shift | is_div
 
 
-def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no-untyped-def]
+def _multiplier(m, col, op, x, z, d, sx, sz) -> None:  # type: ignore[no-untyped-def]
     """The multiplier's columns: products over 64 bits with their byte carries; for right
-    shifts and divisions the quotient, the remainder and the bound on its magnitude."""
-    is_mul, is_shift, is_div, is_sdiv, is_shr, divlike, unit = _unit_rows(op)
+    shifts and divisions the quotient, the remainder and the bound on its magnitude. Only the
+    rows that use the multiplier are computed: on every other row its columns are 0 but yz,
+    which is 1 (V = 0)."""
+    m[col["yz"]] = 1
+    rows = np.flatnonzero(_unit_rows(op)[-1])
+    op, x, z, d, sx, sz = (a[rows] for a in (op, x, z, d, sx, sz))
+
+    def put(name: str, values: np.ndarray) -> None:
+        m[col[name], rows] = _column(values)
+
+    is_mul, is_shift, is_div, is_sdiv, is_shr, divlike, _ = _unit_rows(op)
     q, r_div, ovf = _quotients(op, x, z)
     sh = np.where(is_shift, z & 31, 0)
     v = np.where(is_mul | is_div, z, np.where(is_shift, 1 << sh, 0))
@@ -461,14 +470,14 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
     sv = np.where((op == Op.MULH) | is_sdiv, sz, 0)
     ub = [*_bytes(u), *([su * 255] * 4)]
     vb = [*_bytes(v), *([sv * 255] * 4)]
-    carry = np.zeros(t_rows, dtype=np.int64)
+    carry = np.zeros(len(rows), dtype=np.int64)
     p_bytes = []
     for t in range(8):
         acc = carry + sum(ub[i] * vb[t - i] for i in range(t + 1))
         p_bytes.append(acc & 0xFF)
         carry = acc >> 8
-        m[col[f"k{t}"], :t_rows] = _column(np.where(unit, carry, 0))
-        m[col[f"p{t}"], :t_rows] = _column(np.where(unit, acc & 0xFF, 0))
+        put(f"k{t}", carry)
+        put(f"p{t}", acc & 0xFF)
     r = np.where(is_shr, x & (v - 1), np.where(is_div, r_div, 0))
     sr = np.where(is_sdiv, r >> 31, 0)
     nr, ny = sr, np.where(is_sdiv, sz, 0)
@@ -485,15 +494,14 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
         "g2": np.where(ny == 1, ((ay & 0xFFFF) + (v & 0xFFFF)) >> 16, 0),
     }  # fmt: skip
     for name, values in columns.items():
-        m[col[name], :t_rows] = _column(values)
-    m[col["yz"], t_rows:] = 1  # inactive rows: V = 0
+        put(name, values)
     for k in range(4):
-        m[col[f"u{k}"], :t_rows] = _column(_bytes(u)[k])
-        m[col[f"v{k}"], :t_rows] = _column(_bytes(v)[k])
-        m[col[f"r{k}"], :t_rows] = _column(_bytes(r)[k])
-        m[col[f"w{k}"], :t_rows] = _column(_bytes(w)[k])
-        m[col[f"ar{k}"], :t_rows] = _column(np.where(divlike, _bytes(ar)[k], 0))
-        m[col[f"ay{k}"], :t_rows] = _column(np.where(divlike, _bytes(ay)[k], 0))
+        put(f"u{k}", _bytes(u)[k])
+        put(f"v{k}", _bytes(v)[k])
+        put(f"r{k}", _bytes(r)[k])
+        put(f"w{k}", _bytes(w)[k])
+        put(f"ar{k}", np.where(divlike, _bytes(ar)[k], 0))
+        put(f"ay{k}", np.where(divlike, _bytes(ay)[k], 0))
     lo = lambda a, b: a + 256 * b  # noqa: E731
     ext = 65535 * (nr - xh)
     e0 = (lo(p_bytes[0], p_bytes[1]) + (r & 0xFFFF)) >> 16
@@ -502,10 +510,10 @@ def _multiplier(m, col, op, x, z, d, sx, sz, t_rows) -> None:  # type: ignore[no
     e3 = (lo(p_bytes[6], p_bytes[7]) + e2 + ext) >> 16
     e4 = ((ar & 0xFFFF) + (w & 0xFFFF) + 1) >> 16
     for k, values in enumerate((e0, e1, e2, e3)):
-        m[col[f"e{k}"], :t_rows] = _column(np.where(divlike & ~ovf, values, 0))
-    m[col["e0"], :t_rows] = _column(np.where(divlike, e0, 0))
-    m[col["e1"], :t_rows] = _column(np.where(divlike, e1, 0))
-    m[col["e4"], :t_rows] = _column(np.where(divlike & (yz == 0), e4, 0))
+        put(f"e{k}", np.where(divlike & ~ovf, values, 0))
+    put("e0", np.where(divlike, e0, 0))
+    put("e1", np.where(divlike, e1, 0))
+    put("e4", np.where(divlike & (yz == 0), e4, 0))
 
 
 def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignore[no-untyped-def]
