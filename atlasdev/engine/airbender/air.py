@@ -178,8 +178,25 @@ def uses_next_row(e: Expr) -> bool:
     return e.next_row or any(uses_next_row(a) for a in e.args)
 
 
-def nodes(roots: Iterable[Expr]) -> list[Expr]:
-    """Every distinct node under ``roots``, children before parents (shared nodes once)."""
+def shared(roots: list[Expr]) -> list[Expr]:
+    """The roots with equal subexpressions (same operation on equal arguments) made one node,
+    so that an evaluator computes each once: AIRs built from helpers repeat many (the RV32IM
+    AIR's 3,352 nodes are 2,298 distinct ones)."""
+    canon: dict[tuple[str, int, bool, tuple[int, ...]], Expr] = {}
+    same: dict[int, Expr] = {}
+    for e in nodes(roots):
+        args = tuple(same[id(a)] for a in e.args)
+        key = (e.op, e.value, e.next_row, tuple(id(a) for a in args))
+        if key not in canon:
+            unchanged = all(x is y for x, y in zip(args, e.args, strict=True))
+            canon[key] = e if unchanged else Expr(e.op, args, e.value, e.next_row)
+        same[id(e)] = canon[key]
+    return [same[id(r)] for r in roots]
+
+
+def nodes(roots: Iterable[Expr], leaf: Callable[[Expr], bool] | None = None) -> list[Expr]:
+    """Every distinct node under ``roots``, children before parents (shared nodes once); not
+    below a node ``leaf`` says is one."""
     seen: set[int] = set()
     order: list[Expr] = []
     stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(list(roots))]
@@ -192,7 +209,8 @@ def nodes(roots: Iterable[Expr]) -> list[Expr]:
             order.append(node)
         else:
             stack.append((node, True))
-            stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+            if leaf is None or not leaf(node):
+                stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
     return order
 
 
