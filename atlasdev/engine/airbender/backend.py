@@ -63,7 +63,7 @@ class Backend(ABC):
         aux: AuxTrace,
         challenges: list[Ext],
         pre_values: np.ndarray,
-        main_values: np.ndarray,
+        main_values: Any,
         publics: list[int],
     ) -> tuple[Any, np.ndarray]:
         """LogUp's auxiliary columns on the trace rows, kept where `commit_values` takes them,

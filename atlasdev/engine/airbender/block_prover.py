@@ -13,10 +13,13 @@ verifier recomputes the preprocessed commitment from the image itself, once per 
 
 from __future__ import annotations
 
+import functools
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -24,11 +27,12 @@ from ..zkos.block import PublicValues
 from ..zkos.image import Image
 from ..zkos.linker import to_elf
 from ..zkos.riscv import REPORTED_OUTPUT_WORDS
-from . import lookup, prover, rv32_air, rv32_trace, verifier
+from . import lookup, prover, rv32_air, rv32_trace, rv32_witness, verifier
 from .backend import Backend
 from .cpu import CPU
 from .elf import load_elf
 from .emulator import Trace, emulate
+from .kernel_backend import KernelBackend
 from .proof import MalformedProof, SegmentedProof
 from .rom import Rom
 from .stark import DEFAULT_PARAMS, StarkParams, VerifyingKey
@@ -180,9 +184,11 @@ def prove_block(
     seconds["setup"] = time.perf_counter() - t0
     t0 = time.perf_counter()
 
-    def main_of(i: int) -> np.ndarray:
+    build = _witness_builder(backend)
+
+    def main_of(i: int) -> Any:
         try:
-            return rv32_trace.segment_witness(rv, program.rom, run, segments[i], log_n).main
+            return build(rv, program.rom, run, segments[i], log_n)
         except rv32_trace.TraceError as e:
             raise BlockProofError(str(e)) from None
 
@@ -195,6 +201,14 @@ def prove_block(
     report = [lo | (hi << 16) for lo, hi in zip(run.outputs[::2], run.outputs[1::2], strict=True)]
     data = _encode([seg.end_pc for seg in segments[:-1]], SegmentedProof(proofs))
     return BlockProof(data, report, int(result.cycles), log_n, len(segments), seconds)
+
+
+def _witness_builder(backend: Backend) -> Callable[..., Any]:
+    """Where a segment's main columns are built: by the backend's kernels where it has them (on
+    its device, next to the rest of the proof: rv32_witness.py), else by NumPy on the host."""
+    if isinstance(backend, KernelBackend):
+        return functools.partial(rv32_witness.segment_witness, backend.kernels)
+    return lambda *args: rv32_trace.segment_witness(*args).main
 
 
 def verify_block(program: Program, proof: bytes, report: list[int]) -> None:

@@ -166,7 +166,7 @@ class KernelBackend(ArrayBackend):
         aux: AuxTrace,
         challenges: list[Ext],
         pre_values: np.ndarray,
-        main_values: np.ndarray,
+        main_values: Any,
         publics: list[int],
     ) -> tuple[Any, np.ndarray]:
         """lookup.AuxTrace.build as kernels: the fingerprints and multiplicities by the rows
@@ -181,10 +181,10 @@ class KernelBackend(ArrayBackend):
         fm = xp.empty((4 * aux.kernel.count, n), dtype=xp.uint32)
         threads = self.kernels.threads(n, QUOTIENT_THREADS)
         regs = xp.empty(max(1, program.n_regs) * 4 * threads, dtype=xp.uint32)
+        here = lambda a: xp.ascontiguousarray(xp.asarray(a), dtype=xp.uint32)  # noqa: E731
         self.kernels.launch(
-            "rows", n, xp.asarray(code), len(code), self._words(pre_values),
-            self._words(main_values), self._words(program.consts(challenges, publics)), n, regs,
-            fm, limit=QUOTIENT_THREADS,
+            "rows", n, xp.asarray(code), len(code), here(pre_values), here(main_values),
+            self._words(program.consts(challenges, publics)), n, regs, fm, limit=QUOTIENT_THREADS,
         )  # fmt: skip
         del regs
         out = xp.zeros((4 * aux.air.n_aux, n), dtype=xp.uint32)

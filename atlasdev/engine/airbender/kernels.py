@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from ..zkos.blake2s import IV, PARAM0, SIGMA
-from . import evaluation
+from . import evaluation, rv32_witness
 from . import field as F
 from .extension import W
 
 SOURCE = Path(__file__).with_name("kernels.cu")
+WITNESS_SOURCE = Path(__file__).with_name(rv32_witness.SOURCE_NAME)
 
 
 def signatures(text: str) -> dict[str, tuple[str, ...]]:
@@ -50,7 +51,7 @@ def signatures(text: str) -> dict[str, tuple[str, ...]]:
 
 
 DTYPES = {"u32*": np.uint32, "i64*": np.int64, "u64": np.uint64}
-SIGNATURES = signatures(SOURCE.read_text())
+SIGNATURES = signatures(SOURCE.read_text() + WITNESS_SOURCE.read_text())
 
 OPCODES = [
     "LOAD_PRE",
@@ -103,8 +104,9 @@ TABLE unsigned char SIGMA[10][16] = {{{sigma}}};
 
 
 def source() -> str:
-    """The whole translation unit: the prelude, then kernels.cu."""
-    return prelude() + SOURCE.read_text()
+    """The whole translation unit: the preludes, kernels.cu, then rv32_witness.cu (which uses
+    kernels.cu's helpers)."""
+    return prelude() + rv32_witness.prelude() + SOURCE.read_text() + WITNESS_SOURCE.read_text()
 
 
 class Kernels(ABC):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def prove(
 def prove_segments(
     pk: ProvingKey,
     count: int,
-    main_of: Callable[[int], np.ndarray],
+    main_of: Callable[[int], Any],
     publics: list[list[int]],
     logup: AuxTrace | None = None,
     timings: dict[str, float] | None = None,
@@ -149,17 +150,21 @@ def prove_segments(
     return proofs
 
 
-def _checked_main(pk: ProvingKey, main_values: np.ndarray) -> np.ndarray:
-    main_values = np.ascontiguousarray(main_values, dtype=np.uint32)
+def _checked_main(pk: ProvingKey, main_values: Any) -> Any:
+    """A host array (made contiguous u32), or one a backend built on its device (kept there)."""
+    if isinstance(main_values, np.ndarray) or not hasattr(main_values, "dtype"):
+        main_values = np.ascontiguousarray(main_values, dtype=np.uint32)
+    elif main_values.dtype != np.uint32:
+        raise ValueError(f"main trace is {main_values.dtype}, not uint32")
     want = (pk.air.n_main, 1 << pk.vk.log_n)
-    if main_values.shape != want:
+    if tuple(main_values.shape) != want:
         raise ValueError(f"main trace is {main_values.shape}, the AIR wants {want}")
     return main_values
 
 
 def _prove_segment(
     pk: ProvingKey,
-    main_values: np.ndarray,
+    main_values: Any,
     main: Matrix,
     publics: list[int],
     challenges: list[Ext],

@@ -375,7 +375,7 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     put("sgn", top >> 7)
     m[col["m_key"], :N_REGS] = np.arange(N_REGS)
     if segment.last:
-        _put_table(m, col, run)
+        put_table(m, col, run)
     _multiplier(m, col, op, x, z, d, sx, sz)
 
     now = [TS_PER_ROW * (lo + np.arange(t_rows)) + k for k in (1, 2, 4)]
@@ -400,7 +400,7 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, gaps, used)
     _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, used)
     if segment.last:
-        _table_multiplicities(m, col, run.table)
+        table_multiplicities(m, col, run.table)
     _multiplier_multiplicities(m, col, op, z, d, t_rows)
     return Witness(m, run.outputs, segment, t_rows)
 
@@ -597,7 +597,7 @@ def _memory(
     return prev, gap, tab, outputs
 
 
-def _put_table(m: np.ndarray, col: dict[str, int], run: Run) -> None:
+def put_table(m: np.ndarray, col: dict[str, int], run: Run) -> None:
     """The last segment's memory table: the register file's final state on rows 0..31, the
     touched words from row 32 down in key order."""
     m[col["m_flo"], :N_REGS] = _column(run.final & 0xFFFF)
@@ -638,7 +638,7 @@ def _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, us
     _count(m, col["mult_range"], np.bincount(np.concatenate(ranges), minlength=table))
 
 
-def _table_multiplicities(m: np.ndarray, col: dict[str, int], t: _Table) -> None:
+def table_multiplicities(m: np.ndarray, col: dict[str, int], t: _Table) -> None:
     """Add the memory table's lookups (on the last segment) to the table multiplicities."""
     table = 1 << 16
     lim_lo, lim_hi = t.lim & 0xFFFF, t.lim >> 16
