@@ -13,7 +13,8 @@ python3 -c "from atlasdev.engine.airbender.device import probe; print(probe())" 
 # the device flavours (cuda-kernels: what --prover gpu runs; cupy: the array code) and the
 # pinned CPU proof bytes; the NumPy and host-kernel flavours ran in CI
 timeout 420 python3 -m pytest -q -p no:cacheprovider -k "cupy or cuda" tests/engine/airbender/test_gpu.py \
-  tests/engine/airbender/test_device.py tests/engine/airbender/test_kernels.py 2>&1 \
+  tests/engine/airbender/test_device.py tests/engine/airbender/test_kernels.py \
+  tests/engine/airbender/test_rv32_witness.py 2>&1 \
   | tee "$OUT/tests.log"
 timeout 120 python3 -m pytest -q -p no:cacheprovider tests/engine/airbender/test_stark.py 2>&1 \
   | tail -3 | tee -a "$OUT/tests.log"

@@ -1,11 +1,11 @@
-"""The witness kernel (rv32_witness.cu, through the host build of the kernels) against
-rv32_trace.segment_witness, byte for byte: every supported instruction, random operands,
-division edge cases, a run in two segments, a real zkOS block, and a false trace refused with
-NumPy's reason."""
+"""The witness kernel (rv32_witness.cu) against rv32_trace.segment_witness, byte for byte:
+every supported instruction, random operands, division edge cases, a run in two segments, a
+real zkOS block, and a false trace refused with NumPy's reason. Through the host build of the
+kernels, and on an NVIDIA GPU where one is at hand (those cases skip with the reason
+otherwise)."""
 
 import dataclasses
 import struct
-from functools import cache
 
 import numpy as np
 import pytest
@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atlasdev.engine.airbender import isa, rv32_air, rv32_trace, rv32_witness
+from atlasdev.engine.airbender.device import probe
 from atlasdev.engine.airbender.emulator import emulate
-from atlasdev.engine.airbender.kernels import HostKernels, KernelsUnavailable
+from atlasdev.engine.airbender.kernels import CudaKernels, HostKernels, Kernels, KernelsUnavailable
 from atlasdev.engine.airbender.rom import Op, Rom
 from atlasdev.engine.airbender.rv32_air import MemoryLayout
 from tests.engine.airbender import test_rv32_prover as every_op
@@ -24,18 +25,31 @@ E = isa.encode
 BASE, INPUT, OUTPUT = 0x10000, 0x20000, 0x30000
 
 
-@cache
-def kernels() -> HostKernels:
+def _flavours() -> list:
+    found = probe()
+    no_gpu = pytest.mark.skipif(found.gpu is None, reason=found.reason or "a GPU")
+    return ["host", pytest.param("cuda", marks=no_gpu)]
+
+
+@pytest.fixture(scope="module", params=_flavours())
+def kernels(request: pytest.FixtureRequest) -> Kernels:
+    if request.param == "cuda":
+        import cupy
+
+        return CudaKernels(cupy)
     try:
         return HostKernels()
     except KernelsUnavailable as exc:
         pytest.skip(str(exc))
 
 
-def assert_same_witness(rv: rv32_air.Rv32Air, rom: Rom, run: rv32_trace.Run, log_n: int) -> None:
+def assert_same_witness(
+    kernels: Kernels, rv: rv32_air.Rv32Air, rom: Rom, run: rv32_trace.Run, log_n: int
+) -> None:
     for segment in run.segments(log_n):
         want = rv32_trace.segment_witness(rv, rom, run, segment, log_n).main
-        got = rv32_witness.segment_witness(kernels(), rv, rom, run, segment, log_n)
+        got = rv32_witness.segment_witness(kernels, rv, rom, run, segment, log_n)
+        got = got.get() if hasattr(got, "get") else got
         differ = sorted({name for name, c in rv.main.index.items() if (got[c] != want[c]).any()})
         assert not differ, f"columns differ: {differ}"
         assert got.dtype == want.dtype and np.array_equal(got, want)
@@ -51,10 +65,10 @@ def _run(code: list[int], steps: int = 10_000) -> tuple[rv32_air.Rv32Air, Rom, r
     return rv, rom, rv32_trace.replay(rv, rom, res.trace.array[: res.trace.rows])
 
 
-def test_every_supported_instruction() -> None:
+def test_every_supported_instruction(kernels: Kernels) -> None:
     rv = every_op.machine()[0]
     rom, _, trace = every_op.run()
-    assert_same_witness(rv, rom, rv32_trace.replay(rv, rom, trace), every_op.LOG_N)
+    assert_same_witness(kernels, rv, rom, rv32_trace.replay(rv, rom, trace), every_op.LOG_N)
 
 
 @settings(max_examples=25, deadline=None)
@@ -63,27 +77,27 @@ def test_every_supported_instruction() -> None:
     st.integers(0, 2**32 - 1) | st.sampled_from(every_op.EDGE_VALUES),
     st.integers(0, 2**32 - 1) | st.sampled_from(every_op.EDGE_VALUES),
 )
-def test_random_operands(mnemonic: str, a: int, b: int) -> None:
+def test_random_operands(kernels: Kernels, mnemonic: str, a: int, b: int) -> None:
     code = [*isa.li(5, a), *isa.li(6, b), E(mnemonic, 7, 5, 6), *isa.li(28, OUTPUT)]
     code += [E("sw", 7, 28, 0), E("sb", 6, 28, 1), E("lh", 9, 28, 2), E("lb", 9, 28, 3)]
-    assert_same_witness(*_run([*code, E("addi", 17, 0, 93), E("ecall")]), 16)
+    assert_same_witness(kernels, *_run([*code, E("addi", 17, 0, 93), E("ecall")]), 16)
 
 
-def test_division_edge_cases() -> None:
+def test_division_edge_cases(kernels: Kernels) -> None:
     code: list[int] = []
     for a, b in [(7, -2), (-(2**31), -1), (5, 0), (-5, 0), (2**31 - 1, -(2**31)), (0, 3)]:
         code += [*isa.li(5, a), *isa.li(6, b)]
         code += [E(op, 7 + i, 5, 6) for i, op in enumerate(("div", "divu", "rem", "remu"))]
-    assert_same_witness(*_run([*code, E("addi", 17, 0, 93), E("ecall")]), 16)
+    assert_same_witness(kernels, *_run([*code, E("addi", 17, 0, 93), E("ecall")]), 16)
 
 
-def test_a_run_in_two_segments() -> None:
+def test_a_run_in_two_segments(kernels: Kernels) -> None:
     rv, rom, _, run = two_segments.setup()
     assert len(run.segments(two_segments.LOG_N)) == 2
-    assert_same_witness(rv, rom, run, two_segments.LOG_N)
+    assert_same_witness(kernels, rv, rom, run, two_segments.LOG_N)
 
 
-def test_a_zkos_block_of_one_transfer() -> None:
+def test_a_zkos_block_of_one_transfer(kernels: Kernels) -> None:
     """The real workload: 411,466 cycles in two segments of 2^18 rows."""
     from atlasdev.bench_prover import transfers_block
     from atlasdev.engine.airbender import block_prover
@@ -101,10 +115,10 @@ def test_a_zkos_block_of_one_transfer() -> None:
     )
     res = emulate(elf.mem.copy(), elf.mem_base, elf.initial_regs(), elf.entry, 10**6, trace=True)
     run = rv32_trace.replay(program.air, program.rom, res.trace.array[: res.trace.rows])
-    assert_same_witness(program.air, program.rom, run, 18)
+    assert_same_witness(kernels, program.air, program.rom, run, 18)
 
 
-def test_a_false_trace_is_refused_with_numpys_reason() -> None:
+def test_a_false_trace_is_refused_with_numpys_reason(kernels: Kernels) -> None:
     rv, rom, run = _run([*isa.li(5, 40), E("add", 7, 5, 5), E("addi", 17, 0, 93), E("ecall")])
     row = int(np.flatnonzero(rom.columns[1][run.rom_rows] == Op.ADD)[0])
     d = run.d.copy()
@@ -112,4 +126,4 @@ def test_a_false_trace_is_refused_with_numpys_reason() -> None:
     false = dataclasses.replace(run, d=d)
     (segment,) = false.segments(16)
     with pytest.raises(rv32_trace.TraceError, match=r"the emulator wrote 0x29 .* computes 0x28"):
-        rv32_witness.segment_witness(kernels(), rv, rom, false, segment, 16)
+        rv32_witness.segment_witness(kernels, rv, rom, false, segment, 16)
