@@ -81,24 +81,31 @@ def preprocessed(rv: Rv32Air, rom: Rom, image: np.ndarray, log_n: int) -> np.nda
     return pre
 
 
+_OP, _RD, _RS1, _RS2, _WR = (FIELDS.index(name) for name in ("op", "rd", "rs1", "rs2", "wr"))
+_ECALL = int(Op.ECALL)
+
+
 @njit(cache=True, nogil=True)
-def _registers(rs1, rs2, rd, wr, is_ecall, rd_val, x, b, d, prev, old, final, last):
-    """Replay the register file: operand values, results, and each access's previous time."""
+def _registers(rom, rom_rows, trace, x, b, d, prev, old, final, last):
+    """Replay the register file: operand values, results, and each access's previous time (the
+    instruction's fields read from the ROM's columns row by row, not gathered into arrays)."""
     regs = np.zeros(32, dtype=np.int64)
-    for i in range(rs1.shape[0]):
+    for i in range(rom_rows.shape[0]):
+        row = rom_rows[i]
+        rs1, rs2, rd = rom[_RS1, row], rom[_RS2, row], rom[_RD, row]
         t = 4 * i
-        x[i] = regs[rs1[i]]
-        prev[0, i] = last[rs1[i]]
-        last[rs1[i]] = t + 1
-        b[i] = regs[rs2[i]]
-        prev[1, i] = last[rs2[i]]
-        last[rs2[i]] = t + 2
-        d[i] = b[i] if is_ecall[i] else rd_val[i]
-        if wr[i]:
-            old[i] = regs[rd[i]]
-            prev[2, i] = last[rd[i]]
-            last[rd[i]] = t + 4
-            regs[rd[i]] = d[i]
+        x[i] = regs[rs1]
+        prev[0, i] = last[rs1]
+        last[rs1] = t + 1
+        b[i] = regs[rs2]
+        prev[1, i] = last[rs2]
+        last[rs2] = t + 2
+        d[i] = b[i] if rom[_OP, row] == _ECALL else trace[i, COL_RD_VAL]
+        if rom[_WR, row]:
+            old[i] = regs[rd]
+            prev[2, i] = last[rd]
+            last[rd] = t + 4
+            regs[rd] = d[i]
     for r in range(32):
         final[r] = regs[r]
 
@@ -204,26 +211,20 @@ def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
     rom_rows = (pcs - rom.base) // 4
     if np.any((pcs - rom.base) % 4) or np.any(rom_rows < 0) or np.any(rom_rows >= len(rom.words)):
         raise TraceError("the run left the program's code")
-    get = lambda name: rom.columns[FIELDS.index(name)][rom_rows].astype(np.int64)  # noqa: E731
-    op = get("op")
+    op = rom.columns[_OP][rom_rows]
     bad = np.flatnonzero(op == 0)
     if len(bad):
         raise TraceError(rom.unsupported_at(int(pcs[bad[0]])) or "unsupported instruction")
-    is_ecall = op == Op.ECALL
-    if not len(op) or not is_ecall[-1]:
+    if not len(op) or op[-1] != Op.ECALL:
         raise TraceError("the run does not end with an exit ecall")
     t_rows = len(op)
     x, b, d = (np.zeros(t_rows, dtype=np.int64) for _ in range(3))
     prev = np.zeros((3, t_rows), dtype=np.int64)
     old = np.zeros(t_rows, dtype=np.int64)
     final, last = np.zeros(32, dtype=np.int64), np.zeros(32, dtype=np.int64)
-    wr = get("wr")
-    _registers(
-        get("rs1"), get("rs2"), get("rd"), wr, is_ecall,
-        trace[:, COL_RD_VAL].astype(np.int64), x, b, d, prev, old, final, last,
-    )  # fmt: skip
+    _registers(rom.columns, rom_rows, trace, x, b, d, prev, old, final, last)
     cycles = np.flatnonzero(np.isin(op, [int(o) for o in (*LOADS, *STORES)]))
-    imm = _immediate(get, cycles)
+    imm = _immediate(rom, rom_rows[cycles])
     address = (x[cycles] + imm) & 0xFFFFFFFF
     old_word = trace[cycles, COL_MEM_OLD].astype(np.int64)
     new_word = _stored_word(op[cycles], address & 3, old_word, b[cycles])
@@ -231,13 +232,10 @@ def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
     return Run(trace, rom_rows, x, b, d, old, prev, final, last, mem_prev, mem_gap, table, outputs)
 
 
-def _immediate(get, cycles: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    return (
-        get("imm0")[cycles]
-        | get("imm1")[cycles] << 8
-        | get("imm2")[cycles] << 16
-        | get("imm3")[cycles] << 24
-    )
+def _immediate(rom: Rom, rows: np.ndarray) -> np.ndarray:
+    """The immediates of the instructions at these ROM rows."""
+    parts = [rom.columns[FIELDS.index(f"imm{k}")][rows].astype(np.int64) << 8 * k for k in range(4)]
+    return parts[0] | parts[1] | parts[2] | parts[3]
 
 
 def _stored_word(op: np.ndarray, off: np.ndarray, old: np.ndarray, b: np.ndarray) -> np.ndarray:
