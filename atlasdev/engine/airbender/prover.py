@@ -134,13 +134,19 @@ def prove_segments(
         else:
             values, main = kept
             kept = None
+        # the trace's and then the auxiliary values' last uses: each is freed right after
+        aux_values, last = _aux_columns(pk, values, publics[i], challenges, logup, backend)
+        del values
+        clock.lap("aux build")
+        aux = backend.commit_values(aux_values, vk.params.log_blowup)
+        del aux_values
+        clock.lap("aux commit")
+        words = [int(v) for v in last]
+        claims: list[Ext] = [tuple(words[4 * c : 4 * c + 4]) for c in air.claims]  # type: ignore[misc]
         fork = t.fork(b"segment", i)
-        proofs.append(
-            _prove_segment(
-                pk, values, main, publics[i], challenges, nonce, fork, logup, clock, backend
-            )
-        )
-        del values, main
+        args = (publics[i], challenges, nonce, fork, clock, backend)
+        proofs.append(_prove_segment(pk, main, aux, claims, *args))
+        del main, aux
     for k in range(len(air.claims)):
         total = ext.ZERO
         for proof in proofs:
@@ -162,33 +168,39 @@ def _checked_main(pk: ProvingKey, main_values: Any) -> Any:
     return main_values
 
 
-def _prove_segment(
+def _aux_columns(
     pk: ProvingKey,
     main_values: Any,
+    publics: list[int],
+    challenges: list[Ext],
+    logup: AuxTrace | None,
+    backend: Backend,
+) -> tuple[Any, np.ndarray]:
+    """A segment's auxiliary columns on the trace rows and their last row (the claims)."""
+    air, n = pk.air, 1 << pk.vk.log_n
+    if not air.n_aux:
+        return np.zeros((0, n), dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+    if logup is None:
+        raise ValueError(f"{air.name} has auxiliary columns: pass its LogUp (AuxTrace)")
+    return backend.logup(logup, challenges, pk.pre_values, main_values, publics)
+
+
+def _prove_segment(
+    pk: ProvingKey,
     main: Matrix,
+    aux: Matrix,
+    claims: list[Ext],
     publics: list[int],
     challenges: list[Ext],
     lookup_nonce: int,
     t: Transcript,
-    logup: AuxTrace | None,
     clock: _Stopwatch,
     backend: Backend,
 ) -> StarkProof:
-    """Everything after the shared challenges, for one committed main trace."""
+    """Everything after the shared challenges, for one segment's committed main and auxiliary
+    columns."""
     air, vk, params = pk.air, pk.vk, pk.vk.params
     lb, log_n = params.log_blowup, vk.log_n
-    n = 1 << log_n
-    if air.n_aux:
-        if logup is None:
-            raise ValueError(f"{air.name} has auxiliary columns: pass its LogUp (AuxTrace)")
-        aux_values, last = backend.logup(logup, challenges, pk.pre_values, main_values, publics)
-    else:
-        aux_values, last = np.zeros((0, n), dtype=np.uint32), np.zeros(0, dtype=np.uint32)
-    claims = [tuple(int(v) for v in last[4 * c : 4 * c + 4]) for c in air.claims]
-    clock.lap("aux build")
-    aux = backend.commit_values(aux_values, lb)
-    del aux_values
-    clock.lap("aux commit")
     t.absorb(b"aux", aux.root)
     t.absorb_words(b"claims", [c for e in claims for c in e])
 
