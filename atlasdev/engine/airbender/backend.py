@@ -3,10 +3,10 @@
 Everything above this interface (prover.py: the transcript, the order of the steps, what goes
 into the proof) is the same for every backend; below it are the steps that touch whole
 matrices: building LogUp's auxiliary columns, committing columns (interpolate, coset low-degree
-extension, Merkle tree over the rows), the quotient evaluation, out-of-domain evaluation, the DEEP composition, FRI's folds and
-layer trees, and the openings at the query positions. A backend keeps its matrices where it
-likes (a GPU: in device memory, uploaded once) and hands back only roots, a few field elements
-and the openings. The CPU backend (cpu.py, numba) is the reference: every other backend must
+extension, Merkle tree over the rows), the quotient evaluation, out-of-domain evaluation, the
+DEEP composition, FRI's folds and layer trees, and the openings at the query positions. A
+backend keeps its matrices where it likes (a GPU: in device memory, uploaded once) and hands back
+only roots, a few field elements and the openings. The CPU backend (cpu.py, numba) is the reference: every other backend must
 produce byte-identical proofs (issue 8).
 """
 

@@ -1,9 +1,10 @@
 """Evaluating constraint expressions at every point of a domain: the prover's inner loop.
 
 The expressions are flattened once into a small register program (one instruction per distinct
-node, equal subexpressions made one node first, registers reused after their last use), and one generic numba kernel runs any program over
-the domain a block of points at a time: each instruction is a tight loop over the block, so the
-dispatch cost is paid once per 256 points, and the kernel compiles once for every AIR. (Emitting
+node, equal subexpressions made one node first, registers reused after their last use), and one
+generic numba kernel runs any program over the domain a block of points at a time: each
+instruction is a tight loop over the block, so the dispatch cost is paid once per 256 points,
+and the kernel compiles once for every AIR. (Emitting
 each AIR as its own straight-line numba function was tried first; LLVM took over 15 minutes on
 the RV32IM AIR's 1,300 nodes.) Row-independent nodes (challenges, publics, constants, and any
 expression of them) are evaluated whole, once, in Python.

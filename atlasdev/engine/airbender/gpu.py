@@ -345,6 +345,7 @@ class ArrayBackend(Backend):
         self.arrays = arrays or Arrays(xp)
         self.xp = xp
         self._adopted: dict[int, tuple[CpuMatrix, ArrayMatrix]] = {}  # keeps the key alive
+        self._resident: dict[int, tuple[np.ndarray, Any]] = {}  # the same, for host arrays
         self._powers: tuple[tuple[Ext, int], Any] | None = None  # ext_powers' last answer
         self.name = "gpu" if xp.__name__ == "cupy" else f"arrays:{xp.__name__}"
 
@@ -368,6 +369,15 @@ class ArrayBackend(Backend):
             coeffs, lde = self.xp.asarray(matrix.coeffs), self.xp.asarray(matrix.lde)
             self._adopted[key] = (matrix, ArrayMatrix(coeffs, lde, matrix.tree))  # type: ignore[arg-type]
         return self._adopted[key][1]
+
+    def resident(self, values: np.ndarray) -> Any:
+        """A host array the prover passes for every segment (the proving key's preprocessed
+        values), uploaded once."""
+        key = id(values)
+        if key not in self._resident:
+            here = self.xp.ascontiguousarray(self.xp.asarray(values), dtype=self.xp.uint32)
+            self._resident[key] = (values, here)
+        return self._resident[key][1]
 
     def commit_values(self, values: np.ndarray, log_blowup: int) -> ArrayMatrix:
         coeffs = self.arrays.interpolate(self.xp.asarray(values, dtype=self.xp.uint32))

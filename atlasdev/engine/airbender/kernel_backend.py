@@ -181,9 +181,9 @@ class KernelBackend(ArrayBackend):
         fm = xp.empty((4 * aux.kernel.count, n), dtype=xp.uint32)
         threads = self.kernels.threads(n, QUOTIENT_THREADS)
         regs = xp.empty(max(1, program.n_regs) * 4 * threads, dtype=xp.uint32)
-        here = lambda a: xp.ascontiguousarray(xp.asarray(a), dtype=xp.uint32)  # noqa: E731
+        main = xp.ascontiguousarray(xp.asarray(main_values), dtype=xp.uint32)  # built here: as is
         self.kernels.launch(
-            "rows", n, xp.asarray(code), len(code), here(pre_values), here(main_values),
+            "rows", n, xp.asarray(code), len(code), self.resident(pre_values), main,
             self._words(program.consts(challenges, publics)), n, regs, fm, limit=QUOTIENT_THREADS,
         )  # fmt: skip
         del regs

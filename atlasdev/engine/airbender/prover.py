@@ -4,8 +4,9 @@ the CPU one, cpu.py, by default).
 The steps, each absorbed into the transcript before the challenge that follows it:
 commit the main trace's low-degree extension (every segment's, for a proof in segments); draw
 the LogUp challenges; then per segment, on a fork of the transcript: commit the auxiliary
-columns and declare their claims (the LogUp sums, which must add up to zero); draw alpha and evaluate the random combination of all constraints, divided by their
-vanishing polynomials, on the blown-up domain (the quotient, split into chunks of degree < n);
+columns and declare their claims (the LogUp sums, which must add up to zero); draw alpha and
+evaluate the random combination of all constraints, divided by their vanishing polynomials, on
+the blown-up domain (the quotient, split into chunks of degree < n);
 commit it; draw the out-of-domain point zeta and send every column's value at zeta (and at
 zeta * w for the trace); draw gamma and build the DEEP composition, whose low degree FRI proves;
 finally open every committed matrix at FRI's query positions.
@@ -142,7 +143,7 @@ def prove_segments(
         del aux_values
         clock.lap("aux commit")
         words = [int(v) for v in last]
-        claims: list[Ext] = [tuple(words[4 * c : 4 * c + 4]) for c in air.claims]  # type: ignore[misc]
+        claims: list[Ext] = [tuple(words[4 * c : 4 * c + 4]) for c in air.claims]  # type: ignore
         fork = t.fork(b"segment", i)
         args = (publics[i], challenges, nonce, fork, clock, backend)
         proofs.append(_prove_segment(pk, main, aux, claims, *args))

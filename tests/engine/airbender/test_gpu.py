@@ -260,3 +260,10 @@ def test_the_kernels_refuse_programs_they_do_not_run() -> None:
     aux.kernel.program.code = np.vstack([code, [[evaluation.LOAD_AUX, 0, 0, 0]]])
     with pytest.raises(ValueError, match="rows kernel has no instruction"):
         backend.logup(aux, chal, pre, main, [])  # type: ignore[arg-type]
+
+
+def test_the_proving_keys_values_are_uploaded_once(backend: ArrayBackend) -> None:
+    values = np.arange(12, dtype=np.uint32).reshape(3, 4)
+    here = backend.resident(values)
+    assert backend.resident(values) is here  # the same device array, not a second upload
+    assert np.array_equal(_host(here), values)
