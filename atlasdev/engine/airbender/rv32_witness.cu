@@ -186,7 +186,8 @@ KERNEL void rv32_witness(const u32* in, u64 t_rows, u64 n, u64 base, const u32* 
         int is_store = op == OP_SB || op == OP_SH || op == OP_SW;
         int is_mem = is_load || is_store;
         int adds = op == OP_ADD || op == OP_JALR || is_mem;
-        int branch = op >= OP_BEQ && op <= OP_BGEU;
+        int branch = op == OP_BEQ || op == OP_BNE || op == OP_BLT || op == OP_BGE || op == OP_BLTU
+                  || op == OP_BGEU;
         int subs = op == OP_SUB || op == OP_SLT || op == OP_SLTU || branch;
         const i64 mask = 0xFFFFFFFFll;
         i64 s = adds ? (x + z) & mask : (subs ? (x - z) & mask : 0);
