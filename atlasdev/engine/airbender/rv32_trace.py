@@ -219,7 +219,7 @@ def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
         raise TraceError("the run does not end with an exit ecall")
     t_rows = len(op)
     x, b, d = (np.zeros(t_rows, dtype=np.int64) for _ in range(3))
-    prev = np.zeros((3, t_rows), dtype=np.int64)
+    prev = np.zeros((3, t_rows), dtype=np.uint32)  # timestamps: 4 per cycle, below 2^32
     old = np.zeros(t_rows, dtype=np.int64)
     final, last = np.zeros(32, dtype=np.int64), np.zeros(32, dtype=np.int64)
     _registers(rom.columns, rom_rows, trace, x, b, d, prev, old, final, last)
@@ -554,12 +554,13 @@ def _memory(
     first = np.ones(len(order), dtype=bool)
     first[1:] = k_sorted[1:] != k_sorted[:-1]
     prev_sorted = np.where(first, 0, np.roll(t_sorted, 1))
-    prev = np.zeros(t_rows, dtype=np.int64)
+    prev = np.zeros(t_rows, dtype=np.uint32)  # u32 like the register accesses' (memory, per cycle)
     prev[cycles[order]] = prev_sorted
-    gap = np.zeros(t_rows, dtype=np.int64)
-    gap[cycles] = TS_PER_ROW * cycles + 3 - prev[cycles] - 1
-    if np.any(gap >= 1 << 30):
+    gaps = TS_PER_ROW * cycles + 3 - prev[cycles].astype(np.int64) - 1
+    if np.any((gaps < 0) | (gaps >= 1 << 30)):
         raise TraceError("a memory access's timestamp gap is out of range")
+    gap = np.zeros(t_rows, dtype=np.uint32)
+    gap[cycles] = gaps
 
     out_first = word_key(layout.output_base // 4)
     out_keys = out_first + np.arange(layout.output_words)
