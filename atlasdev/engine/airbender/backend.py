@@ -5,14 +5,15 @@ into the proof) is the same for every backend; below it are the steps that touch
 matrices: building LogUp's auxiliary columns, committing columns (interpolate, coset low-degree
 extension, Merkle tree over the rows), the quotient evaluation, out-of-domain evaluation, the
 DEEP composition, FRI's folds and layer trees, and the openings at the query positions. A
-backend keeps its matrices where it likes (a GPU: in device memory, uploaded once) and hands back
-only roots, a few field elements and the openings. The CPU backend (cpu.py, numba) is the reference: every other backend must
-produce byte-identical proofs (issue 8).
+backend keeps its matrices where it likes (a GPU: in device memory, uploaded once) and hands
+back only roots, a few field elements and the openings. The CPU backend (cpu.py, numba) is the
+reference: every other backend must produce byte-identical proofs (issue 8).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,20 @@ if TYPE_CHECKING:
 
 class UnsatisfiedConstraints(ValueError):
     """The trace does not satisfy the AIR: there is nothing true to prove."""
+
+
+@dataclass(frozen=True)
+class QuotientInputs:
+    """What the quotient evaluation reads besides the committed matrices."""
+
+    kernel: Any  # evaluation.QuotientKernel: the constraints as a register program
+    public_columns: np.ndarray  # on the trace rows (air.Air.n_pubcols, n)
+    log_n: int
+    log_blowup: int
+    challenges: list[Ext]
+    publics: list[int]
+    claims: list[Ext]
+    alpha_powers: np.ndarray  # one per constraint (4 words each)
 
 
 class Matrix(ABC):
@@ -85,17 +100,10 @@ class Backend(ABC):
     @abstractmethod
     def quotient(
         self,
-        kernel: Any,
         pre: Matrix,
         main: Matrix,
         aux: Matrix,
-        public_columns: np.ndarray,
-        log_n: int,
-        log_blowup: int,
-        challenges: list[Ext],
-        publics: list[int],
-        claims: list[Ext],
-        alpha_powers: np.ndarray,
+        q: QuotientInputs,
     ) -> Any:
         """The alpha-combination of every constraint over its vanishing polynomial, on the
         blown-up coset (bit-reversed order); kept by the backend for `commit_quotient`."""

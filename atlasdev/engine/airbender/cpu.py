@@ -8,7 +8,6 @@ never holds the interpreter lock for long (the sequencer keeps running; prover_w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -17,7 +16,7 @@ from numba import uint32 as u32
 from . import extension as ext
 from . import field as F
 from . import fri, merkle, ntt
-from .backend import Backend, Matrix, UnsatisfiedConstraints
+from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
 from .extension import Ext, kadd, kinv, kmul, kscale, ksub
 from .field import P_U64
 from .fri import CommitState, FriParams, LayerOpening
@@ -68,32 +67,25 @@ class CpuBackend(Backend):
 
     def quotient(
         self,
-        kernel: Any,
         pre: Matrix,
         main: Matrix,
         aux: Matrix,
-        public_columns: np.ndarray,
-        log_n: int,
-        log_blowup: int,
-        challenges: list[Ext],
-        publics: list[int],
-        claims: list[Ext],
-        alpha_powers: np.ndarray,
+        q: QuotientInputs,
     ) -> np.ndarray:
         assert isinstance(pre, CpuMatrix) and isinstance(main, CpuMatrix)
         assert isinstance(aux, CpuMatrix)
-        points = ntt.coset_points(log_n + log_blowup)
-        return kernel(
+        points = ntt.coset_points(q.log_n + q.log_blowup)
+        return q.kernel(
             pre.lde,
             main.lde,
             aux.lde,
-            ntt.low_degree_extend(public_columns, log_blowup),
-            ntt.next_positions(log_n, log_blowup),
-            challenges,
-            publics,
-            claims,
-            alpha_powers,
-            divisor_inverses(points, log_n),
+            ntt.low_degree_extend(q.public_columns, q.log_blowup),
+            ntt.next_positions(q.log_n, q.log_blowup),
+            q.challenges,
+            q.publics,
+            q.claims,
+            q.alpha_powers,
+            divisor_inverses(points, q.log_n),
         )
 
     def commit_quotient(

@@ -23,7 +23,7 @@ import numpy as np
 from ..zkos.blake2s import IV, PARAM0, SIGMA
 from . import field as F
 from . import fri, ntt
-from .backend import Backend, Matrix, UnsatisfiedConstraints
+from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
 from .cpu import CpuMatrix
 from .evaluation import (
     ACC_B,
@@ -427,28 +427,19 @@ class ArrayBackend(Backend):
     # ---- the quotient ---------------------------------------------------------------------------
     def quotient(
         self,
-        kernel: Any,
         pre: Matrix,
         main: Matrix,
         aux: Matrix,
-        public_columns: np.ndarray,
-        log_n: int,
-        log_blowup: int,
-        challenges: list[Ext],
-        publics: list[int],
-        claims: list[Ext],
-        alpha_powers: np.ndarray,
+        q: QuotientInputs,
     ) -> Any:
         """evaluation.py's register program, one instruction at a time over a chunk of points."""
         assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
         assert isinstance(aux, ArrayMatrix)
         xp, f = self.xp, self.arrays
-        m = 1 << (log_n + log_blowup)
-        pub, nxt, invs, consts = self._quotient_inputs(
-            kernel, public_columns, log_n, log_blowup, challenges, publics, claims
-        )
-        alpha = [tuple(int(v) for v in row) for row in alpha_powers]
-        code = [tuple(int(v) for v in row) for row in kernel.code]
+        m = 1 << (q.log_n + q.log_blowup)
+        pub, nxt, invs, consts = self._quotient_inputs(q)
+        alpha = [tuple(int(v) for v in row) for row in q.alpha_powers]
+        code = [tuple(int(v) for v in row) for row in q.kernel.code]
         sources = {LOAD_PRE: pre.lde, LOAD_MAIN: main.lde, LOAD_PUB: pub}
         out = xp.empty((4, m), dtype=xp.uint32)
         for lo in range(0, m, CHUNK):
@@ -472,31 +463,22 @@ class ArrayBackend(Backend):
                     acc[d] = f.eadd(acc[d], _wide(xp, term, hi - lo))
                 else:
                     regs[d] = self._arith(opc, regs[a], regs.get(b))
-            q = xp.zeros((4, hi - lo), dtype=xp.uint32)
+            total = xp.zeros((4, hi - lo), dtype=xp.uint32)
             for g in range(4):
-                q = f.eadd(q, f.escale(acc[g], invs[g, lo:hi]))
-            out[:, lo:hi] = q
+                total = f.eadd(total, f.escale(acc[g], invs[g, lo:hi]))
+            out[:, lo:hi] = total
         return out
 
-    def _quotient_inputs(
-        self,
-        kernel: Any,
-        public_columns: np.ndarray,
-        log_n: int,
-        log_blowup: int,
-        challenges: list[Ext],
-        publics: list[int],
-        claims: list[Ext],
-    ) -> tuple[Any, Any, Any, Any]:
+    def _quotient_inputs(self, q: QuotientInputs) -> tuple[Any, Any, Any, Any]:
         """What the quotient program reads besides the matrices, here: the public columns'
         blown-up values, each point's next-row position, the divisor inverses, the constants."""
         xp, f = self.xp, self.arrays
         pub = f.evaluate_coset(
-            f.interpolate(xp.asarray(public_columns, dtype=xp.uint32)), log_blowup
+            f.interpolate(xp.asarray(q.public_columns, dtype=xp.uint32)), q.log_blowup
         )
-        nxt = xp.asarray(ntt.next_positions(log_n, log_blowup))
-        invs = self._divisor_inverses(f.coset_points(log_n + log_blowup), log_n)
-        consts = self._words(kernel.program.consts(challenges, publics, claims))
+        nxt = xp.asarray(ntt.next_positions(q.log_n, q.log_blowup))
+        invs = self._divisor_inverses(f.coset_points(q.log_n + q.log_blowup), q.log_n)
+        consts = self._words(q.kernel.program.consts(q.challenges, q.publics, q.claims))
         return pub, nxt, xp.ascontiguousarray(invs), consts
 
     def _words(self, values: Any) -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import evaluation
 from . import field as F
-from .backend import Matrix
+from .backend import Matrix, QuotientInputs
 from .extension import Ext
 from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
 from .kernels import OPCODES, Kernels
@@ -31,7 +31,7 @@ QUOTIENT_OPCODES = frozenset(v for name, v in OPS.items() if name != "STORE")
 ROWS_OPCODES = frozenset(  # the current row's cells and constants in, STORE out
     v for name, v in OPS.items() if name not in ("LOAD_AUX", "LOAD_PUB", "ACC_B", "ACC_E")
 )
-LOADS = (evaluation.LOAD_PRE, evaluation.LOAD_MAIN)
+CELL_LOADS = (evaluation.LOAD_PRE, evaluation.LOAD_MAIN)  # a rows program may load these
 
 
 class KernelArrays(Arrays):
@@ -130,30 +130,21 @@ class KernelBackend(ArrayBackend):
 
     def quotient(
         self,
-        kernel: Any,
         pre: Matrix,
         main: Matrix,
         aux: Matrix,
-        public_columns: np.ndarray,
-        log_n: int,
-        log_blowup: int,
-        challenges: list[Ext],
-        publics: list[int],
-        claims: list[Ext],
-        alpha_powers: np.ndarray,
+        q: QuotientInputs,
     ) -> Any:
         """evaluation.py's register program, one point per kernel item."""
         assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
         assert isinstance(aux, ArrayMatrix)
-        code = _checked(kernel.code, QUOTIENT_OPCODES, "quotient")
+        code = _checked(q.kernel.code, QUOTIENT_OPCODES, "quotient")
         xp = self.xp
-        m = 1 << (log_n + log_blowup)
-        pub, nxt, invs, consts = self._quotient_inputs(
-            kernel, public_columns, log_n, log_blowup, challenges, publics, claims
-        )
-        alpha = self._words(alpha_powers)
+        m = 1 << (q.log_n + q.log_blowup)
+        pub, nxt, invs, consts = self._quotient_inputs(q)
+        alpha = self._words(q.alpha_powers)
         threads = self.kernels.threads(m, QUOTIENT_THREADS)
-        regs = xp.empty(max(1, kernel.program.n_regs) * 4 * threads, dtype=xp.uint32)
+        regs = xp.empty(max(1, q.kernel.program.n_regs) * 4 * threads, dtype=xp.uint32)
         out = xp.empty((4, m), dtype=xp.uint32)
         self.kernels.launch(
             "quotient", m, xp.asarray(code), len(code), pre.lde, main.lde, aux.lde, pub, nxt,
@@ -174,7 +165,7 @@ class KernelBackend(ArrayBackend):
         running sum as chunk totals, their prefix sums, then each chunk's own."""
         program = aux.kernel.program
         code = _checked(program.code, ROWS_OPCODES, "rows")
-        if any(int(op) in LOADS and next_row for op, _, _, next_row in code):
+        if any(int(op) in CELL_LOADS and next_row for op, _, _, next_row in code):
             raise ValueError("the rows kernel reads the current row only")
         xp, layout = self.xp, aux.layout
         n = int(main_values.shape[1])

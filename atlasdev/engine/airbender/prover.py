@@ -28,7 +28,7 @@ import numpy as np
 from . import extension as ext
 from . import field, fri
 from .air import Air
-from .backend import Backend, Matrix, UnsatisfiedConstraints
+from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
 from .cpu import CPU
 from .evaluation import QuotientKernel
 from .extension import Ext
@@ -136,17 +136,18 @@ def prove_segments(
             values, main = kept
             kept = None
         # the trace's and then the auxiliary values' last uses: each is freed right after
-        aux_values, last = _aux_columns(pk, values, publics[i], challenges, logup, backend)
+        aux_values, claims = _aux_columns(pk, values, publics[i], challenges, logup, backend)
         del values
         clock.lap("aux build")
         aux = backend.commit_values(aux_values, vk.params.log_blowup)
         del aux_values
         clock.lap("aux commit")
-        words = [int(v) for v in last]
-        claims: list[Ext] = [tuple(words[4 * c : 4 * c + 4]) for c in air.claims]  # type: ignore
         fork = t.fork(b"segment", i)
-        args = (publics[i], challenges, nonce, fork, clock, backend)
-        proofs.append(_prove_segment(pk, main, aux, claims, *args))
+        proofs.append(
+            _prove_segment(
+                pk, main, aux, claims, publics[i], challenges, nonce, fork, clock, backend
+            )
+        )
         del main, aux
     for k in range(len(air.claims)):
         total = ext.ZERO
@@ -176,14 +177,17 @@ def _aux_columns(
     challenges: list[Ext],
     logup: AuxTrace | None,
     backend: Backend,
-) -> tuple[Any, np.ndarray]:
-    """A segment's auxiliary columns on the trace rows and their last row (the claims)."""
+) -> tuple[Any, list[Ext]]:
+    """A segment's auxiliary columns on the trace rows, and its claims (their last row's values
+    in the claimed columns)."""
     air, n = pk.air, 1 << pk.vk.log_n
     if not air.n_aux:
-        return np.zeros((0, n), dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+        return np.zeros((0, n), dtype=np.uint32), []
     if logup is None:
         raise ValueError(f"{air.name} has auxiliary columns: pass its LogUp (AuxTrace)")
-    return backend.logup(logup, challenges, pk.pre_values, main_values, publics)
+    values, last = backend.logup(logup, challenges, pk.pre_values, main_values, publics)
+    words = [int(v) for v in last]
+    return values, [tuple(words[4 * c : 4 * c + 4]) for c in air.claims]  # type: ignore[misc]
 
 
 def _prove_segment(
@@ -207,19 +211,17 @@ def _prove_segment(
 
     alpha = t.challenge_ext()
     pre = backend.adopt(pk.pre)
-    q_values = backend.quotient(
+    inputs = QuotientInputs(
         pk.quotient,
-        pre,
-        main,
-        aux,
         public_columns(air, publics, log_n),
         log_n,
         lb,
         challenges,
         publics,
-        claims,  # type: ignore[arg-type]
+        claims,
         ext.powers(alpha, len(air.constraints)),
     )
+    q_values = backend.quotient(pre, main, aux, inputs)
     clock.lap("quotient evaluation")
     quotient = backend.commit_quotient(q_values, log_n, lb, air.quotient_chunks)
     del q_values

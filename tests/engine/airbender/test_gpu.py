@@ -12,6 +12,7 @@ import pytest
 
 from atlasdev.engine.airbender import air, field, fri, lookup, merkle, ntt
 from atlasdev.engine.airbender import extension as ext
+from atlasdev.engine.airbender.backend import QuotientInputs
 from atlasdev.engine.airbender.cpu import CPU, evaluate_at
 from atlasdev.engine.airbender.device import probe
 from atlasdev.engine.airbender.gpu import ArrayBackend, merkle_tree
@@ -186,10 +187,11 @@ def test_the_quotient_matches_the_cpu_on_random_matrices(backend: ArrayBackend) 
     mine = [backend.commit_values(m, lb) for m in mats]
     pubcols = _random(rng, 1, 1 << log_n)
     chal = [tuple(int(v) for v in _random(rng, 4)) for _ in range(2)]
-    args = (pubcols, log_n, lb, chal, [int(_random(rng, 1)[0])], chal[:1])
     alpha = ext.powers(tuple(int(v) for v in _random(rng, 4)), len(mix.constraints))
-    want = CPU.quotient(kernel, *cpu_mats, *args, alpha)  # type: ignore[arg-type]
-    got = backend.quotient(kernel, backend.adopt(cpu_mats[0]), *mine[1:], *args, alpha)  # type: ignore[arg-type]
+    publics = [int(_random(rng, 1)[0])]
+    inputs = QuotientInputs(kernel, pubcols, log_n, lb, chal, publics, chal[:1], alpha)  # type: ignore[arg-type]
+    want = CPU.quotient(*cpu_mats, inputs)
+    got = backend.quotient(backend.adopt(cpu_mats[0]), *mine[1:], inputs)
     assert np.array_equal(_host(got), want)
 
 
