@@ -168,13 +168,13 @@ def prove_block(
         Trace.allocate(probe.cycles),
     )
     assert result.trace is not None
-    trace = result.trace.array[: result.trace.rows]
     seconds["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rv = program.air
-    log_n = segment_log(rv32_trace.rows_needed(trace), max_log_n)
     try:
-        run = rv32_trace.replay(rv, program.rom, trace)
+        run = rv32_trace.replay(rv, program.rom, result.trace.array[: result.trace.rows])
+        del result  # the trace: the replayed run holds what proving needs
+        log_n = segment_log(run.rows_needed, max_log_n)
         segments = run.segments(log_n)
     except rv32_trace.TraceError as e:
         raise BlockProofError(str(e)) from None
@@ -200,7 +200,7 @@ def prove_block(
     seconds.update({f"prove: {k}": v for k, v in stages.items()})
     report = [lo | (hi << 16) for lo, hi in zip(run.outputs[::2], run.outputs[1::2], strict=True)]
     data = _encode([seg.end_pc for seg in segments[:-1]], SegmentedProof(proofs))
-    return BlockProof(data, report, int(result.cycles), log_n, len(segments), seconds)
+    return BlockProof(data, report, run.cycles, log_n, len(segments), seconds)
 
 
 def _witness_builder(backend: Backend) -> Callable[..., Any]:

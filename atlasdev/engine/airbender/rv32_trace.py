@@ -24,6 +24,7 @@ from .rv32_air import (
     MAX_ROWS_LOG,
     N_REGS,
     TS_PER_ROW,
+    MemoryLayout,
     Rv32Air,
     Segment,
     word_key,
@@ -81,33 +82,101 @@ def preprocessed(rv: Rv32Air, rom: Rom, image: np.ndarray, log_n: int) -> np.nda
     return pre
 
 
+# what the replay keeps of each cycle, one u32 row per cycle (Run.steps): its pc and the memory
+# word it found, its ROM row, the register values it read (x, b), wrote (d) and overwrote (old),
+# the previous access times of rs1, rs2, rd and the memory word, and the memory access's gap
+STEP = ("pc", "mem_old", "rom_row", "x", "b", "d", "old", "prev0", "prev1", "prev2", "mem_prev")
+STEP += ("mem_gap",)
+_PC, _MEM_OLD, _ROM_ROW, _X, _B, _D, _OLD, _PREV0, _MEM_PREV, _MEM_GAP = (
+    STEP.index(name)
+    for name in ("pc", "mem_old", "rom_row", "x", "b", "d", "old", "prev0", "mem_prev", "mem_gap")
+)
 _OP, _RD, _RS1, _RS2, _WR = (FIELDS.index(name) for name in ("op", "rd", "rs1", "rs2", "wr"))
+_IMM = FIELDS.index("imm0")  # imm0..imm3: the immediate's bytes
 _ECALL = int(Op.ECALL)
+# how each op touches memory (indexed by op): a load leaves the word, a store replaces bytes
+_LOAD, _SB, _SH, _SW = 1, 2, 3, 4
+_MEMORY_KIND = np.zeros(max(Op) + 1, dtype=np.int64)
+_MEMORY_KIND[[int(o) for o in LOADS]] = _LOAD
+_MEMORY_KIND[[int(Op.SB), int(Op.SH), int(Op.SW)]] = (_SB, _SH, _SW)
+# why _replay stopped (with the cycle): the pc is outside the ROM, the instruction is not
+# RV32IM, a memory word below the program or above the output words, a gap of 2^30 or more
+_OK, _LEFT_CODE, _UNSUPPORTED, _BELOW, _ABOVE, _FAR = range(6)
 
 
 @njit(cache=True, nogil=True)
-def _registers(rom, rom_rows, trace, x, b, d, prev, old, final, last):
-    """Replay the register file: operand values, results, and each access's previous time (the
-    instruction's fields read from the ROM's columns row by row, not gathered into arrays)."""
+def _replay(
+    rom, rom_base, trace, kind, text_w, steps, final, last, mem_last, mem_init, mem_final, touched
+):
+    """Replay the run in one pass: each cycle's row of ``steps``, the register file's final
+    values and last access times, and per memory word (indexed from text_w) its first value,
+    last value and last access time, the words listed in ``touched`` in first-touch order.
+    Returns (why it stopped, at which cycle, how many words were touched)."""
     regs = np.zeros(32, dtype=np.int64)
-    for i in range(rom_rows.shape[0]):
-        row = rom_rows[i]
+    rows, span, count = rom.shape[1], mem_last.shape[0], 0
+    for i in range(trace.shape[0]):
+        pc = np.int64(trace[i, COL_PC])
+        at = pc - rom_base
+        if at < 0 or at & 3 or at >> 2 >= rows:
+            return _LEFT_CODE, i, count
+        row = at >> 2
+        op = rom[_OP, row]
+        if op == 0:
+            return _UNSUPPORTED, i, count
         rs1, rs2, rd = rom[_RS1, row], rom[_RS2, row], rom[_RD, row]
         t = 4 * i
-        x[i] = regs[rs1]
-        prev[0, i] = last[rs1]
+        x = regs[rs1]
+        steps[i, _PREV0] = last[rs1]
         last[rs1] = t + 1
-        b[i] = regs[rs2]
-        prev[1, i] = last[rs2]
+        b = regs[rs2]
+        steps[i, _PREV0 + 1] = last[rs2]
         last[rs2] = t + 2
-        d[i] = b[i] if rom[_OP, row] == _ECALL else trace[i, COL_RD_VAL]
+        d = b if op == _ECALL else np.int64(trace[i, COL_RD_VAL])
+        old, prev_rd = 0, 0
         if rom[_WR, row]:
-            old[i] = regs[rd]
-            prev[2, i] = last[rd]
+            old, prev_rd = regs[rd], last[rd]
             last[rd] = t + 4
-            regs[rd] = d[i]
+            regs[rd] = d
+        old_word = np.int64(trace[i, COL_MEM_OLD])
+        steps[i, _PC], steps[i, _MEM_OLD], steps[i, _ROM_ROW] = pc, old_word, row
+        steps[i, _X], steps[i, _B], steps[i, _D], steps[i, _OLD] = x, b, d, old
+        steps[i, _PREV0 + 2] = prev_rd
+        steps[i, _MEM_PREV], steps[i, _MEM_GAP] = 0, 0
+        how = kind[op]
+        if how == 0:
+            continue
+        imm = np.int64(rom[_IMM, row])
+        imm |= np.int64(rom[_IMM + 1, row]) << 8
+        imm |= np.int64(rom[_IMM + 2, row]) << 16
+        imm |= np.int64(rom[_IMM + 3, row]) << 24
+        address = (x + imm) & 0xFFFFFFFF
+        w = (address >> 2) - text_w
+        if w < 0:
+            return _BELOW, i, count
+        if w >= span:
+            return _ABOVE, i, count
+        now = t + 3
+        prev = np.int64(mem_last[w])
+        if prev == 0:  # first touch (no access happens at time 0)
+            mem_init[w] = old_word
+            touched[count] = w
+            count += 1
+        if now - prev - 1 >= 1 << 30:
+            return _FAR, i, count
+        shift = 8 * (address & 3)
+        new = old_word
+        if how == _SW:
+            new = b
+        elif how == _SB:
+            new = (old_word & ~(0xFF << shift)) | ((b & 0xFF) << shift)
+        elif how == _SH and shift % 16 == 0:
+            new = (old_word & ~(0xFFFF << shift)) | ((b & 0xFFFF) << shift)
+        mem_final[w] = new
+        mem_last[w] = now
+        steps[i, _MEM_PREV], steps[i, _MEM_GAP] = prev, now - prev - 1
     for r in range(32):
         final[r] = regs[r]
+    return _OK, trace.shape[0], count
 
 
 # 1 / (the sum of a word's four bytes), 0 for 0: the zero tests' inverse witnesses
@@ -132,16 +201,6 @@ class Witness:
         return self.segment.publics(self.outputs)
 
 
-def rows_needed(trace: np.ndarray) -> int:
-    """A lower bound on the rows a run needs: its cycles plus one, and its memory table."""
-    return max(trace.shape[0] + 1, N_REGS + _touched_words(trace) + 1)
-
-
-def _touched_words(trace: np.ndarray) -> int:
-    mem_rows = np.flatnonzero(trace[:, 8])
-    return len(np.unique(trace[mem_rows, 9] >> 2)) if len(mem_rows) else 0
-
-
 @dataclass
 class _Table:
     """The memory table: every touched word and every output word, keys descending."""
@@ -163,23 +222,26 @@ class Run:
     a row needs from all the rows before it (register values, previous access times) and the
     memory table (each cell's first and last value), computed once over the run."""
 
-    trace: np.ndarray  # u32[T, 13], ending with the exit ecall
-    rom_rows: np.ndarray
-    x: np.ndarray  # rs1's value per cycle
-    b: np.ndarray  # rs2's value
-    d: np.ndarray  # the value written to rd (or, for rd = x0, what the ecall copies)
-    old: np.ndarray  # rd's value before the write
-    prev: np.ndarray  # (3, T): rs1's, rs2's and rd's previous access time
+    steps: np.ndarray  # u32[T, len(STEP)]: per cycle, STEP's values; the last is the exit ecall
     final: np.ndarray  # the register file at the end
     final_ts: np.ndarray  # and each register's last access time
-    mem_prev: np.ndarray  # per cycle: the memory word's previous access time
-    mem_gap: np.ndarray  # per cycle: now - prev - 1 (0 without an access)
     table: _Table
     outputs: list[int]  # the output words' limbs: the public values
+    touched: int  # memory words the run touched
+
+    def step(self, name: str) -> np.ndarray:
+        """One of STEP's values for every cycle (a view)."""
+        return self.steps[:, STEP.index(name)]
+
+    @property
+    def rows_needed(self) -> int:
+        """A lower bound on the rows the run needs: its cycles plus one, and its memory
+        table."""
+        return max(self.cycles + 1, N_REGS + self.touched + 1)
 
     @property
     def cycles(self) -> int:
-        return int(self.trace.shape[0])
+        return int(self.steps.shape[0])
 
     def segments(self, log_n: int) -> list[Segment]:
         """The run cut into segments of 2^log_n rows: all but the last run 2^log_n cycles;
@@ -196,7 +258,7 @@ class Run:
             raise TraceError(f"a run of {self.cycles} cycles is longer than 2^{MAX_ROWS_LOG} rows")
         if N_REGS + len(self.table.keys) > n:
             raise TraceError(f"{len(self.table.keys)} memory words do not fit in 2^{log_n} rows")
-        pcs = self.trace[:, COL_PC]
+        pcs = self.step("pc")
         out = []
         for i in range(count):
             last = i == count - 1
@@ -207,40 +269,69 @@ class Run:
 
 def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
     """Replay an emulator trace (u32[T, 13], ending with the exit ecall) for the AIR."""
-    pcs = trace[:, COL_PC].astype(np.int64)
-    rom_rows = (pcs - rom.base) // 4
-    if np.any((pcs - rom.base) % 4) or np.any(rom_rows < 0) or np.any(rom_rows >= len(rom.words)):
-        raise TraceError("the run left the program's code")
-    op = rom.columns[_OP][rom_rows]
-    bad = np.flatnonzero(op == 0)
-    if len(bad):
-        raise TraceError(rom.unsupported_at(int(pcs[bad[0]])) or "unsupported instruction")
-    if not len(op) or op[-1] != Op.ECALL:
-        raise TraceError("the run does not end with an exit ecall")
-    t_rows = len(op)
-    x, b, d = (np.zeros(t_rows, dtype=np.int64) for _ in range(3))
-    prev = np.zeros((3, t_rows), dtype=np.uint32)  # timestamps: 4 per cycle, below 2^32
-    old = np.zeros(t_rows, dtype=np.int64)
+    t_rows = trace.shape[0]
+    layout = rv.memory
+    text_w = layout.text_base // 4
+    out_w = layout.output_base // 4
+    steps = np.empty((t_rows, len(STEP)), dtype=np.uint32)  # timestamps 4 per cycle: below 2^32
     final, last = np.zeros(32, dtype=np.int64), np.zeros(32, dtype=np.int64)
-    _registers(rom.columns, rom_rows, trace, x, b, d, prev, old, final, last)
-    cycles = np.flatnonzero(np.isin(op, [int(o) for o in (*LOADS, *STORES)]))
-    imm = _immediate(rom, rom_rows[cycles])
-    address = (x[cycles] + imm) & 0xFFFFFFFF
-    old_word = trace[cycles, COL_MEM_OLD].astype(np.int64)
-    new_word = _stored_word(op[cycles], address & 3, old_word, b[cycles])
-    mem_prev, mem_gap, table, outputs = _memory(rv, cycles, address, old_word, new_word, t_rows)
-    return Run(trace, rom_rows, x, b, d, old, prev, final, last, mem_prev, mem_gap, table, outputs)
+    span = out_w + layout.output_words - text_w  # the words a run may touch
+    mem_last, mem_init, mem_final = (np.zeros(span, dtype=np.uint32) for _ in range(3))
+    touched = np.empty(min(t_rows, span), dtype=np.int64)
+    why, at, count = _replay(
+        rom.columns, rom.base, trace, _MEMORY_KIND, text_w,
+        steps, final, last, mem_last, mem_init, mem_final, touched,
+    )  # fmt: skip
+    if why == _LEFT_CODE:
+        raise TraceError("the run left the program's code")
+    if why == _UNSUPPORTED:
+        pc = int(trace[at, COL_PC])
+        raise TraceError(rom.unsupported_at(pc) or "unsupported instruction")
+    if why == _FAR:
+        raise TraceError("a memory access's timestamp gap is out of range")
+    if why == _ABOVE:
+        raise TraceError("the run touched memory above its public output words")
+    if why == _BELOW:
+        raise TraceError("the run touched memory below the program")
+    if not t_rows or rom.columns[_OP, steps[-1, _ROM_ROW]] != Op.ECALL:
+        raise TraceError("the run does not end with an exit ecall")
+    outputs_w = np.arange(out_w, out_w + layout.output_words) - text_w
+    index = np.union1d(touched[:count], outputs_w)[::-1]  # keys descending
+    table, outputs = _table(
+        layout, text_w + index, *(a[index] for a in (mem_init, mem_final, mem_last))
+    )
+    return Run(steps, final, last, table, outputs, count)
 
 
-def _immediate(rom: Rom, rows: np.ndarray) -> np.ndarray:
-    """The immediates of the instructions at these ROM rows."""
-    parts = [rom.columns[FIELDS.index(f"imm{k}")][rows].astype(np.int64) << 8 * k for k in range(4)]
-    return parts[0] | parts[1] | parts[2] | parts[3]
-
-
-def _stored_word(op: np.ndarray, off: np.ndarray, old: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The memory word after the access: loads leave it, stores replace their bytes."""
-    return sum(v << (8 * k) for k, v in enumerate(_new_bytes(op, off, _bytes(old), _bytes(b))))
+def _table(
+    layout: MemoryLayout, words: np.ndarray, init: np.ndarray, fin: np.ndarray, fts: np.ndarray
+) -> tuple[_Table, list[int]]:
+    """The memory table of these words (descending; their first and last values and last
+    access times, 0 where untouched) and the output words' limbs."""
+    text_w, img_end_w, in_w = layout.text_base // 4, layout.image_end // 4, layout.input_base // 4
+    c_img = words < img_end_w
+    c_in = ~c_img & (words >= in_w) & (words < in_w + (1 << INPUT_WORDS_LOG))
+    c_zero = ~c_img & ~c_in
+    if np.any(init[c_zero] != 0):
+        raise TraceError("a word outside the image and the input did not start at zero")
+    lim = np.where(c_in, words - in_w, np.where(c_zero, words - img_end_w, 0))
+    outputs = []
+    for v in fin[: layout.output_words][::-1].tolist():
+        outputs += [v & 0xFFFF, v >> 16]
+    as_i64 = lambda a: a.astype(np.int64)  # noqa: E731
+    keys = word_key(0) + words
+    table = _Table(
+        keys,
+        as_i64(init),
+        as_i64(fin),
+        as_i64(fts),
+        c_img,
+        c_in,
+        c_zero,
+        lim,
+        words[c_img] - text_w,
+    )
+    return table, outputs
 
 
 def _new_bytes(op, off, mb, bb) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
@@ -267,9 +358,12 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     lo = segment.base
     hi = min(run.cycles, lo + n)
     t_rows = hi - lo
-    trace = run.trace[lo:hi]
-    pcs = trace[:, COL_PC].astype(np.int64)
-    rom_rows = run.rom_rows[lo:hi]
+    steps = run.steps[lo:hi]
+    x, b, d, old, pcs, old_word = (
+        steps[:, STEP.index(k)].astype(np.int64) for k in ("x", "b", "d", "old", "pc", "mem_old")
+    )
+    prev = [steps[:, _PREV0 + k].astype(np.int64) for k in range(3)]
+    rom_rows = steps[:, _ROM_ROW]
     ins = {name: rom.columns[k][rom_rows].astype(np.int64) for k, name in enumerate(FIELDS)}
     op = ins["op"]
     is_ecall = op == Op.ECALL
@@ -289,8 +383,6 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     rows = np.flatnonzero(flag[op] >= 0)
     m[flag[op[rows]], rows] = 1
 
-    x, b, d = run.x[lo:hi], run.b[lo:hi], run.d[lo:hi]
-    prev, old = run.prev[:, lo:hi], run.old[lo:hi]
     imm = ins["imm0"] | ins["imm1"] << 8 | ins["imm2"] << 16 | ins["imm3"] << 24
     z = np.where(ins["use_imm"] == 1, imm, b)
 
@@ -320,7 +412,7 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     tag_or, tag_xor = op == Op.OR, op == Op.XOR
     logic = np.where(tag_or, x | z, np.where(tag_xor, x ^ z, x & z))
     j0 = np.where(op == Op.JALR, s & 1, 0)
-    semantic = _results(op, x, z, s, logic, lt, c1, ins, trace[:, COL_MEM_OLD].astype(np.int64))
+    semantic = _results(op, x, z, s, logic, lt, c1, ins, old_word)
     writes = ins["wr"] == 1
     checked = writes & ~is_ecall
     wrong = np.flatnonzero(checked & (semantic != d))
@@ -357,7 +449,7 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
 
     # ---- loads and stores ---------------------------------------------------------------------
     off = np.where(is_mem, s & 3, 0)
-    old_word = np.where(is_mem, trace[:, COL_MEM_OLD].astype(np.int64), 0)
+    old_word = np.where(is_mem, old_word, 0)
     mb, bb = _bytes(old_word), _bytes(b)
     new_bytes = _new_bytes(op, off, mb, bb)
     for k in range(4):
@@ -390,10 +482,10 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     put("old_lo", np.where(used[2], old & 0xFFFF, 0))
     put("old_hi", np.where(used[2], old >> 16, 0))
 
-    mem_gap = run.mem_gap[lo:hi]
+    mem_gap = steps[:, _MEM_GAP]
     put("dlom", mem_gap & 0xFFFF)
     put("dhim", mem_gap >> 16)
-    put("prev_tsm", run.mem_prev[lo:hi])
+    put("prev_tsm", steps[:, _MEM_PREV])
 
     _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, gaps, used)
     _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, used)
@@ -534,66 +626,6 @@ def _multiplier_multiplicities(m, col, op, z, d, t_rows) -> None:  # type: ignor
     _count(m, col["mult_range"], np.bincount(np.concatenate(ranges), minlength=table))
     counts = np.bincount(get("sh")[is_shift], minlength=32)
     m[col["mult_pow"], :32] = _column(counts)
-
-
-def _memory(
-    rv: Rv32Air,
-    cycles: np.ndarray,
-    address: np.ndarray,
-    old_word: np.ndarray,
-    new_word: np.ndarray,
-    t_rows: int,
-) -> tuple[np.ndarray, np.ndarray, _Table, list[int]]:
-    """The memory argument's witness over the whole run: each access's previous timestamp
-    and gap (per cycle), the memory table, and the output words' limbs."""
-    layout = rv.memory
-    keys = word_key(0) + (address >> 2)
-    times = TS_PER_ROW * cycles + 3
-    order = np.lexsort((times, keys))
-    k_sorted, t_sorted = keys[order], times[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = k_sorted[1:] != k_sorted[:-1]
-    prev_sorted = np.where(first, 0, np.roll(t_sorted, 1))
-    prev = np.zeros(t_rows, dtype=np.uint32)  # u32 like the register accesses' (memory, per cycle)
-    prev[cycles[order]] = prev_sorted
-    gaps = TS_PER_ROW * cycles + 3 - prev[cycles].astype(np.int64) - 1
-    if np.any((gaps < 0) | (gaps >= 1 << 30)):
-        raise TraceError("a memory access's timestamp gap is out of range")
-    gap = np.zeros(t_rows, dtype=np.uint32)
-    gap[cycles] = gaps
-
-    out_first = word_key(layout.output_base // 4)
-    out_keys = out_first + np.arange(layout.output_words)
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = k_sorted[1:] != k_sorted[:-1]
-    init = dict(zip(k_sorted[first].tolist(), old_word[order][first].tolist(), strict=True))
-    final = dict(zip(k_sorted[last].tolist(), new_word[order][last].tolist(), strict=True))
-    final_ts = dict(zip(k_sorted[last].tolist(), t_sorted[last].tolist(), strict=True))
-    table = sorted(set(init) | set(out_keys.tolist()), reverse=True)
-    top_allowed = out_first + layout.output_words - 1
-    if table and table[0] > top_allowed:
-        raise TraceError("the run touched memory above its public output words")
-    key_arr = np.array(table, dtype=np.int64)
-    words = key_arr - word_key(0)
-    text_w, img_end_w, in_w = layout.text_base // 4, layout.image_end // 4, layout.input_base // 4
-    if np.any(words < text_w):
-        raise TraceError("the run touched memory below the program")
-    c_img = words < img_end_w
-    c_in = ~c_img & (words >= in_w) & (words < in_w + (1 << INPUT_WORDS_LOG))
-    c_zero = ~c_img & ~c_in
-    init_v = np.array([init.get(k, 0) for k in table], dtype=np.int64)
-    if np.any(init_v[c_zero] != 0):
-        raise TraceError("a word outside the image and the input did not start at zero")
-    lim = np.where(c_in, words - in_w, np.where(c_zero, words - img_end_w, 0))
-    fin = np.array([final.get(k, 0) for k in table], dtype=np.int64)
-    fts = np.array([final_ts.get(k, 0) for k in table], dtype=np.int64)
-    outputs = []
-    for k in out_keys.tolist():
-        v = final.get(k, 0)
-        outputs += [v & 0xFFFF, v >> 16]
-    image_rows = words[c_img] - text_w
-    tab = _Table(key_arr, init_v, fin, fts, c_img, c_in, c_zero, lim, image_rows)
-    return prev, gap, tab, outputs
 
 
 def put_table(m: np.ndarray, col: dict[str, int], run: Run) -> None:

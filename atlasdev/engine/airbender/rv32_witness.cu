@@ -8,9 +8,10 @@
  * are counted with atomic increments. Integer additions commute, so the counts do not depend
  * on the order; on the host COUNT is a plain increment.
  *
- * The prelude (rv32_device_witness.py) defines: C_<COLUMN> (slots of `col`, which maps them to
- * the AIR's column indices), IN_<INPUT> (rows of `in`), ROM_<FIELD> (rows of `rom`), OP_<OP>,
- * N_FIELDS, N_REGS, TS_PER_ROW, TABLE_ROWS (the byte tables' rows, 2^16). Every value is written as a field element (fe: v mod P), as
+ * The prelude (rv32_witness.py) defines: C_<COLUMN> (slots of `col`, which maps them to the
+ * AIR's column indices), IN_<STEP> and N_INPUTS (the words of a row of `in`), ROM_<FIELD> (rows
+ * of `rom`), OP_<OP>, N_FIELDS, N_REGS, TS_PER_ROW, TABLE_ROWS (the byte tables' rows, 2^16).
+ * Every value is written as a field element (fe: v mod P), as
  * segment_witness's _column does. status[j] = 1: the emulator's result differs from the AIR's;
  * 2: a register access's timestamp gap is out of range; 3: a lookup key outside its table (the
  * caller has segment_witness say which). */
@@ -158,8 +159,8 @@ DEVICE void multiplier(u32* m, const i64* col, u64 n, u64 j, const u32* inv_tabl
 }
 
 /* Row j of a segment of n rows starting at cycle `base`; rows t_rows.. are inactive. `in` holds
- * the run's per-cycle values for the segment (IN_* rows of t_rows), `rom` the ROM's columns,
- * inv_table 1/0..1/1020 (0 for 0); m (the main columns, zeroed) gets the columns and the
+ * the run's per-cycle values for the segment (t_rows rows of N_INPUTS words: rv32_trace.STEP,
+ * the replay's Run.steps), `rom` the ROM's columns, inv_table 1/0..1/1020 (0 for 0); m (the main columns, zeroed) gets the columns and the
  * per-row table lookups; the last segment's memory table is added by the caller. */
 KERNEL void rv32_witness(const u32* in, u64 t_rows, u64 n, u64 base, const u32* rom, u64 rom_len,
                          const u32* inv_table, const i64* col, u32* m, u32* status) {
@@ -169,7 +170,7 @@ KERNEL void rv32_witness(const u32* in, u64 t_rows, u64 n, u64 base, const u32* 
             PUT(C_IS_ZERO, 1), PUT(C_YZ, 1);
             continue;
         }
-#define IN(row) ((i64)in[(u64)(row) * t_rows + j])
+#define IN(k) ((i64)in[(u64)j * N_INPUTS + (k)])
         i64 pc = IN(IN_PC), rr = IN(IN_ROM_ROW), x = IN(IN_X), b = IN(IN_B), d = IN(IN_D);
         i64 f[N_FIELDS];
         for (int k = 0; k < N_FIELDS; k++) f[k] = rom[(u64)k * rom_len + (u64)rr];

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import rv32_trace
-from .emulator import COL_MEM_OLD, COL_PC
 from .rom import FIELDS, Op, Rom
 from .rv32_air import BYTE_TABLE_LOG, N_REGS, TS_PER_ROW, Rv32Air, Segment
 
@@ -24,10 +23,6 @@ if TYPE_CHECKING:
     from .kernels import Kernels
 
 SOURCE_NAME = "rv32_witness.cu"
-
-# the rows of the kernel's input: per cycle of the segment
-INPUTS = ("pc", "mem_old", "rom_row", "x", "b", "d", "old", "prev0", "prev1", "prev2", "mem_prev")
-INPUTS += ("mem_gap",)
 
 
 def _many(name: str, count: int) -> tuple[str, ...]:
@@ -57,7 +52,8 @@ def prelude() -> str:
     """The names rv32_witness.cu uses, from the modules that own them."""
     define = lambda name, value: f"#define {name} {value}"  # noqa: E731
     lines = [define(f"C_{name.upper()}", i) for i, name in enumerate(SLOTS)]
-    lines += [define(f"IN_{name.upper()}", i) for i, name in enumerate(INPUTS)]
+    lines += [define(f"IN_{name.upper()}", i) for i, name in enumerate(rv32_trace.STEP)]
+    lines += [define("N_INPUTS", len(rv32_trace.STEP))]
     lines += [define(f"ROM_{name.upper()}", i) for i, name in enumerate(FIELDS)]
     lines += [define(f"OP_{op.name}", int(op)) for op in Op]
     lines += [define("N_FIELDS", len(FIELDS)), define("N_REGS", N_REGS)]
@@ -74,20 +70,12 @@ def segment_witness(
     lo = segment.base
     hi = min(run.cycles, lo + n)
     t_rows = hi - lo
-    per_cycle = (
-        run.trace[lo:hi, COL_PC], run.trace[lo:hi, COL_MEM_OLD], run.rom_rows[lo:hi],
-        run.x[lo:hi], run.b[lo:hi], run.d[lo:hi], run.old[lo:hi], *run.prev[:, lo:hi],
-        run.mem_prev[lo:hi], run.mem_gap[lo:hi],
-    )  # fmt: skip
-    inputs = np.empty((len(INPUTS), t_rows), dtype=np.uint32)
-    for row, values in zip(inputs, per_cycle, strict=True):
-        row[:] = values  # each a u32 quantity: words, rows, timestamps below 2^32
     col = np.array([rv.main.index[name] for name in SLOTS], dtype=np.int64)
     m = xp.zeros((len(rv.main), n), dtype=xp.uint32)
     status = xp.zeros(t_rows, dtype=xp.uint32)
     words = lambda a, dtype=np.uint32: xp.asarray(np.ascontiguousarray(a, dtype=dtype))  # noqa: E731
     kernels.launch(
-        "rv32_witness", n, words(inputs), t_rows, n, lo, words(rom.columns), rom.columns.shape[1],
+        "rv32_witness", n, words(run.steps[lo:hi]), t_rows, n, lo, words(rom.columns), rom.columns.shape[1],
         words(rv32_trace.BYTE_SUM_INVERSES), words(col, np.int64), m, status,
     )  # fmt: skip
     if int(status.max()):

@@ -99,7 +99,7 @@ def test_the_run_is_cut_into_full_segments_and_a_last_one() -> None:
     assert run.cycles > 1 << LOG_N and len(segments) == 2
     first, last = segments
     assert (first.start_pc, first.base, first.last) == (BASE, 0, False)
-    assert first.end_pc == last.start_pc == int(run.trace[1 << LOG_N, 0])
+    assert first.end_pc == last.start_pc == int(run.step("pc")[1 << LOG_N])
     assert (last.base, last.last) == (1 << LOG_N, True)
     assert run.outputs == [(STORED + KEPT) & 0xFFFF, (STORED + KEPT) >> 16]
 
@@ -172,8 +172,8 @@ def test_tampered_segments_are_rejected(what: str) -> None:
 
 def test_a_run_that_ends_on_a_segment_boundary_is_refused() -> None:
     _, _, _, run = setup()
-    trace = run.trace[: 1 << LOG_N].copy()
-    trace[-1] = run.trace[-1]  # pretend the exit came exactly at the boundary
-    cut = dataclasses.replace(run, trace=trace)
+    steps = run.steps[: 1 << LOG_N].copy()
+    steps[-1] = run.steps[-1]  # pretend the exit came exactly at the boundary
+    cut = dataclasses.replace(run, steps=steps)
     with pytest.raises(rv32_trace.TraceError, match="cannot end a segment"):
         cut.segments(LOG_N)

@@ -120,10 +120,10 @@ def test_a_zkos_block_of_one_transfer(kernels: Kernels) -> None:
 
 def test_a_false_trace_is_refused_with_numpys_reason(kernels: Kernels) -> None:
     rv, rom, run = _run([*isa.li(5, 40), E("add", 7, 5, 5), E("addi", 17, 0, 93), E("ecall")])
-    row = int(np.flatnonzero(rom.columns[1][run.rom_rows] == Op.ADD)[0])
-    d = run.d.copy()
-    d[row] ^= 1  # li's addi: the emulator claims 41 for 0 + 40
-    false = dataclasses.replace(run, d=d)
+    row = int(np.flatnonzero(rom.columns[1][run.step("rom_row")] == Op.ADD)[0])
+    steps = run.steps.copy()
+    steps[row, rv32_trace.STEP.index("d")] ^= 1  # li's addi: the emulator claims 41 for 0 + 40
+    false = dataclasses.replace(run, steps=steps)
     (segment,) = false.segments(16)
     with pytest.raises(rv32_trace.TraceError, match=r"the emulator wrote 0x29 .* computes 0x28"):
         rv32_witness.segment_witness(kernels, rv, rom, false, segment, 16)
