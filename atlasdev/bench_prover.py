@@ -78,7 +78,8 @@ def run_prover_bench(
 ) -> dict[str, Any]:
     backend = make_backend(backend_name)
     program = block_prover.Program.of(load_image())
-    backend.warm_up()  # the GPU's kernels compile here, not inside the first block's time
+    # the GPU's kernels (and the RV32IM AIR's programs) compile here, not in the first block's time
+    backend.warm_up(program.air.air, program.air.logup)
     runs = []
     for n in transfers:
         header, txs, tree = transfers_block(n)

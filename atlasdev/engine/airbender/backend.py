@@ -24,7 +24,8 @@ from .proof import RowOpening
 from .transcript import Transcript
 
 if TYPE_CHECKING:
-    from .lookup import AuxTrace
+    from .air import Air
+    from .lookup import AuxTrace, LogUp
 
 
 class UnsatisfiedConstraints(ValueError):
@@ -61,8 +62,9 @@ class Backend(ABC):
     name = "backend"
 
     @abstractmethod
-    def warm_up(self) -> None:
-        """Build what the first proof would otherwise build on the clock (a GPU's kernels)."""
+    def warm_up(self, air: Air | None = None, logup: LogUp | None = None) -> None:
+        """Build what the first proof would otherwise build on the clock (a GPU's kernels, and
+        those written for ``air``'s constraints and ``logup``'s columns when given)."""
 
     @abstractmethod
     def release(self) -> None:

@@ -8,6 +8,7 @@ never holds the interpreter lock for long (the sequencer keeps running; prover_w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
@@ -22,6 +23,10 @@ from .field import P_U64
 from .fri import CommitState, FriParams, LayerOpening
 from .proof import RowOpening
 from .transcript import Transcript
+
+if TYPE_CHECKING:
+    from .air import Air
+    from .lookup import LogUp
 
 
 @dataclass
@@ -53,7 +58,7 @@ class CpuMatrix(Matrix):
 class CpuBackend(Backend):
     name = "cpu"
 
-    def warm_up(self) -> None:
+    def warm_up(self, air: Air | None = None, logup: LogUp | None = None) -> None:
         """numba's kernels compile on first call into its on-disk cache; nothing to do here."""
 
     def release(self) -> None:

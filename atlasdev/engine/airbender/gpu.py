@@ -16,7 +16,7 @@ the kernels' array twins (tests/engine/airbender/test_gpu.py runs both).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,6 +49,10 @@ from .evaluation import (
 from .extension import Ext, W, emul
 from .proof import RowOpening
 from .transcript import Transcript
+
+if TYPE_CHECKING:
+    from .air import Air
+    from .lookup import LogUp
 
 P = F.P
 DIGEST_WORDS = 8
@@ -349,7 +353,7 @@ class ArrayBackend(Backend):
         self._powers: tuple[tuple[Ext, int], Any] | None = None  # ext_powers' last answer
         self.name = "gpu" if xp.__name__ == "cupy" else f"arrays:{xp.__name__}"
 
-    def warm_up(self) -> None:
+    def warm_up(self, air: Air | None = None, logup: LogUp | None = None) -> None:
         """Array code compiles nothing ahead (CuPy builds its elementwise kernels as met)."""
 
     def release(self) -> None:

@@ -1,37 +1,34 @@
 """The GPU backend proper: gpu.py's array backend with its hot loops in kernels.cu.
 
-NTT stages and scaling, Blake2s leaves and nodes, the quotient program, the DEEP sums, FRI
-folds and the out-of-domain dot products run as CUDA kernels (kernels.py); the rest (bit
-reversals, powers, divisor inverses, the quotient's split into chunks) stays array code from
-gpu.py. With `CudaKernels`
+NTT stages and scaling, Blake2s leaves and nodes, the quotient, LogUp's columns, the DEEP
+sums, FRI folds and the out-of-domain dot products run as CUDA kernels (kernels.py; the quotient
+and LogUp's fingerprints as the AIR's own programs written out in C, straight_line.py, built
+once per program); the rest (bit reversals, powers, divisor inverses, the quotient's split into
+chunks) stays array code from gpu.py. With `CudaKernels`
 this is what `--prover gpu` runs; with `HostKernels` the same kernel source runs on the CPU,
 which is how the tests check it byte for byte against the CPU backend where there is no GPU.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import evaluation
 from . import field as F
+from . import straight_line
+from .air import Air
 from .backend import Matrix, QuotientInputs
+from .evaluation import QuotientKernel
 from .extension import Ext
 from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
-from .kernels import OPCODES, Kernels
-from .lookup import AuxTrace
+from .kernels import Kernels
+from .lookup import AuxTrace, LogUp
 
 FUSED = 4  # NTT stages per pass over memory (kernels.cu's ntt_*_stages4)
-QUOTIENT_THREADS = 1 << 16  # threads of a register program: its scratch is 16 B x registers each
 OOD_CHUNK = 1024  # coefficients per partial sum of an out-of-domain value
 LOGUP_CHUNK = 16  # rows per item of the LogUp kernels: one inversion per chunk and interaction
-OPS = {name: getattr(evaluation, name) for name in OPCODES}
-QUOTIENT_OPCODES = frozenset(v for name, v in OPS.items() if name != "STORE")
-ROWS_OPCODES = frozenset(  # the current row's cells and constants in, STORE out
-    v for name, v in OPS.items() if name not in ("LOAD_AUX", "LOAD_PUB", "ACC_B", "ACC_E")
-)
-CELL_LOADS = (evaluation.LOAD_PRE, evaluation.LOAD_MAIN)  # a rows program may load these
 
 
 class KernelArrays(Arrays):
@@ -109,10 +106,25 @@ class KernelBackend(ArrayBackend):
         super().__init__(kernels.xp, KernelArrays(kernels))
         self.kernels = kernels
         self.name = "gpu" if kernels.name == "cuda" else f"kernels:{kernels.name}"
+        self._programs: dict[tuple[str, bytes], Kernels] = {}
 
-    def warm_up(self) -> None:
-        """One tiny launch: CuPy compiles kernels.cu (NVRTC, cached on disk) at the first."""
+    def warm_up(self, air: Air | None = None, logup: LogUp | None = None) -> None:
+        """One tiny launch: CuPy compiles kernels.cu (NVRTC, cached on disk) at the first; and
+        the programs of ``air``'s quotient and ``logup``'s columns, when given."""
         self.arrays.hash_nodes(self.xp.zeros((8, 2), dtype=self.xp.uint32))
+        if air is not None:
+            self._program(straight_line.quotient_source, QuotientKernel(air.constraints).code)
+            if logup is not None:
+                self._program(straight_line.rows_source, AuxTrace(air, logup).kernel.code)
+
+    def _program(self, write: Callable[[np.ndarray], str], code: np.ndarray) -> Kernels:
+        """The kernels with ``code`` written out by ``write`` (straight_line.py) after them,
+        built at its first use in this process (CuPy also caches the build on disk)."""
+        code = np.ascontiguousarray(code, dtype=np.int64)
+        key = (write.__name__, code.tobytes())
+        if key not in self._programs:
+            self._programs[key] = self.kernels.with_source(write(code))
+        return self._programs[key]
 
     def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
         assert isinstance(matrix, ArrayMatrix)
@@ -135,20 +147,16 @@ class KernelBackend(ArrayBackend):
         aux: Matrix,
         q: QuotientInputs,
     ) -> Any:
-        """evaluation.py's register program, one point per kernel item."""
+        """The AIR's quotient program written out as a kernel, one point per item."""
         assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
         assert isinstance(aux, ArrayMatrix)
-        code = _checked(q.kernel.code, QUOTIENT_OPCODES, "quotient")
-        xp = self.xp
+        kernels = self._program(straight_line.quotient_source, q.kernel.code)
         m = 1 << (q.log_n + q.log_blowup)
         pub, nxt, invs, consts = self._quotient_inputs(q)
-        alpha = self._words(q.alpha_powers)
-        threads = self.kernels.threads(m, QUOTIENT_THREADS)
-        regs = xp.empty(max(1, q.kernel.program.n_regs) * 4 * threads, dtype=xp.uint32)
-        out = xp.empty((4, m), dtype=xp.uint32)
-        self.kernels.launch(
-            "quotient", m, xp.asarray(code), len(code), pre.lde, main.lde, aux.lde, pub, nxt,
-            consts, alpha, invs, m, regs, out, limit=QUOTIENT_THREADS,
+        out = self.xp.empty((4, m), dtype=self.xp.uint32)
+        kernels.launch(
+            straight_line.QUOTIENT, m, pre.lde, main.lde, aux.lde, pub, nxt, consts,
+            self._words(q.alpha_powers), invs, m, out,
         )  # fmt: skip
         return out
 
@@ -160,24 +168,20 @@ class KernelBackend(ArrayBackend):
         main_values: Any,
         publics: list[int],
     ) -> tuple[Any, np.ndarray]:
-        """lookup.AuxTrace.build as kernels: the fingerprints and multiplicities by the rows
-        program, one row per item; the helpers' batch inversions a chunk of rows per item; the
-        running sum as chunk totals, their prefix sums, then each chunk's own."""
+        """lookup.AuxTrace.build as kernels: the fingerprints and multiplicities by the AIR's
+        rows program written out as a kernel, one row per item; the helpers' batch inversions a
+        chunk of rows per item; the running sum as chunk totals, their prefix sums, then each
+        chunk's own."""
         program = aux.kernel.program
-        code = _checked(program.code, ROWS_OPCODES, "rows")
-        if any(int(op) in CELL_LOADS and next_row for op, _, _, next_row in code):
-            raise ValueError("the rows kernel reads the current row only")
+        kernels = self._program(straight_line.rows_source, program.code)
         xp, layout = self.xp, aux.layout
         n = int(main_values.shape[1])
         fm = xp.empty((4 * aux.kernel.count, n), dtype=xp.uint32)
-        threads = self.kernels.threads(n, QUOTIENT_THREADS)
-        regs = xp.empty(max(1, program.n_regs) * 4 * threads, dtype=xp.uint32)
         main = xp.ascontiguousarray(xp.asarray(main_values), dtype=xp.uint32)  # built here: as is
-        self.kernels.launch(
-            "rows", n, xp.asarray(code), len(code), self.resident(pre_values), main,
-            self._words(program.consts(challenges, publics)), n, regs, fm, limit=QUOTIENT_THREADS,
+        kernels.launch(
+            straight_line.ROWS, n, self.resident(pre_values), main,
+            self._words(program.consts(challenges, publics)), n, fm,
         )  # fmt: skip
-        del regs
         out = xp.zeros((4 * aux.air.n_aux, n), dtype=xp.uint32)
         first, helpers = 4 * layout.first_aux, layout.helpers
         chunks = -(-n // LOGUP_CHUNK)
@@ -239,13 +243,3 @@ class KernelBackend(ArrayBackend):
         par = self._words([*beta, F.inv(2)])
         self.kernels.launch("fri_fold", m // 2, xp.ascontiguousarray(values), m, inv_x, par, out)
         return out
-
-
-def _checked(code: Any, allowed: frozenset[int], what: str) -> np.ndarray:
-    """A register program as the kernels take it, refused if it holds an instruction the
-    ``what`` kernel does not run (the kernel would skip it and compute garbage)."""
-    code = np.ascontiguousarray(code, dtype=np.int64)
-    unknown = set(code[:, 0].tolist()) - allowed
-    if unknown:
-        raise ValueError(f"the {what} kernel has no instruction {sorted(unknown)}")
-    return code

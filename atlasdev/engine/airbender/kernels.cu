@@ -8,7 +8,9 @@
  * same values, and those must equal the CPU backend's (cpu.py) bit for bit.
  *
  * kernels.py puts a prelude before this file: the integer types, P and W (field.py), and the
- * Blake2s tables IV, SIGMA and PARAM0 (zkos/blake2s.py), so no constant is typed twice.
+ * Blake2s tables IV, SIGMA and PARAM0 (zkos/blake2s.py), so no constant is typed twice. The
+ * quotient and the LogUp rows are evaluation programs written out as C (straight_line.py) and
+ * compiled after this file, one module per program. NOINLINE marks their per-point functions.
  *
  * Layouts: a matrix of `rows` columns over `m` points is row-major (column c, point j) at
  * [c * m + j]; an extension array is 4 such rows (the coefficients of 1, x, x^2, x^3). */
@@ -16,11 +18,13 @@
 #ifdef __CUDACC__
 #define KERNEL extern "C" __global__
 #define DEVICE static __device__ __forceinline__
+#define NOINLINE static __device__ __noinline__
 #define FIRST ((u64)blockIdx.x * blockDim.x + threadIdx.x)
 #define STRIDE ((u64)gridDim.x * blockDim.x)
 #else
 #define KERNEL extern "C"
 #define DEVICE static inline
+#define NOINLINE static __attribute__((noinline))
 #define FIRST ((u64)0)
 #define STRIDE ((u64)1)
 #endif
@@ -284,106 +288,6 @@ KERNEL void blake2s_nodes(const u32* children, u64 parents, u32* out) {
         blake2s_compress(h, m, 64, 1);
         for (int k = 0; k < 8; k++) out[k * parents + i] = h[k];
     }
-}
-
-/* ---- evaluation.py's register program: the quotient, and expressions at every row --------------- */
-
-/* Opcodes (evaluation.py; the prelude defines them). Registers live in `regs`, scratch of
- * n_regs * 4 * threads words: thread tid's register r, coefficient c at [(4 r + c) * threads + tid],
- * so neighbouring threads touch neighbouring words. Base values use coefficient 0 only. The
- * program runs at point j of m: loads read row j (or nxt[j]), ACC adds into `acc` (the
- * quotient's four divisor groups), STORE writes output slot d's four rows of `out`. Programs
- * are checked before the launch (kernel_backend.py): a rows program has no ACC, no next-row,
- * public or auxiliary load, so its launch passes no such arrays. */
-DEVICE void run_program(const i64* code, u64 n_code, const u32* pre, const u32* main_,
-                        const u32* aux, const u32* pub, const i64* nxt, const u32* consts,
-                        const u32* alpha, u64 m, u32* regs, u64 tid, u64 threads, u64 j, Ext* acc,
-                        u32* out) {
-#define R(r, c) regs[(4 * (u64)(r) + (c)) * threads + tid]
-#define ROW (b ? (u64)nxt[j] : j) /* for the loads: this row or the next */
-    for (u64 k = 0; k < n_code; k++) {
-        i64 opc = code[4 * k], d = code[4 * k + 1], a = code[4 * k + 2], b = code[4 * k + 3];
-        switch (opc) {
-        case LOAD_PRE: R(d, 0) = pre[a * m + ROW]; break;
-        case LOAD_MAIN: R(d, 0) = main_[a * m + ROW]; break;
-        case LOAD_PUB: R(d, 0) = pub[a * m + ROW]; break;
-        case LOAD_AUX: {
-            u64 p = ROW;
-            for (int c = 0; c < 4; c++) R(d, c) = aux[(4 * a + c) * m + p];
-            break;
-        }
-        case CONST:
-            for (int c = 0; c < 4; c++) R(d, c) = consts[4 * a + c];
-            break;
-        case ADD_BB: R(d, 0) = fadd(R(a, 0), R(b, 0)); break;
-        case SUB_BB: R(d, 0) = fsub(R(a, 0), R(b, 0)); break;
-        case MUL_BB: R(d, 0) = fmul(R(a, 0), R(b, 0)); break;
-        case NEG_B: R(d, 0) = fneg(R(a, 0)); break;
-        case NEG_E:
-            for (int c = 0; c < 4; c++) R(d, c) = fneg(R(a, c));
-            break;
-        case ADD_EB:
-        case SUB_EB:
-            R(d, 0) = opc == ADD_EB ? fadd(R(a, 0), R(b, 0)) : fsub(R(a, 0), R(b, 0));
-            for (int c = 1; c < 4; c++) R(d, c) = R(a, c);
-            break;
-        case SUB_BE: /* base a minus extension b */
-            R(d, 0) = fsub(R(a, 0), R(b, 0));
-            for (int c = 1; c < 4; c++) R(d, c) = fneg(R(b, c));
-            break;
-        case MUL_EB: {
-            u32 s = R(b, 0);
-            for (int c = 0; c < 4; c++) R(d, c) = fmul(R(a, c), s);
-            break;
-        }
-        case ADD_EE:
-        case SUB_EE:
-        case MUL_EE: {
-            Ext x = ext4(R(a, 0), R(a, 1), R(a, 2), R(a, 3));
-            Ext y = ext4(R(b, 0), R(b, 1), R(b, 2), R(b, 3));
-            Ext r = opc == ADD_EE ? eadd(x, y) : (opc == SUB_EE ? esub(x, y) : emul(x, y));
-            for (int c = 0; c < 4; c++) R(d, c) = r.v[c];
-            break;
-        }
-        case ACC_B:
-            acc[d] = eadd(acc[d], escale(eword(alpha + 4 * b), R(a, 0)));
-            break;
-        case ACC_E:
-            acc[d] = eadd(acc[d], emul(eword(alpha + 4 * b), ext4(R(a, 0), R(a, 1), R(a, 2), R(a, 3))));
-            break;
-        case STORE: /* b: the register holds an extension element (else its coefficients 1.. are 0) */
-            out[4 * d * m + j] = R(a, 0);
-            for (int c = 1; c < 4; c++) out[(4 * d + c) * m + j] = b ? R(a, c) : 0u;
-            break;
-        default: break;
-        }
-    }
-#undef ROW
-#undef R
-}
-
-/* The alpha-combination of every constraint over its divisor at each point of the blown-up
- * coset (evaluation._quotient). */
-KERNEL void quotient(const i64* code, u64 n_code, const u32* pre, const u32* main_, const u32* aux,
-                     const u32* pub, const i64* nxt, const u32* consts, const u32* alpha,
-                     const u32* invs, u64 m, u32* regs, u32* out) {
-    for (u64 j = FIRST; j < m; j += STRIDE) {
-        Ext acc[4];
-        for (int g = 0; g < 4; g++) acc[g] = ext4(0u, 0u, 0u, 0u);
-        run_program(code, n_code, pre, main_, aux, pub, nxt, consts, alpha, m, regs, FIRST, STRIDE,
-                    j, acc, out);
-        Ext q = ext4(0u, 0u, 0u, 0u);
-        for (int g = 0; g < 4; g++) q = eadd(q, escale(acc[g], invs[g * m + j]));
-        estore(out, m, j, q);
-    }
-}
-
-/* Expressions of the current row at every one of the m trace rows (evaluation._rows): the
- * LogUp fingerprints and multiplicities, 4 rows of `out` each. */
-KERNEL void rows(const i64* code, u64 n_code, const u32* pre, const u32* main_, const u32* consts,
-                 u64 m, u32* regs, u32* out) {
-    for (u64 j = FIRST; j < m; j += STRIDE)
-        run_program(code, n_code, pre, main_, 0, 0, 0, consts, 0, m, regs, FIRST, STRIDE, j, 0, out);
 }
 
 /* ---- LogUp's auxiliary columns (lookup.AuxTrace.build) ---------------------------------------- */

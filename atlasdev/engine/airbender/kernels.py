@@ -5,7 +5,8 @@ NVIDIA GPU; `HostKernels` compiles the same source with g++ into a shared librar
 through ctypes on NumPy arrays, one thread doing every item in order. That host build is the
 kernels' CPU-checkable twin: the tests run every kernel, and whole proofs through them, against
 the CPU backend on machines without a GPU, so only NVRTC's compile and the device's own
-execution are left for a GPU session to check.
+execution are left for a GPU session to check. `with_source` builds the same kernels with more
+source after them: an AIR's quotient and LogUp programs (straight_line.py), one module each.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..zkos.blake2s import IV, PARAM0, SIGMA
-from . import evaluation, rv32_witness
 from . import field as F
+from . import rv32_witness
 from .extension import W
 
 SOURCE = Path(__file__).with_name("kernels.cu")
@@ -53,29 +54,6 @@ def signatures(text: str) -> dict[str, tuple[str, ...]]:
 DTYPES = {"u32*": np.uint32, "i64*": np.int64, "u64": np.uint64}
 SIGNATURES = signatures(SOURCE.read_text() + WITNESS_SOURCE.read_text())
 
-OPCODES = [
-    "LOAD_PRE",
-    "LOAD_MAIN",
-    "LOAD_AUX",
-    "CONST",
-    "ADD_BB",
-    "SUB_BB",
-    "MUL_BB",
-    "NEG_B",
-    "ADD_EE",
-    "SUB_EE",
-    "MUL_EE",
-    "NEG_E",
-    "ADD_EB",
-    "SUB_EB",
-    "SUB_BE",
-    "MUL_EB",
-    "ACC_B",
-    "ACC_E",
-    "LOAD_PUB",
-    "STORE",
-]
-
 
 class KernelsUnavailable(RuntimeError):
     """The kernels cannot be built here (one line: why)."""
@@ -85,7 +63,6 @@ def prelude() -> str:
     """The types and constants kernels.cu expects, from the Python modules that own them."""
     table = lambda values: ", ".join(str(int(v)) for v in values)  # noqa: E731
     sigma = ", ".join("{" + table(row) + "}" for row in SIGMA)
-    opcodes = "\n".join(f"#define {name} {getattr(evaluation, name)}" for name in OPCODES)
     return f"""typedef unsigned int u32;
 typedef unsigned long long u64;
 typedef long long i64;
@@ -99,7 +76,6 @@ typedef long long i64;
 #define PARAM0 {int(PARAM0)}u
 TABLE u32 IV[8] = {{{table(IV)}}};
 TABLE unsigned char SIGMA[10][16] = {{{sigma}}};
-{opcodes}
 """
 
 
@@ -110,25 +86,30 @@ def source() -> str:
 
 
 class Kernels(ABC):
-    """Launches kernels.cu's kernels on arrays of one array module (``xp``)."""
+    """Launches kernels.cu's kernels (and those of any source compiled after it) on arrays of
+    one array module (``xp``)."""
 
     xp: Any
     name: str
+    signatures: dict[str, tuple[str, ...]]
 
     @abstractmethod
-    def threads(self, items: int, limit: int | None = None) -> int:
-        """How many threads a launch over ``items`` runs (STRIDE in kernels.cu), at most
-        about ``limit``: what per-thread scratch must be sized for."""
+    def with_source(self, extra: str) -> Kernels:
+        """These kernels built with ``extra`` after kernels.cu (its kernels launch by name
+        too), compiled once per text."""
 
     @abstractmethod
-    def launch(self, kernel: str, items: int, *args: Any, limit: int | None = None) -> None:
-        """Run ``kernel`` over ``items`` items with ``args`` (arrays and ints, SIGNATURES)."""
+    def launch(self, kernel: str, items: int, *args: Any) -> None:
+        """Run ``kernel`` over ``items`` items with ``args`` (arrays and ints, as its
+        declaration in the source says: ``signatures``)."""
 
 
-def _arguments(kernel: str, args: tuple[Any, ...]) -> list[tuple[str, Any]]:
+def _arguments(
+    signatures: dict[str, tuple[str, ...]], kernel: str, args: tuple[Any, ...]
+) -> list[tuple[str, Any]]:
     """The arguments paired with their declared types, after checking arrays' dtypes and
     layout (a wrong one would be read as garbage, not refused, by the kernel)."""
-    types = SIGNATURES[kernel]
+    types = signatures[kernel]
     if len(args) != len(types):
         raise TypeError(f"{kernel} takes {len(types)} arguments, not {len(args)}")
     for i, (kind, arg) in enumerate(zip(types, args, strict=True)):
@@ -145,25 +126,27 @@ class HostKernels(Kernels):
 
     name = "host"
 
-    def __init__(self, cache_dir: Path | None = None) -> None:
+    def __init__(self, cache_dir: Path | None = None, extra: str = "") -> None:
         self.xp = np
-        self._lib = ctypes.CDLL(str(_host_library(cache_dir)))
+        self._cache_dir, self._extra = cache_dir, extra
+        self.signatures = {**SIGNATURES, **signatures(extra)}
+        self._lib = ctypes.CDLL(str(_host_library(cache_dir, source() + extra)))
         self._functions: dict[str, Any] = {}
-        for kernel, kinds in SIGNATURES.items():
+        for kernel, kinds in self.signatures.items():
             fn = getattr(self._lib, kernel)
             fn.restype = None
             fn.argtypes = [ctypes.c_void_p if k.endswith("*") else ctypes.c_uint64 for k in kinds]
             self._functions[kernel] = fn
 
-    def threads(self, items: int, limit: int | None = None) -> int:
-        return 1
+    def with_source(self, extra: str) -> HostKernels:
+        return HostKernels(self._cache_dir, self._extra + extra)
 
-    def launch(self, kernel: str, items: int, *args: Any, limit: int | None = None) -> None:
+    def launch(self, kernel: str, items: int, *args: Any) -> None:
         if not all(isinstance(a, np.ndarray | int | np.integer) for a in args):
             raise TypeError(f"{kernel}: the host kernels take NumPy arrays and ints")
         converted = [
             arg.ctypes.data if kind.endswith("*") else int(arg)
-            for kind, arg in _arguments(kernel, args)
+            for kind, arg in _arguments(self.signatures, kernel, args)
         ]
         self._functions[kernel](*converted)  # ctypes lets go of the GIL for the call
 
@@ -175,9 +158,8 @@ def _compiler() -> str:
     raise KernelsUnavailable("no C++ compiler (g++) to build the host kernels")
 
 
-def _host_library(cache_dir: Path | None) -> Path:
-    """The host build of the kernels, compiled once per source text into the cache."""
-    text = source()
+def _host_library(cache_dir: Path | None, text: str) -> Path:
+    """The host build of a source text, compiled once per text into the cache."""
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     folder = (
         cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "atlasdev"
@@ -210,21 +192,26 @@ class CudaKernels(Kernels):
     BLOCK = 256
     MAX_BLOCKS = 1 << 16
 
-    def __init__(self, cupy: Any) -> None:
+    def __init__(self, cupy: Any, extra: str = "") -> None:
         self.xp = cupy
-        self._module = cupy.RawModule(code=source(), options=("-std=c++11",))
+        self._extra = extra
+        self.signatures = {**SIGNATURES, **signatures(extra)}
+        self._module = cupy.RawModule(code=source() + extra, options=("-std=c++11",))
         self._functions: dict[str, Any] = {}
 
-    def threads(self, items: int, limit: int | None = None) -> int:
-        cap = self.MAX_BLOCKS if limit is None else max(1, limit // self.BLOCK)
-        return self.BLOCK * max(1, min(cap, -(-items // self.BLOCK)))
+    def with_source(self, extra: str) -> CudaKernels:
+        return CudaKernels(self.xp, self._extra + extra)
 
-    def launch(self, kernel: str, items: int, *args: Any, limit: int | None = None) -> None:
+    def threads(self, items: int) -> int:
+        """How many threads a launch over ``items`` runs (STRIDE in kernels.cu)."""
+        return self.BLOCK * max(1, min(self.MAX_BLOCKS, -(-items // self.BLOCK)))
+
+    def launch(self, kernel: str, items: int, *args: Any) -> None:
         converted = [
             arg if kind.endswith("*") else np.uint64(int(arg))
-            for kind, arg in _arguments(kernel, args)
+            for kind, arg in _arguments(self.signatures, kernel, args)
         ]
         if kernel not in self._functions:
             self._functions[kernel] = self._module.get_function(kernel)
-        grid = self.threads(items, limit) // self.BLOCK
+        grid = self.threads(items) // self.BLOCK
         self._functions[kernel]((grid,), (self.BLOCK,), tuple(converted))

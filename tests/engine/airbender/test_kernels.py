@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlasdev.engine.airbender import evaluation, kernels
+from atlasdev.engine.airbender import evaluation, kernels, straight_line
 from atlasdev.engine.airbender.kernels import (
     SIGNATURES,
     CudaKernels,
@@ -20,10 +20,21 @@ from atlasdev.engine.airbender.kernels import (
 )
 
 
+def _programs() -> str:
+    """A small AIR's quotient and LogUp rows programs, written out (straight_line.py)."""
+    from tests.engine.airbender.test_gpu import _lookup_air
+
+    aux = _lookup_air()
+    quotient = evaluation.QuotientKernel(aux.air.constraints)
+    return straight_line.quotient_source(quotient.code) + straight_line.rows_source(aux.kernel.code)
+
+
 def test_signatures_are_read_off_the_source() -> None:
     assert SIGNATURES["blake2s_nodes"] == ("u32*", "u64", "u32*")
-    assert SIGNATURES["quotient"][:2] == ("i64*", "u64")
-    assert set(SIGNATURES) >= {"ntt_dit_stage", "ntt_dif_stage", "quotient", "fri_fold"}
+    assert set(SIGNATURES) >= {"ntt_dit_stage", "ntt_dif_stage", "rv32_witness", "fri_fold"}
+    programs = signatures(_programs())
+    assert programs[straight_line.QUOTIENT] == (*["u32*"] * 4, "i64*", *["u32*"] * 3, "u64", "u32*")
+    assert programs[straight_line.ROWS] == ("u32*", "u32*", "u32*", "u64", "u32*")
     with pytest.raises(ValueError, match="type int"):
         signatures("KERNEL void f(u32* a, int n) {")
 
@@ -31,7 +42,6 @@ def test_signatures_are_read_off_the_source() -> None:
 def test_the_prelude_carries_the_python_constants() -> None:
     text = kernels.prelude()
     assert "#define P 2013265921u" in text and "#define W 11u" in text
-    assert f"#define ACC_E {evaluation.ACC_E}" in text
     assert "{14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}" in text  # SIGMA row 1
 
 
@@ -43,6 +53,12 @@ def test_host_launches_check_their_arguments() -> None:
     children = np.zeros((8, 8), dtype=np.uint32)
     host.launch("blake2s_nodes", 4, children, 4, out)
     assert out.any()  # the digest of 64 zero bytes is not zero
+    with pytest.raises(KeyError):
+        host.launch(straight_line.ROWS, 1)
+    with_programs = host.with_source(_programs())
+    assert with_programs.signatures[straight_line.ROWS] == ("u32*", "u32*", "u32*", "u64", "u32*")
+    with pytest.raises(TypeError, match="takes 5 arguments"):
+        with_programs.launch(straight_line.ROWS, 1)
     with pytest.raises(TypeError, match="takes 3 arguments"):
         host.launch("blake2s_nodes", 4, children, out)
     with pytest.raises(TypeError, match="argument 0 is not a C-contiguous u32 array"):
@@ -71,7 +87,7 @@ def test_the_host_build_is_cached_and_a_missing_compiler_is_one_line(
 @pytest.mark.parametrize("arch", ["sm_75", "sm_90"])  # RTX 20xx laptops, H100
 def test_the_source_compiles_for_cuda(tmp_path: Path, arch: str) -> None:
     src = tmp_path / "kernels.cu"
-    src.write_text(kernels.source())
+    src.write_text(kernels.source() + _programs())
     done = subprocess.run(
         [
             "nvcc",
@@ -89,7 +105,7 @@ def test_the_source_compiles_for_cuda(tmp_path: Path, arch: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     ptx = (tmp_path / "k.ptx").read_text()
-    for name in SIGNATURES:
+    for name in [*SIGNATURES, straight_line.QUOTIENT, straight_line.ROWS]:
         assert f".entry {name}(" in ptx  # extern "C": unmangled names, as get_function wants
 
 
@@ -114,7 +130,6 @@ def test_cuda_launches_size_the_grid_and_pass_u64_scalars() -> None:
     assert fake.code == kernels.source()
     assert cuda.threads(10) == 256 and cuda.threads(257) == 512
     assert cuda.threads(1 << 40) == 256 << 16  # the grid is capped; the kernels stride
-    assert cuda.threads(1 << 20, limit=1 << 16) == 1 << 16
     out, children = np.zeros((8, 4), dtype=np.uint32), np.zeros((8, 8), dtype=np.uint32)
     cuda.launch("blake2s_nodes", 4, children, 4, out)
     ((name, grid, block, args),) = fake.calls

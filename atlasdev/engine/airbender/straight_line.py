@@ -1,0 +1,181 @@
+"""An evaluation program (evaluation.Program) written out as straight-line CUDA C, for the
+kernels (kernels.py compiles it with kernels.cu, for a GPU or the host).
+
+An interpreter of the register program keeps each thread's registers in memory and reads and
+writes them at every instruction: for the RV32IM quotient, ~50 KB of memory traffic per point.
+Written out, each instruction becomes one statement on a named value (`v<k>` for instruction
+k) and the compiler keeps the values in registers (ptxas, for that program: 255 a thread, 63
+words spilled to local memory), so a point costs its column loads and little else. The statements compute exactly what the interpreter's
+instructions do, with kernels.cu's field functions, so the values are the same bit for bit.
+
+The program's body is one non-inlined function per point, called from a grid-stride loop:
+inside the loop body itself ptxas had not finished the RV32IM quotient's 2,563 statements after
+14 minutes; as one function it takes about 45 s, the LogUp rows program about 15 s (nvcc 13 for
+sm_90 on a 2-core machine; NVRTC runs the same compiler, and CuPy caches its output on disk).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .evaluation import (
+    ACC_B,
+    ACC_E,
+    ADD_BB,
+    ADD_EB,
+    ADD_EE,
+    CONST,
+    LOAD_AUX,
+    LOAD_MAIN,
+    LOAD_PRE,
+    LOAD_PUB,
+    MUL_BB,
+    MUL_EB,
+    MUL_EE,
+    NEG_B,
+    NEG_E,
+    STORE,
+    SUB_BB,
+    SUB_BE,
+    SUB_EB,
+    SUB_EE,
+)
+
+QUOTIENT = "quotient_program"  # the kernels' names in the generated source
+ROWS = "rows_program"
+
+_BASE_OPS = {ADD_BB: "fadd", SUB_BB: "fsub", MUL_BB: "fmul"}
+_EXT_OPS = {ADD_EE: "eadd", SUB_EE: "esub", MUL_EE: "emul"}
+_LOADS = {LOAD_PRE: "pre", LOAD_MAIN: "main_", LOAD_PUB: "pub"}
+
+
+class _Values:
+    """The named value each register holds, and whether it is an extension element."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, tuple[str, bool]] = {}
+
+    def base(self, register: int) -> str:
+        name, ext = self.held[register]
+        return f"{name}.v[0]" if ext else name  # a base operand reads coefficient 0, as R(r, 0)
+
+    def ext(self, register: int) -> str:
+        name, ext = self.held[register]
+        if not ext:
+            raise ValueError(f"register {register} is read as an extension element but holds none")
+        return name
+
+
+def _statements(code: np.ndarray, allowed: frozenset[int], what: str) -> list[str]:
+    """One C statement per instruction; the point's row is `j`, the next row's `nx`."""
+    values = _Values()
+    out = []
+    for k, (op, d, a, b) in enumerate(code.tolist()):
+        if op not in allowed:
+            raise ValueError(f"the {what} kernel has no instruction {op}")
+        v = f"v{k}"
+        row = "nx" if b else "j"
+        if op in _LOADS:
+            out.append(f"const u32 {v} = {_LOADS[op]}[{a}ull * m + {row}];")
+        elif op == LOAD_AUX:
+            out.append(f"const Ext {v} = eload(aux + {4 * a}ull * m, m, {row});")
+        elif op == CONST:
+            out.append(f"const Ext {v} = eword(consts + {4 * a});")
+        elif op in _BASE_OPS:
+            out.append(f"const u32 {v} = {_BASE_OPS[op]}({values.base(a)}, {values.base(b)});")
+        elif op == NEG_B:
+            out.append(f"const u32 {v} = fneg({values.base(a)});")
+        elif op in _EXT_OPS:
+            out.append(f"const Ext {v} = {_EXT_OPS[op]}({values.ext(a)}, {values.ext(b)});")
+        elif op == NEG_E:
+            x = values.ext(a)
+            out.append(f"const Ext {v} = ext4({', '.join(f'fneg({x}.v[{c}])' for c in range(4))});")
+        elif op in (ADD_EB, SUB_EB):  # extension a plus or minus base b
+            x, f = values.ext(a), "fadd" if op == ADD_EB else "fsub"
+            low = f"{f}({x}.v[0], {values.base(b)})"
+            out.append(f"const Ext {v} = ext4({low}, {x}.v[1], {x}.v[2], {x}.v[3]);")
+        elif op == SUB_BE:  # base a minus extension b
+            y = values.ext(b)
+            rest = ", ".join(f"fneg({y}.v[{c}])" for c in range(1, 4))
+            out.append(f"const Ext {v} = ext4(fsub({values.base(a)}, {y}.v[0]), {rest});")
+        elif op == MUL_EB:
+            out.append(f"const Ext {v} = escale({values.ext(a)}, {values.base(b)});")
+        elif op == ACC_B:
+            term = f"escale(eword(alpha + {4 * b}), {values.base(a)})"
+            out.append(f"acc[{d}] = eadd(acc[{d}], {term});")
+        elif op == ACC_E:
+            term = f"emul(eword(alpha + {4 * b}), {values.ext(a)})"
+            out.append(f"acc[{d}] = eadd(acc[{d}], {term});")
+        elif op == STORE:  # b: an extension element, else its coefficients 1.. are 0
+            x = values.ext(a) if b else values.base(a)
+            words = [f"{x}.v[{c}]" for c in range(4)] if b else [x, "0u", "0u", "0u"]
+            out += [f"out[{4 * d + c}ull * m + j] = {w};" for c, w in enumerate(words)]
+        if op not in (ACC_B, ACC_E, STORE):
+            ext = op in _EXT_OPS or op in (NEG_E, ADD_EB, SUB_EB, SUB_BE, MUL_EB, LOAD_AUX, CONST)
+            values.held[d] = (v, ext)
+    return out
+
+
+def _function(name: str, params: str, body: list[str]) -> str:
+    lines = "\n".join(f"    {line}" for line in body)
+    return f"NOINLINE void {name}({params}) {{\n{lines}\n}}\n"
+
+
+QUOTIENT_OPCODES = frozenset(
+    {LOAD_PRE, LOAD_MAIN, LOAD_AUX, LOAD_PUB, CONST, *_BASE_OPS, *_EXT_OPS, NEG_B, NEG_E}
+    | {ADD_EB, SUB_EB, SUB_BE, MUL_EB, ACC_B, ACC_E}
+)
+ROWS_OPCODES = frozenset(  # the current row's cells and constants in, STORE out
+    {LOAD_PRE, LOAD_MAIN, CONST, *_BASE_OPS, *_EXT_OPS, NEG_B, NEG_E}
+    | {ADD_EB, SUB_EB, SUB_BE, MUL_EB, STORE}
+)
+
+
+def quotient_source(code: np.ndarray) -> str:
+    """The kernel QUOTIENT: kernels.cu's `quotient` with this program's constraints written
+    out (each accumulated into its group, times its alpha power; the groups over their
+    divisors)."""
+    body = _statements(code, QUOTIENT_OPCODES, "quotient")
+    point = _function(
+        "quotient_point",
+        "const u32* pre, const u32* main_, const u32* aux, const u32* pub, const u32* consts, "
+        "const u32* alpha, u64 m, u64 j, u64 nx, Ext* acc",
+        body,
+    )
+    return (
+        point
+        + f"""
+KERNEL void {QUOTIENT}(const u32* pre, const u32* main_, const u32* aux, const u32* pub,
+                       const i64* nxt, const u32* consts, const u32* alpha, const u32* invs,
+                       u64 m, u32* out) {{
+    for (u64 j = FIRST; j < m; j += STRIDE) {{
+        Ext acc[4];
+        for (int g = 0; g < 4; g++) acc[g] = ext4(0u, 0u, 0u, 0u);
+        quotient_point(pre, main_, aux, pub, consts, alpha, m, j, (u64)nxt[j], acc);
+        Ext q = ext4(0u, 0u, 0u, 0u);
+        for (int g = 0; g < 4; g++) q = eadd(q, escale(acc[g], invs[g * m + j]));
+        estore(out, m, j, q);
+    }}
+}}
+"""
+    )
+
+
+def rows_source(code: np.ndarray) -> str:
+    """The kernel ROWS: the program's expressions at every row of the trace (4 rows of `out`
+    each), reading the current row only."""
+    if any(op in (LOAD_PRE, LOAD_MAIN) and next_row for op, _, _, next_row in code.tolist()):
+        raise ValueError("the rows kernel reads the current row only")
+    body = _statements(code, ROWS_OPCODES, "rows")
+    point = _function(
+        "rows_point", "const u32* pre, const u32* main_, const u32* consts, u64 m, u64 j, u32* out",
+        body,
+    )  # fmt: skip
+    return (
+        point
+        + f"""
+KERNEL void {ROWS}(const u32* pre, const u32* main_, const u32* consts, u64 m, u32* out) {{
+    for (u64 j = FIRST; j < m; j += STRIDE) rows_point(pre, main_, consts, m, j, out);
+}}
+"""
+    )
