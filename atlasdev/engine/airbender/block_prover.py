@@ -31,7 +31,7 @@ from . import lookup, prover, rv32_air, rv32_trace, rv32_witness, verifier
 from .backend import Backend
 from .cpu import CPU
 from .elf import load_elf
-from .emulator import Trace, emulate
+from .emulator import PROVER_COLUMNS, Trace, emulate
 from .kernel_backend import KernelBackend
 from .proof import MalformedProof, SegmentedProof
 from .rom import Rom
@@ -165,7 +165,7 @@ def prove_block(
         elf.initial_regs(),
         elf.entry,
         probe.cycles,
-        Trace.allocate(probe.cycles),
+        Trace.allocate(probe.cycles, PROVER_COLUMNS),  # what the replay reads: 12 B a cycle
     )
     assert result.trace is not None
     seconds["execute"] = time.perf_counter() - t0

@@ -39,7 +39,9 @@ or rd is x0), memory access kind (MEM_*), byte address, value (the loaded bytes 
 their width, or the stored bytes), the aligned word containing the address before the access, and
 the next pc. The exit ecall's next pc is its own pc: a halted machine stays put, which is how a
 prover pads. The write syscall's buffer reads are not in the trace (it is for tests and
-debugging; a proven program reports through memory and exits).
+debugging; a proven program reports through memory and exits). A trace of PROVER_COLUMNS'
+width instead records the three fields the prover replays a run from (rv32_trace.replay): pc,
+the value written and the memory word before the access; 12 bytes a cycle, not 52.
 """
 
 from dataclasses import dataclass, field
@@ -177,6 +179,9 @@ COLUMN_NAMES = (
     "next_pc",
 )
 
+PROVER_COLUMNS = ("pc", "rd_val", "mem_old")  # a prover's trace: what the replay reads
+_FULL, _PROVER = 1, 2  # _core's traced: which record it writes
+
 MASK32 = 0xFFFFFFFF
 INT_MIN = -0x80000000
 
@@ -189,8 +194,9 @@ def _udiv(a, b):
 
 @njit(inline="always", cache=True, error_model="numpy")
 def _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, traced, trace):
-    """The fetch-decode-execute loop. `traced` is a constant at each (inlined) call site, so
-    LLVM deletes the trace bookkeeping from the untraced kernel."""
+    """The fetch-decode-execute loop. `traced` (0, _FULL or _PROVER: the record written) is a
+    constant at each (inlined) call site, so LLVM deletes the trace bookkeeping from the
+    untraced kernel."""
     size = i64(mem.shape[0])
     m16 = mem.view(np.uint16)
     m32 = mem.view(np.uint32)
@@ -505,7 +511,11 @@ def _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, traced, trace):
 
         regs[w] = u32(wv & MASK32)  # unconditional (cheaper than a branch), then x0 restored
         regs[0] = 0
-        if traced:
+        if traced == _PROVER:
+            flat[row] = u32(pc)
+            flat[row + 1] = regs[w]
+            flat[row + 2] = u32(mo)
+        elif traced:
             flat[row + COL_PC] = u32(pc)
             flat[row + COL_INSN] = u32(insn)
             flat[row + COL_RS1] = u32(u1)
@@ -520,7 +530,7 @@ def _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, traced, trace):
             flat[row + COL_MEM_OLD] = u32(mo)
             flat[row + COL_NEXT_PC] = u32(next_pc)
         cycles += 1
-        row += N_COLS
+        row += len(PROVER_COLUMNS) if traced == _PROVER else N_COLS
         pc = next_pc
         if halt:
             status = ST_HALT
@@ -554,10 +564,13 @@ def run_traced(
     out_pos: int,
     trace: np.ndarray,
 ) -> tuple[int, int, int, int]:
-    """Execute and record one trace row per cycle into trace (u32[capacity, N_COLS]).
+    """Execute and record one trace row per cycle into trace (u32[capacity, N_COLS], or
+    PROVER_COLUMNS' width for a prover's record).
 
     Stops with ST_CYCLE_LIMIT at min(max_cycles, capacity) rows; resume from the returned pc."""
-    return _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, True, trace)
+    if trace.shape[1] == len(PROVER_COLUMNS):
+        return _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, _PROVER, trace)
+    return _core(mem, mem_base, regs, pc, max_cycles, out_buf, out_pos, _FULL, trace)
 
 
 # ---- Python API ---------------------------------------------------------------------------------
@@ -573,18 +586,25 @@ class EmulatorError(Exception):
 
 @dataclass
 class Trace:
-    """The recorded rows: `array` is u32[capacity, N_COLS], of which `rows` are filled."""
+    """The recorded rows: `array` is u32[capacity, len(columns)], of which `rows` are filled;
+    the columns are COLUMN_NAMES, or a prover's PROVER_COLUMNS."""
 
     array: np.ndarray
     rows: int = 0
 
     @classmethod
-    def allocate(cls, capacity: int) -> "Trace":
-        return cls(np.zeros((capacity, N_COLS), dtype=np.uint32))
+    def allocate(cls, capacity: int, columns: tuple[str, ...] = COLUMN_NAMES) -> "Trace":
+        if columns not in (COLUMN_NAMES, PROVER_COLUMNS):
+            raise ValueError("a trace records COLUMN_NAMES or PROVER_COLUMNS")
+        return cls(np.zeros((capacity, len(columns)), dtype=np.uint32))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return PROVER_COLUMNS if self.array.shape[1] == len(PROVER_COLUMNS) else COLUMN_NAMES
 
     def column(self, name: str) -> np.ndarray:
         """One column's filled rows, e.g. trace.column("pc")."""
-        return self.array[: self.rows, COLUMN_NAMES.index(name)]
+        return self.array[: self.rows, self.columns.index(name)]
 
 
 @dataclass
@@ -667,7 +687,8 @@ def emulate(
     """Run to the exit syscall, raising EmulatorError on any other end (cycle limit included).
 
     `mem` and `regs` are updated in place. trace=True records a trace of max_cycles rows (mind
-    the memory: N_COLS * 4 bytes per row); pass a Trace to reuse its buffer.
+    the memory: N_COLS * 4 bytes per row); pass a Trace to reuse its buffer, or to record a
+    prover's three columns (Trace.allocate(rows, PROVER_COLUMNS)).
     """
     if mem.dtype != np.uint8 or mem.ndim != 1 or not mem.flags.c_contiguous or len(mem) % 4:
         raise ValueError("mem must be a contiguous u8 array whose length is a multiple of 4")

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from . import field
-from .emulator import COL_MEM_OLD, COL_PC, COL_RD_VAL
+from .emulator import COLUMN_NAMES, N_COLS, PROVER_COLUMNS
 from .rom import BRANCHES, DIVISIONS, FIELDS, LOADS, MULTIPLIES, SHIFTS, STORES, Op, Rom
 from .rv32_air import (
     BYTE_TABLE_LOG,
@@ -106,16 +106,19 @@ _OK, _LEFT_CODE, _UNSUPPORTED, _BELOW, _ABOVE, _FAR = range(6)
 
 @njit(cache=True, nogil=True)
 def _replay(
-    rom, rom_base, trace, kind, text_w, steps, final, last, mem_last, mem_init, mem_final, touched
-):
+    rom, rom_base, trace, fields, kind, text_w, steps, final, last, mem_last, mem_init, mem_final,
+    touched,
+):  # fmt: skip
     """Replay the run in one pass: each cycle's row of ``steps``, the register file's final
     values and last access times, and per memory word (indexed from text_w) its first value,
     last value and last access time, the words listed in ``touched`` in first-touch order.
-    Returns (why it stopped, at which cycle, how many words were touched)."""
+    ``fields``: the trace's columns holding the pc, the value written and the memory word
+    before the access. Returns (why it stopped, at which cycle, how many words were touched)."""
+    pc_at, rd_at, old_at = fields
     regs = np.zeros(32, dtype=np.int64)
     rows, span, count = rom.shape[1], mem_last.shape[0], 0
     for i in range(trace.shape[0]):
-        pc = np.int64(trace[i, COL_PC])
+        pc = np.int64(trace[i, pc_at])
         at = pc - rom_base
         if at < 0 or at & 3 or at >> 2 >= rows:
             return _LEFT_CODE, i, count
@@ -131,13 +134,13 @@ def _replay(
         b = regs[rs2]
         steps[i, _PREV0 + 1] = last[rs2]
         last[rs2] = t + 2
-        d = b if op == _ECALL else np.int64(trace[i, COL_RD_VAL])
+        d = b if op == _ECALL else np.int64(trace[i, rd_at])
         old, prev_rd = 0, 0
         if rom[_WR, row]:
             old, prev_rd = regs[rd], last[rd]
             last[rd] = t + 4
             regs[rd] = d
-        old_word = np.int64(trace[i, COL_MEM_OLD])
+        old_word = np.int64(trace[i, old_at])
         steps[i, _PC], steps[i, _MEM_OLD], steps[i, _ROM_ROW] = pc, old_word, row
         steps[i, _X], steps[i, _B], steps[i, _D], steps[i, _OLD] = x, b, d, old
         steps[i, _PREV0 + 2] = prev_rd
@@ -268,7 +271,12 @@ class Run:
 
 
 def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
-    """Replay an emulator trace (u32[T, 13], ending with the exit ecall) for the AIR."""
+    """Replay an emulator trace (u32[T, 13], or a prover's u32[T, 3]: emulator.PROVER_COLUMNS;
+    ending with the exit ecall) for the AIR."""
+    if trace.ndim != 2 or trace.shape[1] not in (N_COLS, len(PROVER_COLUMNS)):
+        raise TraceError(f"a trace has {N_COLS} or {len(PROVER_COLUMNS)} columns")
+    names = COLUMN_NAMES if trace.shape[1] == N_COLS else PROVER_COLUMNS
+    fields = tuple(names.index(name) for name in ("pc", "rd_val", "mem_old"))
     t_rows = trace.shape[0]
     layout = rv.memory
     text_w = layout.text_base // 4
@@ -279,13 +287,13 @@ def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
     mem_last, mem_init, mem_final = (np.zeros(span, dtype=np.uint32) for _ in range(3))
     touched = np.empty(min(t_rows, span), dtype=np.int64)
     why, at, count = _replay(
-        rom.columns, rom.base, trace, _MEMORY_KIND, text_w,
+        rom.columns, rom.base, trace, fields, _MEMORY_KIND, text_w,
         steps, final, last, mem_last, mem_init, mem_final, touched,
     )  # fmt: skip
     if why == _LEFT_CODE:
         raise TraceError("the run left the program's code")
     if why == _UNSUPPORTED:
-        pc = int(trace[at, COL_PC])
+        pc = int(trace[at, fields[0]])
         raise TraceError(rom.unsupported_at(pc) or "unsupported instruction")
     if why == _FAR:
         raise TraceError("a memory access's timestamp gap is out of range")

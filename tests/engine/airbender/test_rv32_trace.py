@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from atlasdev.engine.airbender import isa, rv32_air, rv32_trace
-from atlasdev.engine.airbender.emulator import emulate
+from atlasdev.engine.airbender.emulator import COLUMN_NAMES, PROVER_COLUMNS, emulate
 from atlasdev.engine.airbender.rom import Op, Rom
 from atlasdev.engine.airbender.rv32_air import MemoryLayout, word_key
 
@@ -115,3 +115,14 @@ def test_a_trace_that_leaves_the_code_or_does_not_exit_is_refused() -> None:
             rv32_trace.replay(rv, rom, outside)
     assert rom.columns[1, 0] == Op.ADD  # the trace is fine as it was
     assert rv32_trace.replay(rv, rom, trace).cycles == 3
+    with pytest.raises(rv32_trace.TraceError, match="a trace has 13 or 3 columns"):
+        rv32_trace.replay(rv, rom, trace[:, :4])
+
+
+def test_a_provers_trace_replays_the_same() -> None:
+    code = [*isa.li(5, VALUE), *isa.li(28, OUTPUT), E("sw", 5, 28, 0), E("lb", 6, 28, 1), *EXIT]
+    rv, rom, trace = _trace(code)
+    narrow = trace[:, [COLUMN_NAMES.index(name) for name in PROVER_COLUMNS]].copy()
+    want, got = rv32_trace.replay(rv, rom, trace), rv32_trace.replay(rv, rom, narrow)
+    assert np.array_equal(got.steps, want.steps) and got.outputs == want.outputs == [0x5678, 0x1234]
+    assert np.array_equal(got.table.final_ts, want.table.final_ts)

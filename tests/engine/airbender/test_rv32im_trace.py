@@ -165,6 +165,19 @@ def test_traced_segments_equal_one_trace() -> None:
     assert np.array_equal(np.concatenate(rows), whole.array[: whole.rows])
 
 
+def test_a_provers_trace_holds_the_full_traces_columns() -> None:
+    prog = _program()
+    whole = prog.run(trace=True).trace
+    narrow = prog.run(trace=em.Trace.allocate(10_000, em.PROVER_COLUMNS)).trace
+    assert whole is not None and narrow is not None
+    assert narrow.array.shape[1] == 3 and narrow.rows == whole.rows
+    for name in em.PROVER_COLUMNS:
+        assert np.array_equal(narrow.column(name), whole.column(name)), name
+    assert narrow.column("mem_old").any() and narrow.column("rd_val").any()
+    with pytest.raises(ValueError, match="COLUMN_NAMES or PROVER_COLUMNS"):
+        em.Trace.allocate(4, ("pc",))
+
+
 def test_trace_capacity_ends_the_run() -> None:
     prog = _program()
     with pytest.raises(em.EmulatorError, match="trace capacity 50 reached") as err:
