@@ -188,8 +188,15 @@ class ProverWorker(ChainWorker):
         from .airbender import block_prover
 
         if self._impl is None:
-            self._impl = airbender_backend(self.backend)  # CuPy compiles the kernels here
+            impl = airbender_backend(self.backend)  # CuPy compiles kernels.cu here
             gpu = self.backend == "gpu"
+            if gpu:
+                log.info(
+                    "prover: building the GPU kernels of the zkOS AIR's quotient and LogUp "
+                    "columns (about a minute the first time on this machine, cached after)"
+                )
+                impl.warm_up(program.air.air, program.air.logup)
+            self._impl = impl
             self.max_log_n = gpu_segment_log() if gpu else block_prover.MAX_SEGMENT_LOG
         proof = block_prover.prove_block(
             program, words, max_log_n=self.max_log_n, backend=self._impl

@@ -191,13 +191,21 @@ def test_a_gpu_that_fails_is_dropped_for_the_cpu(
     def no_kernels() -> CpuBackend:
         raise RuntimeError("NVRTC_ERROR_COMPILATION")
 
+    class NoProgram(CpuBackend):
+        """kernels.cu builds, the AIR's programs do not."""
+
+        def warm_up(self, air=None, logup=None) -> None:  # type: ignore[no-untyped-def]
+            assert air is not None and logup is not None  # the zkOS AIR's
+            raise RuntimeError("NVRTC_ERROR_COMPILATION: quotient_program")
+
     node, _ = proving_node
     assert node.store is not None
     chain_id = next(iter(node.chains))
     stored = node.store.proof(chain_id, 1)
     assert stored is not None
     _lend_a_gpu(monkeypatch, 8 << 30)  # segments of 2^18 rows, as on the CPU
-    for make, reason in ((Wrong, "InvalidProof"), (no_kernels, "RuntimeError: NVRTC")):
+    cases = ((Wrong, "InvalidProof"), (no_kernels, "RuntimeError: NVRTC"))
+    for make, reason in (*cases, (NoProgram, "RuntimeError: NVRTC_ERROR_COMPILATION: q")):
         made = {"gpu": make, "cpu": CpuBackend}
         monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: made[name]())  # noqa: B023
         worker = prover_worker.ProverWorker(node.store, [chain_id], backend="gpu")
