@@ -18,35 +18,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evaluation import (
-    ACC_B,
-    ACC_E,
-    ADD_BB,
-    ADD_EB,
-    ADD_EE,
-    CONST,
-    LOAD_AUX,
-    LOAD_MAIN,
-    LOAD_PRE,
-    LOAD_PUB,
-    MUL_BB,
-    MUL_EB,
-    MUL_EE,
-    NEG_B,
-    NEG_E,
-    STORE,
-    SUB_BB,
-    SUB_BE,
-    SUB_EB,
-    SUB_EE,
-)
+from . import evaluation as ev
 
 QUOTIENT = "quotient_program"  # the kernels' names in the generated source
 ROWS = "rows_program"
 
-_BASE_OPS = {ADD_BB: "fadd", SUB_BB: "fsub", MUL_BB: "fmul"}
-_EXT_OPS = {ADD_EE: "eadd", SUB_EE: "esub", MUL_EE: "emul"}
-_LOADS = {LOAD_PRE: "pre", LOAD_MAIN: "main_", LOAD_PUB: "pub"}
+_BASE_OPS = {ev.ADD_BB: "fadd", ev.SUB_BB: "fsub", ev.MUL_BB: "fmul"}
+_EXT_OPS = {ev.ADD_EE: "eadd", ev.SUB_EE: "esub", ev.MUL_EE: "emul"}
+_LOADS = {ev.LOAD_PRE: "pre", ev.LOAD_MAIN: "main_", ev.LOAD_PUB: "pub"}
+_MIXED = {ev.ADD_EB, ev.SUB_EB, ev.SUB_BE, ev.MUL_EB}  # an extension and a base operand
+_EXT_RESULTS = frozenset({*_EXT_OPS, *_MIXED, ev.NEG_E, ev.LOAD_AUX, ev.CONST})
+_ARITHMETIC = {*_BASE_OPS, *_EXT_OPS, *_MIXED, ev.NEG_B, ev.NEG_E}
+QUOTIENT_OPCODES = frozenset({*_LOADS, ev.LOAD_AUX, ev.CONST, *_ARITHMETIC, ev.ACC_B, ev.ACC_E})
+# the current row's cells and constants in, STORE out
+ROWS_OPCODES = frozenset({ev.LOAD_PRE, ev.LOAD_MAIN, ev.CONST, *_ARITHMETIC, ev.STORE})
 
 
 class _Values:
@@ -77,58 +62,47 @@ def _statements(code: np.ndarray, allowed: frozenset[int], what: str) -> list[st
         row = "nx" if b else "j"
         if op in _LOADS:
             out.append(f"const u32 {v} = {_LOADS[op]}[{a}ull * m + {row}];")
-        elif op == LOAD_AUX:
+        elif op == ev.LOAD_AUX:
             out.append(f"const Ext {v} = eload(aux + {4 * a}ull * m, m, {row});")
-        elif op == CONST:
+        elif op == ev.CONST:
             out.append(f"const Ext {v} = eword(consts + {4 * a});")
         elif op in _BASE_OPS:
             out.append(f"const u32 {v} = {_BASE_OPS[op]}({values.base(a)}, {values.base(b)});")
-        elif op == NEG_B:
+        elif op == ev.NEG_B:
             out.append(f"const u32 {v} = fneg({values.base(a)});")
         elif op in _EXT_OPS:
             out.append(f"const Ext {v} = {_EXT_OPS[op]}({values.ext(a)}, {values.ext(b)});")
-        elif op == NEG_E:
+        elif op == ev.NEG_E:
             x = values.ext(a)
             out.append(f"const Ext {v} = ext4({', '.join(f'fneg({x}.v[{c}])' for c in range(4))});")
-        elif op in (ADD_EB, SUB_EB):  # extension a plus or minus base b
-            x, f = values.ext(a), "fadd" if op == ADD_EB else "fsub"
+        elif op in (ev.ADD_EB, ev.SUB_EB):  # extension a plus or minus base b
+            x, f = values.ext(a), "fadd" if op == ev.ADD_EB else "fsub"
             low = f"{f}({x}.v[0], {values.base(b)})"
             out.append(f"const Ext {v} = ext4({low}, {x}.v[1], {x}.v[2], {x}.v[3]);")
-        elif op == SUB_BE:  # base a minus extension b
+        elif op == ev.SUB_BE:  # base a minus extension b
             y = values.ext(b)
             rest = ", ".join(f"fneg({y}.v[{c}])" for c in range(1, 4))
             out.append(f"const Ext {v} = ext4(fsub({values.base(a)}, {y}.v[0]), {rest});")
-        elif op == MUL_EB:
+        elif op == ev.MUL_EB:
             out.append(f"const Ext {v} = escale({values.ext(a)}, {values.base(b)});")
-        elif op == ACC_B:
+        elif op == ev.ACC_B:
             term = f"escale(eword(alpha + {4 * b}), {values.base(a)})"
             out.append(f"acc[{d}] = eadd(acc[{d}], {term});")
-        elif op == ACC_E:
+        elif op == ev.ACC_E:
             term = f"emul(eword(alpha + {4 * b}), {values.ext(a)})"
             out.append(f"acc[{d}] = eadd(acc[{d}], {term});")
-        elif op == STORE:  # b: an extension element, else its coefficients 1.. are 0
+        elif op == ev.STORE:  # b: an extension element, else its coefficients 1.. are 0
             x = values.ext(a) if b else values.base(a)
             words = [f"{x}.v[{c}]" for c in range(4)] if b else [x, "0u", "0u", "0u"]
             out += [f"out[{4 * d + c}ull * m + j] = {w};" for c, w in enumerate(words)]
-        if op not in (ACC_B, ACC_E, STORE):
-            ext = op in _EXT_OPS or op in (NEG_E, ADD_EB, SUB_EB, SUB_BE, MUL_EB, LOAD_AUX, CONST)
-            values.held[d] = (v, ext)
+        if op not in (ev.ACC_B, ev.ACC_E, ev.STORE):
+            values.held[d] = (v, op in _EXT_RESULTS)
     return out
 
 
 def _function(name: str, params: str, body: list[str]) -> str:
     lines = "\n".join(f"    {line}" for line in body)
     return f"NOINLINE void {name}({params}) {{\n{lines}\n}}\n"
-
-
-QUOTIENT_OPCODES = frozenset(
-    {LOAD_PRE, LOAD_MAIN, LOAD_AUX, LOAD_PUB, CONST, *_BASE_OPS, *_EXT_OPS, NEG_B, NEG_E}
-    | {ADD_EB, SUB_EB, SUB_BE, MUL_EB, ACC_B, ACC_E}
-)
-ROWS_OPCODES = frozenset(  # the current row's cells and constants in, STORE out
-    {LOAD_PRE, LOAD_MAIN, CONST, *_BASE_OPS, *_EXT_OPS, NEG_B, NEG_E}
-    | {ADD_EB, SUB_EB, SUB_BE, MUL_EB, STORE}
-)
 
 
 def quotient_source(code: np.ndarray) -> str:
@@ -164,7 +138,7 @@ KERNEL void {QUOTIENT}(const u32* pre, const u32* main_, const u32* aux, const u
 def rows_source(code: np.ndarray) -> str:
     """The kernel ROWS: the program's expressions at every row of the trace (4 rows of `out`
     each), reading the current row only."""
-    if any(op in (LOAD_PRE, LOAD_MAIN) and next_row for op, _, _, next_row in code.tolist()):
+    if any(op in (ev.LOAD_PRE, ev.LOAD_MAIN) and next_row for op, _, _, next_row in code.tolist()):
         raise ValueError("the rows kernel reads the current row only")
     body = _statements(code, ROWS_OPCODES, "rows")
     point = _function(
