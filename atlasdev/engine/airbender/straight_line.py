@@ -5,8 +5,9 @@ An interpreter of the register program keeps each thread's registers in memory a
 writes them at every instruction: for the RV32IM quotient, ~50 KB of memory traffic per point.
 Written out, each instruction becomes one statement on a named value (`v<k>` for instruction
 k) and the compiler keeps the values in registers (ptxas, for that program: 255 a thread, 63
-words spilled to local memory), so a point costs its column loads and little else. The statements compute exactly what the interpreter's
-instructions do, with kernels.cu's field functions, so the values are the same bit for bit.
+words spilled to local memory), so a point costs its column loads and little else. The
+statements compute exactly what the CPU backend's interpreter (evaluation._run_block) does,
+with kernels.cu's field functions, so the values are the same bit for bit.
 
 The program's body is one non-inlined function per point, called from a grid-stride loop:
 inside the loop body itself ptxas had not finished the RV32IM quotient's 2,563 statements after
@@ -42,7 +43,7 @@ class _Values:
 
     def base(self, register: int) -> str:
         name, ext = self.held[register]
-        return f"{name}.v[0]" if ext else name  # a base operand reads coefficient 0, as R(r, 0)
+        return f"{name}.v[0]" if ext else name  # a base operand reads coefficient 0
 
     def ext(self, register: int) -> str:
         name, ext = self.held[register]
