@@ -7,6 +7,7 @@ their number, a segment's claim, and a value read across the boundary.
 """
 
 import dataclasses
+import hashlib
 from functools import cache
 
 import numpy as np
@@ -102,6 +103,26 @@ def test_the_run_is_cut_into_full_segments_and_a_last_one() -> None:
     assert first.end_pc == last.start_pc == int(run.step("pc")[1 << LOG_N])
     assert (last.base, last.last) == (1 << LOG_N, True)
     assert run.outputs == [(STORED + KEPT) & 0xFFFF, (STORED + KEPT) >> 16]
+
+
+def test_the_last_segment_committed_is_proven_first_without_a_second_commit() -> None:
+    """Its blown-up matrices are still alive when the lookup challenges are drawn. The proof's
+    bytes are pinned: the SHA-256 of the proof when the segments were proven in order."""
+    rv, rom, pk, run = setup()
+    segments = run.segments(LOG_N)
+    asked: list[int] = []
+
+    def main_of(i: int) -> np.ndarray:
+        asked.append(i)
+        return rv32_trace.segment_witness(rv, rom, run, segments[i], LOG_N).main
+
+    publics = [s.publics(run.outputs) for s in segments]
+    aux = lookup.AuxTrace(rv.air, rv.logup)
+    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux)
+    assert asked == [0, 1, 0]  # committed in order, then segment 0 again; segment 1 is kept
+    data = SegmentedProof(proofs).to_bytes()
+    assert data == proven()[0].to_bytes()
+    assert hashlib.sha256(data).hexdigest()[:16] == "c6cc88432f52babd"
 
 
 def test_each_segment_satisfies_its_constraints_and_only_together_they_balance() -> None:
