@@ -67,6 +67,11 @@ class Backend(ABC):
         those written for ``air``'s constraints and ``logup``'s columns when given)."""
 
     @abstractmethod
+    def synchronize(self) -> None:
+        """Wait until the work handed to the device so far is done, so that a stage's measured
+        time is its own (kernel launches return at once)."""
+
+    @abstractmethod
     def release(self) -> None:
         """Give cached memory back after an out-of-memory error (a GPU's pool)."""
 

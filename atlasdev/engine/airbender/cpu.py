@@ -61,6 +61,9 @@ class CpuBackend(Backend):
     def warm_up(self, air: Air | None = None, logup: LogUp | None = None) -> None:
         """numba's kernels compile on first call into its on-disk cache; nothing to do here."""
 
+    def synchronize(self) -> None:
+        """Every step is done when it returns."""
+
     def release(self) -> None:
         """Nothing is cached: NumPy gives each array back when the prover drops it."""
 

@@ -356,6 +356,10 @@ class ArrayBackend(Backend):
     def warm_up(self, air: Air | None = None, logup: LogUp | None = None) -> None:
         """Array code compiles nothing ahead (CuPy builds its elementwise kernels as met)."""
 
+    def synchronize(self) -> None:
+        if self.xp.__name__ == "cupy":
+            self.xp.cuda.runtime.deviceSynchronize()
+
     def release(self) -> None:
         """Give cached device memory back (after an out-of-memory error)."""
         self._powers = None

@@ -105,7 +105,7 @@ def prove_segments(
     in memory at a time; but the last one committed is still alive when the challenges are
     drawn, so it is proven first, without committing it again. (Each segment's proof forks the
     transcript by its index, so the order the segments are proven in changes no byte.)"""
-    clock = _Stopwatch(timings)
+    clock = _Stopwatch(timings, backend)
     air, vk = pk.air, pk.vk
     if count < 1 or len(publics) != count:
         raise ValueError(f"{count} segments need {count} lists of public values")
@@ -272,14 +272,19 @@ def _prove_segment(
 
 
 class _Stopwatch:
-    def __init__(self, into: dict[str, float] | None) -> None:
-        self.into = into
+    """Seconds per stage, when asked for: the backend's queued work is waited for at each lap
+    (on a GPU a stage would otherwise hand its time to the next one that reads a result)."""
+
+    def __init__(self, into: dict[str, float] | None, backend: Backend) -> None:
+        self.into, self.backend = into, backend
         self.last = time.perf_counter()
 
     def lap(self, name: str) -> None:
+        if self.into is None:
+            return
+        self.backend.synchronize()
         now = time.perf_counter()
-        if self.into is not None:
-            self.into[name] = self.into.get(name, 0.0) + now - self.last
+        self.into[name] = self.into.get(name, 0.0) + now - self.last
         self.last = now
 
 

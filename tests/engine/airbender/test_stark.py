@@ -79,6 +79,29 @@ def test_proofs_are_deterministic() -> None:
     assert prover.prove(pk, trace(k), publics).to_bytes() == data
 
 
+def test_stage_times_wait_for_the_backend_only_when_asked_for() -> None:
+    """On a GPU a kernel launch returns at once: a stage's time is its own only if the clock
+    waits for the device before each lap; a proof nobody times does not wait."""
+    from atlasdev.engine.airbender.cpu import CpuBackend
+
+    class Counting(CpuBackend):
+        waits = 0
+
+        def synchronize(self) -> None:
+            Counting.waits += 1
+
+    _, pk, k = setup()
+    publics, data = honest()
+    stages: dict[str, float] = {}
+    proof = prover.prove(pk, trace(k), publics, timings=stages, backend=Counting())
+    assert proof.to_bytes() == data
+    assert Counting.waits == 9 and len(stages) == 9  # one wait per lap: 9 stages, each once
+    assert {"quotient evaluation", "DEEP composition"} <= set(stages)
+    Counting.waits = 0
+    prover.prove(pk, trace(k), publics, backend=Counting())
+    assert Counting.waits == 0
+
+
 def test_the_proof_bytes_are_pinned() -> None:
     """Every backend must give these bytes (issue 8); a change here is a protocol change, made
     on purpose, never a side effect of a refactor or a faster kernel."""
