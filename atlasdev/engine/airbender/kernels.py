@@ -200,7 +200,15 @@ class CudaKernels(Kernels):
         self._functions: dict[str, Any] = {}
 
     def with_source(self, extra: str) -> CudaKernels:
-        return CudaKernels(self.xp, self._extra + extra)
+        built = CudaKernels(self.xp, self._extra + extra)
+        for kernel in signatures(extra):  # CuPy compiles a module at its first use: now
+            built._function(kernel)
+        return built
+
+    def _function(self, kernel: str) -> Any:
+        if kernel not in self._functions:
+            self._functions[kernel] = self._module.get_function(kernel)
+        return self._functions[kernel]
 
     def threads(self, items: int) -> int:
         """How many threads a launch over ``items`` runs (STRIDE in kernels.cu)."""
@@ -211,7 +219,5 @@ class CudaKernels(Kernels):
             arg if kind.endswith("*") else np.uint64(int(arg))
             for kind, arg in _arguments(self.signatures, kernel, args)
         ]
-        if kernel not in self._functions:
-            self._functions[kernel] = self._module.get_function(kernel)
         grid = self.threads(items) // self.BLOCK
-        self._functions[kernel]((grid,), (self.BLOCK,), tuple(converted))
+        self._function(kernel)((grid,), (self.BLOCK,), tuple(converted))

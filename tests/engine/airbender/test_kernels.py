@@ -114,6 +114,7 @@ class _FakeCupy:
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
+        self.fetched: list[str] = []
         self.code = ""
 
     def RawModule(self, code: str, options: tuple) -> "_FakeCupy":
@@ -121,6 +122,7 @@ class _FakeCupy:
         return self
 
     def get_function(self, name: str):  # type: ignore[no-untyped-def]
+        self.fetched.append(name)
         return lambda grid, block, args: self.calls.append((name, grid, block, args))
 
 
@@ -138,3 +140,15 @@ def test_cuda_launches_size_the_grid_and_pass_u64_scalars() -> None:
     assert isinstance(args[1], np.uint64) and args[1] == 4
     with pytest.raises(TypeError, match="argument 2"):
         cuda.launch("blake2s_nodes", 4, children, 4, out.astype(np.uint64))
+
+
+def test_cuda_programs_are_built_when_made_not_at_their_first_launch() -> None:
+    """CuPy compiles a RawModule when it is first used: with_source fetches the new kernels,
+    so a warm-up builds them (about a minute for the RV32IM AIR) before any clock starts."""
+    fake = _FakeCupy()
+    cuda = CudaKernels(fake)
+    assert fake.fetched == []
+    programs = cuda.with_source(_programs())
+    assert fake.code == kernels.source() + _programs()
+    assert sorted(fake.fetched) == sorted([straight_line.QUOTIENT, straight_line.ROWS])
+    assert programs.signatures[straight_line.ROWS] == ("u32*", "u32*", "u32*", "u64", "u32*")
