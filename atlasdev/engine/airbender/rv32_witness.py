@@ -75,8 +75,9 @@ def segment_witness(
     status = xp.zeros(t_rows, dtype=xp.uint32)
     words = lambda a, dtype=np.uint32: xp.asarray(np.ascontiguousarray(a, dtype=dtype))  # noqa: E731
     kernels.launch(
-        "rv32_witness", n, words(run.steps[lo:hi]), t_rows, n, lo, words(rom.columns), rom.columns.shape[1],
-        words(rv32_trace.BYTE_SUM_INVERSES), words(col, np.int64), m, status,
+        "rv32_witness", n, words(run.steps[lo:hi]), t_rows, n, lo, words(rom.columns),
+        rom.columns.shape[1], words(rv32_trace.BYTE_SUM_INVERSES), words(col, np.int64), m,
+        status,
     )  # fmt: skip
     if int(status.max()):
         rv32_trace.segment_witness(rv, rom, run, segment, log_n)  # raises TraceError: why
