@@ -82,14 +82,12 @@ def preprocessed(rv: Rv32Air, rom: Rom, image: np.ndarray, log_n: int) -> np.nda
     return pre
 
 
-# what the replay keeps of each cycle, one u32 row per cycle (Run.steps): its pc and the memory
-# word it found, its ROM row, the register values it read (x, b), wrote (d) and overwrote (old),
-# the previous access times of rs1, rs2, rd and the memory word, and the memory access's gap
-STEP = ("pc", "mem_old", "rom_row", "x", "b", "d", "old", "prev0", "prev1", "prev2", "mem_prev")
-STEP += ("mem_gap",)
-_PC, _MEM_OLD, _ROM_ROW, _X, _B, _D, _OLD, _PREV0, _MEM_PREV, _MEM_GAP = (
-    STEP.index(name)
-    for name in ("pc", "mem_old", "rom_row", "x", "b", "d", "old", "prev0", "mem_prev", "mem_gap")
+# what the replay keeps of each cycle, one u32 row per cycle (Run.steps): its ROM row (so its
+# pc) and the memory word it found, the register values it read (x, b), wrote (d) and overwrote
+# (old), the previous access times of rs1, rs2, rd and the memory word (the gaps follow)
+STEP = ("rom_row", "mem_old", "x", "b", "d", "old", "prev0", "prev1", "prev2", "mem_prev")
+_ROM_ROW, _MEM_OLD, _X, _B, _D, _OLD, _PREV0, _MEM_PREV = (
+    STEP.index(name) for name in ("rom_row", "mem_old", "x", "b", "d", "old", "prev0", "mem_prev")
 )
 _OP, _RD, _RS1, _RS2, _WR = (FIELDS.index(name) for name in ("op", "rd", "rs1", "rs2", "wr"))
 _IMM = FIELDS.index("imm0")  # imm0..imm3: the immediate's bytes
@@ -141,10 +139,10 @@ def _replay(
             last[rd] = t + 4
             regs[rd] = d
         old_word = np.int64(trace[i, old_at])
-        steps[i, _PC], steps[i, _MEM_OLD], steps[i, _ROM_ROW] = pc, old_word, row
+        steps[i, _ROM_ROW], steps[i, _MEM_OLD] = row, old_word
         steps[i, _X], steps[i, _B], steps[i, _D], steps[i, _OLD] = x, b, d, old
         steps[i, _PREV0 + 2] = prev_rd
-        steps[i, _MEM_PREV], steps[i, _MEM_GAP] = 0, 0
+        steps[i, _MEM_PREV] = 0
         how = kind[op]
         if how == 0:
             continue
@@ -176,7 +174,7 @@ def _replay(
             new = (old_word & ~(0xFFFF << shift)) | ((b & 0xFFFF) << shift)
         mem_final[w] = new
         mem_last[w] = now
-        steps[i, _MEM_PREV], steps[i, _MEM_GAP] = prev, now - prev - 1
+        steps[i, _MEM_PREV] = prev
     for r in range(32):
         final[r] = regs[r]
     return _OK, trace.shape[0], count
@@ -226,6 +224,7 @@ class Run:
     memory table (each cell's first and last value), computed once over the run."""
 
     steps: np.ndarray  # u32[T, len(STEP)]: per cycle, STEP's values; the last is the exit ecall
+    code_base: int  # the pc of ROM row 0
     final: np.ndarray  # the register file at the end
     final_ts: np.ndarray  # and each register's last access time
     table: _Table
@@ -235,6 +234,9 @@ class Run:
     def step(self, name: str) -> np.ndarray:
         """One of STEP's values for every cycle (a view)."""
         return self.steps[:, STEP.index(name)]
+
+    def pc(self, cycle: int) -> int:
+        return self.code_base + 4 * int(self.steps[cycle, _ROM_ROW])
 
     @property
     def rows_needed(self) -> int:
@@ -261,12 +263,11 @@ class Run:
             raise TraceError(f"a run of {self.cycles} cycles is longer than 2^{MAX_ROWS_LOG} rows")
         if N_REGS + len(self.table.keys) > n:
             raise TraceError(f"{len(self.table.keys)} memory words do not fit in 2^{log_n} rows")
-        pcs = self.step("pc")
         out = []
         for i in range(count):
             last = i == count - 1
-            end_pc = 0 if last else int(pcs[(i + 1) * n])
-            out.append(Segment(int(pcs[i * n]), end_pc, i * n, last))
+            end_pc = 0 if last else self.pc((i + 1) * n)
+            out.append(Segment(self.pc(i * n), end_pc, i * n, last))
         return out
 
 
@@ -308,7 +309,7 @@ def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
     table, outputs = _table(
         layout, text_w + index, *(a[index] for a in (mem_init, mem_final, mem_last))
     )
-    return Run(steps, final, last, table, outputs, count)
+    return Run(steps, rom.base, final, last, table, outputs, count)
 
 
 def _table(
@@ -367,13 +368,14 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     hi = min(run.cycles, lo + n)
     t_rows = hi - lo
     steps = run.steps[lo:hi]
-    x, b, d, old, pcs, old_word = (
-        steps[:, STEP.index(k)].astype(np.int64) for k in ("x", "b", "d", "old", "pc", "mem_old")
+    x, b, d, old, old_word, mem_prev = (
+        steps[:, STEP.index(k)].astype(np.int64)
+        for k in ("x", "b", "d", "old", "mem_old", "mem_prev")
     )
     prev = [steps[:, _PREV0 + k].astype(np.int64) for k in range(3)]
     rom_rows = steps[:, _ROM_ROW]
     ins = {name: rom.columns[k][rom_rows].astype(np.int64) for k, name in enumerate(FIELDS)}
-    op = ins["op"]
+    pcs, op = ins["pc"], ins["op"]
     is_ecall = op == Op.ECALL
 
     m = np.zeros((len(rv.main), n), dtype=np.uint32)
@@ -490,10 +492,10 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     put("old_lo", np.where(used[2], old & 0xFFFF, 0))
     put("old_hi", np.where(used[2], old >> 16, 0))
 
-    mem_gap = steps[:, _MEM_GAP]
+    mem_gap = np.where(is_mem, TS_PER_ROW * (lo + np.arange(t_rows)) + 3 - mem_prev - 1, 0)
     put("dlom", mem_gap & 0xFFFF)
     put("dhim", mem_gap >> 16)
-    put("prev_tsm", steps[:, _MEM_PREV])
+    put("prev_tsm", mem_prev)
 
     _multiplicities(m, col, rom_rows, x, z, s, d, logic, tag_or, tag_xor, op, gaps, used)
     _memory_multiplicities(m, col, mb, bb, s, is_mem, top, op, mem_gap, gaps, used)

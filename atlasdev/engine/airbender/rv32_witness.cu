@@ -171,10 +171,10 @@ KERNEL void rv32_witness(const u32* in, u64 t_rows, u64 n, u64 base, const u32* 
             continue;
         }
 #define IN(k) ((i64)in[(u64)j * N_INPUTS + (k)])
-        i64 pc = IN(IN_PC), rr = IN(IN_ROM_ROW), x = IN(IN_X), b = IN(IN_B), d = IN(IN_D);
+        i64 rr = IN(IN_ROM_ROW), x = IN(IN_X), b = IN(IN_B), d = IN(IN_D);
         i64 f[N_FIELDS];
         for (int k = 0; k < N_FIELDS; k++) f[k] = rom[(u64)k * rom_len + (u64)rr];
-        i64 op = f[ROM_OP];
+        i64 pc = f[ROM_PC], op = f[ROM_OP];
         int is_ecall = op == OP_ECALL;
         PUT(C_ACTIVE, 1), PUT(C_PC, pc);
         for (int k = 1; k < N_FIELDS; k++) PUT(C_OP + k - 1, f[k]);
@@ -252,8 +252,9 @@ KERNEL void rv32_witness(const u32* in, u64 t_rows, u64 n, u64 base, const u32* 
         }
         i64 old = IN(IN_OLD);
         PUT(C_OLD_LO, writes ? old & 0xFFFF : 0), PUT(C_OLD_HI, writes ? old >> 16 : 0);
-        i64 mem_gap = IN(IN_MEM_GAP);
-        PUT(C_DLOM, mem_gap & 0xFFFF), PUT(C_DHIM, mem_gap >> 16), PUT(C_PREV_TSM, IN(IN_MEM_PREV));
+        i64 mem_prev = IN(IN_MEM_PREV); /* the replay refused gaps of 2^30 and more */
+        i64 mem_gap = is_mem ? TS_PER_ROW * ((i64)base + (i64)j) + 3 - mem_prev - 1 : 0;
+        PUT(C_DLOM, mem_gap & 0xFFFF), PUT(C_DHIM, mem_gap >> 16), PUT(C_PREV_TSM, mem_prev);
 
         /* the lookups of the logic, comparison and memory rows (_multiplicities and
          * _memory_multiplicities; the multiplier's are counted in multiplier()) */

@@ -1,6 +1,6 @@
 """The RV32IM witness built by a kernel (rv32_witness.cu): rv32_trace.segment_witness's twin for
 the GPU backend, so that a segment's main columns are made on the device, next to the rest of
-its proof, from the replayed run's per-cycle values (12 words a row go up, not the ~200 columns).
+its proof, from the replayed run's per-cycle values (10 words a row go up, not the ~200 columns).
 
 segment_witness (NumPy) stays the reference and the CPU's builder: the kernel must give the same
 matrix byte for byte (tests/engine/airbender/test_rv32_witness.py, through the host build of the

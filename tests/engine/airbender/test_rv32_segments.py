@@ -100,7 +100,7 @@ def test_the_run_is_cut_into_full_segments_and_a_last_one() -> None:
     assert run.cycles > 1 << LOG_N and len(segments) == 2
     first, last = segments
     assert (first.start_pc, first.base, first.last) == (BASE, 0, False)
-    assert first.end_pc == last.start_pc == int(run.step("pc")[1 << LOG_N])
+    assert first.end_pc == last.start_pc == run.pc(1 << LOG_N)
     assert (last.base, last.last) == (1 << LOG_N, True)
     assert run.outputs == [(STORED + KEPT) & 0xFFFF, (STORED + KEPT) >> 16]
 

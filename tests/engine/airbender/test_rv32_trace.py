@@ -37,15 +37,18 @@ def test_the_replay_tracks_registers_and_memory_words() -> None:
     sw, lw, sb = 4, 5, 6  # the cycles of the store word, load word and store byte
     step = {name: run.step(name).astype(np.int64) for name in rv32_trace.STEP}
     assert run.cycles == len(code)
-    assert list(step["pc"]) == [BASE + 4 * i for i in range(len(code))]
+    assert [run.pc(i) for i in range(run.cycles)] == [BASE + 4 * i for i in range(len(code))]
     assert list(step["rom_row"]) == list(range(len(code)))
     # sw x5, 0(x28): reads x28 (written by li's addi at cycle 3) and x5 (cycle 1)
     assert (step["x"][sw], step["b"][sw]) == (OUTPUT, VALUE)
     assert (step["prev0"][sw], step["prev1"][sw]) == (4 * 3 + 4, 4 * 1 + 4)
     # the memory word: first touched by sw, then lw, then sb (timestamps 4 i + 3)
-    assert (step["mem_prev"][sw], step["mem_gap"][sw]) == (0, 4 * sw + 3 - 1)
-    assert (step["mem_prev"][lw], step["mem_gap"][lw]) == (4 * sw + 3, 3)
-    assert (step["mem_prev"][sb], step["mem_gap"][sb]) == (4 * lw + 3, 3)
+    assert (step["mem_prev"][sw], step["mem_prev"][lw], step["mem_prev"][sb]) == (
+        0,
+        4 * sw + 3,
+        4 * lw + 3,
+    )
+    assert step["mem_prev"][[0, 1, 2, 3]].tolist() == [0, 0, 0, 0]  # no memory access
     assert (step["mem_old"][lw], step["d"][lw], step["old"][lw]) == (VALUE, VALUE, 0)
     stored = (VALUE & ~0xFF0000) | ((VALUE & 0xFF) << 16)  # what the replay makes of the sb
     # x6 was never touched before; li's addi writes x5 right after reading it as rs1
