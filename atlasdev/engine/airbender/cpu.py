@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 from numba import uint32 as u32
 
+from . import extension as ext
 from . import field as F
 from . import fri, merkle, ntt
 from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
@@ -211,21 +212,10 @@ def _evaluate_at_kernel(coeffs, pows, out):
 
 def evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
     """Every column's polynomial (base coefficients) at the extension point x."""
-    pows = np.empty((4, coeffs.shape[1]), dtype=np.uint64)
-    _ext_powers(*x, pows)
+    pows = ext.powers(x, coeffs.shape[1]).T.astype(np.uint64)
     out = np.empty((coeffs.shape[0], 4), dtype=np.uint32)
     _evaluate_at_kernel(coeffs, pows, out)
     return [tuple(int(v) for v in row) for row in out]  # type: ignore[misc]
-
-
-@njit(cache=True, nogil=True)
-def _ext_powers(x0, x1, x2, x3, out):
-    """1, x, x^2, ... as 4 rows of coefficients (ext.powers' values, without its Python loop:
-    0.33 s for 2^18 powers there, at each of a segment's seven out-of-domain evaluations)."""
-    a0, a1, a2, a3 = u32(1), u32(0), u32(0), u32(0)
-    for k in range(out.shape[1]):
-        out[0, k], out[1, k], out[2, k], out[3, k] = a0, a1, a2, a3
-        a0, a1, a2, a3 = kmul(a0, a1, a2, a3, x0, x1, x2, x3)
 
 
 @njit(parallel=True, cache=True, nogil=True)

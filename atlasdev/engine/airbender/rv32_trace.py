@@ -92,11 +92,8 @@ _ROM_ROW, _MEM_OLD, _X, _B, _D, _OLD, _PREV0, _MEM_PREV = (
 _OP, _RD, _RS1, _RS2, _WR = (FIELDS.index(name) for name in ("op", "rd", "rs1", "rs2", "wr"))
 _IMM = FIELDS.index("imm0")  # imm0..imm3: the immediate's bytes
 _ECALL = int(Op.ECALL)
-# how each op touches memory (indexed by op): a load leaves the word, a store replaces bytes
-_LOAD, _SB, _SH, _SW = 1, 2, 3, 4
-_MEMORY_KIND = np.zeros(max(Op) + 1, dtype=np.int64)
-_MEMORY_KIND[[int(o) for o in LOADS]] = _LOAD
-_MEMORY_KIND[[int(Op.SB), int(Op.SH), int(Op.SW)]] = (_SB, _SH, _SW)
+_ACCESSES_MEMORY = np.zeros(max(Op) + 1, dtype=np.bool_)  # indexed by op
+_ACCESSES_MEMORY[[int(o) for o in (*LOADS, *STORES)]] = True
 # why _replay stopped (with the cycle): the pc is outside the ROM, the instruction is not
 # RV32IM, a memory word below the program or above the output words, a gap of 2^30 or more
 _OK, _LEFT_CODE, _UNSUPPORTED, _BELOW, _ABOVE, _FAR = range(6)
@@ -104,12 +101,11 @@ _OK, _LEFT_CODE, _UNSUPPORTED, _BELOW, _ABOVE, _FAR = range(6)
 
 @njit(cache=True, nogil=True)
 def _replay(
-    rom, rom_base, trace, fields, kind, text_w, steps, final, last, mem_last, mem_init, mem_final,
-    touched,
+    rom, rom_base, trace, fields, accesses, text_w, steps, final, last, mem_last, mem_init, touched
 ):  # fmt: skip
     """Replay the run in one pass: each cycle's row of ``steps``, the register file's final
-    values and last access times, and per memory word (indexed from text_w) its first value,
-    last value and last access time, the words listed in ``touched`` in first-touch order.
+    values and last access times, and per memory word (indexed from text_w) its first value and
+    last access time, the words listed in ``touched`` in first-touch order.
     ``fields``: the trace's columns holding the pc, the value written and the memory word
     before the access. Returns (why it stopped, at which cycle, how many words were touched)."""
     pc_at, rd_at, old_at = fields
@@ -143,8 +139,7 @@ def _replay(
         steps[i, _X], steps[i, _B], steps[i, _D], steps[i, _OLD] = x, b, d, old
         steps[i, _PREV0 + 2] = prev_rd
         steps[i, _MEM_PREV] = 0
-        how = kind[op]
-        if how == 0:
+        if not accesses[op]:
             continue
         imm = np.int64(rom[_IMM, row])
         imm |= np.int64(rom[_IMM + 1, row]) << 8
@@ -164,15 +159,6 @@ def _replay(
             count += 1
         if now - prev - 1 >= 1 << 30:
             return _FAR, i, count
-        shift = 8 * (address & 3)
-        new = old_word
-        if how == _SW:
-            new = b
-        elif how == _SB:
-            new = (old_word & ~(0xFF << shift)) | ((b & 0xFF) << shift)
-        elif how == _SH and shift % 16 == 0:
-            new = (old_word & ~(0xFFFF << shift)) | ((b & 0xFFFF) << shift)
-        mem_final[w] = new
         mem_last[w] = now
         steps[i, _MEM_PREV] = prev
     for r in range(32):
@@ -285,11 +271,11 @@ def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
     steps = np.empty((t_rows, len(STEP)), dtype=np.uint32)  # timestamps 4 per cycle: below 2^32
     final, last = np.zeros(32, dtype=np.int64), np.zeros(32, dtype=np.int64)
     span = out_w + layout.output_words - text_w  # the words a run may touch
-    mem_last, mem_init, mem_final = (np.zeros(span, dtype=np.uint32) for _ in range(3))
+    mem_last, mem_init = np.zeros(span, dtype=np.uint32), np.zeros(span, dtype=np.uint32)
     touched = np.empty(min(t_rows, span), dtype=np.int64)
     why, at, count = _replay(
-        rom.columns, rom.base, trace, fields, _MEMORY_KIND, text_w,
-        steps, final, last, mem_last, mem_init, mem_final, touched,
+        rom.columns, rom.base, trace, fields, _ACCESSES_MEMORY, text_w,
+        steps, final, last, mem_last, mem_init, touched,
     )  # fmt: skip
     if why == _LEFT_CODE:
         raise TraceError("the run left the program's code")
@@ -306,10 +292,24 @@ def replay(rv: Rv32Air, rom: Rom, trace: np.ndarray) -> Run:
         raise TraceError("the run does not end with an exit ecall")
     outputs_w = np.arange(out_w, out_w + layout.output_words) - text_w
     index = np.union1d(touched[:count], outputs_w)[::-1]  # keys descending
-    table, outputs = _table(
-        layout, text_w + index, *(a[index] for a in (mem_init, mem_final, mem_last))
-    )
+    times = mem_last[index]
+    final_words = _final_words(rom, steps, times)
+    table, outputs = _table(layout, text_w + index, mem_init[index], final_words, times)
     return Run(steps, rom.base, final, last, table, outputs, count)
+
+
+def _final_words(rom: Rom, steps: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Each word's value after its last access (at ``times``; 0 for a word never accessed):
+    the table's few thousand words, computed after the replay, not at every access."""
+    accessed = times > 0
+    cycles = (times[accessed].astype(np.int64) - 3) // TS_PER_ROW
+    rows = steps[cycles, _ROM_ROW]
+    imm = sum(rom.columns[_IMM + k][rows].astype(np.int64) << 8 * k for k in range(4))
+    x, b, old = (steps[cycles, k].astype(np.int64) for k in (_X, _B, _MEM_OLD))
+    op = rom.columns[_OP][rows].astype(np.int64)
+    out = np.zeros(len(times), dtype=np.int64)
+    out[accessed] = _stored_word(op, (x + imm) & 3, old, b)
+    return out
 
 
 def _table(
@@ -327,20 +327,15 @@ def _table(
     outputs = []
     for v in fin[: layout.output_words][::-1].tolist():
         outputs += [v & 0xFFFF, v >> 16]
-    as_i64 = lambda a: a.astype(np.int64)  # noqa: E731
+    init, fin, fts = (a.astype(np.int64) for a in (init, fin, fts))
     keys = word_key(0) + words
-    table = _Table(
-        keys,
-        as_i64(init),
-        as_i64(fin),
-        as_i64(fts),
-        c_img,
-        c_in,
-        c_zero,
-        lim,
-        words[c_img] - text_w,
-    )
+    table = _Table(keys, init, fin, fts, c_img, c_in, c_zero, lim, words[c_img] - text_w)
     return table, outputs
+
+
+def _stored_word(op: np.ndarray, off: np.ndarray, old: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The memory word after the access: loads leave it, stores replace their bytes."""
+    return sum(v << (8 * k) for k, v in enumerate(_new_bytes(op, off, _bytes(old), _bytes(b))))
 
 
 def _new_bytes(op, off, mb, bb) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
@@ -478,7 +473,8 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
         put_table(m, col, run)
     _multiplier(m, col, op, x, z, d, sx, sz)
 
-    now = [TS_PER_ROW * (lo + np.arange(t_rows)) + k for k in (1, 2, 4)]
+    row_ts = TS_PER_ROW * (lo + np.arange(t_rows))  # then + 1 rs1, + 2 rs2, + 3 memory, + 4 rd
+    now = [row_ts + k for k in (1, 2, 4)]
     used = [np.ones(t_rows, dtype=bool), np.ones(t_rows, dtype=bool), ins["wr"] == 1]
     gaps = []
     for k in range(3):
@@ -492,7 +488,7 @@ def segment_witness(rv: Rv32Air, rom: Rom, run: Run, segment: Segment, log_n: in
     put("old_lo", np.where(used[2], old & 0xFFFF, 0))
     put("old_hi", np.where(used[2], old >> 16, 0))
 
-    mem_gap = np.where(is_mem, TS_PER_ROW * (lo + np.arange(t_rows)) + 3 - mem_prev - 1, 0)
+    mem_gap = np.where(is_mem, row_ts + 3 - mem_prev - 1, 0)
     put("dlom", mem_gap & 0xFFFF)
     put("dhim", mem_gap >> 16)
     put("prev_tsm", mem_prev)
