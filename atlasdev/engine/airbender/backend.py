@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import device
 from .extension import Ext
 from .fri import CommitState, FriParams, LayerOpening
 from .proof import RowOpening
@@ -49,6 +50,10 @@ class QuotientInputs:
 class Matrix(ABC):
     """Columns a backend committed to: their Merkle root, and what the prover may ask of them."""
 
+    coeffs: Any  # in the backend's memory
+    lde: Any
+    tree: Any  # its layers, leaves first
+
     @property
     @abstractmethod
     def root(self) -> bytes: ...
@@ -56,6 +61,13 @@ class Matrix(ABC):
     @property
     @abstractmethod
     def width(self) -> int: ...
+
+    @property
+    def nbytes(self) -> int:
+        """The memory it holds: coefficients, blown-up values and Merkle layers (what keeping
+        it costs)."""
+        held = [self.coeffs, self.lde, *self.tree.layers]
+        return sum(int(a.nbytes) for a in held)
 
 
 class Backend(ABC):
@@ -74,6 +86,11 @@ class Backend(ABC):
     @abstractmethod
     def release(self) -> None:
         """Give cached memory back after an out-of-memory error (a GPU's pool)."""
+
+    def memory_budget(self) -> int:
+        """Bytes the prover's arrays may take in all: half the host memory free now (a GPU
+        backend: its share of the device's)."""
+        return device.host_available_bytes() // 2
 
     @abstractmethod
     def adopt(self, matrix: Matrix) -> Matrix:

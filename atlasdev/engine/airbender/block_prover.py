@@ -27,7 +27,7 @@ from ..zkos.block import PublicValues
 from ..zkos.image import Image
 from ..zkos.linker import to_elf
 from ..zkos.riscv import REPORTED_OUTPUT_WORDS
-from . import lookup, prover, rv32_air, rv32_trace, rv32_witness, verifier
+from . import device, lookup, prover, rv32_air, rv32_trace, rv32_witness, verifier
 from .backend import Backend
 from .cpu import CPU
 from .elf import load_elf
@@ -148,9 +148,13 @@ def prove_block(
     params: StarkParams = DEFAULT_PARAMS,
     max_log_n: int = MAX_SEGMENT_LOG,
     backend: Backend = CPU,
+    keep_bytes: int | None = None,
 ) -> BlockProof:
     """Run the block's input through the image and prove the run, in segments of at most
-    2^max_log_n rows when it does not fit one, with ``backend`` doing the heavy steps."""
+    2^max_log_n rows when it does not fit one, with ``backend`` doing the heavy steps.
+    Segments committed before the lookup challenges are kept for their proofs, not committed
+    again, while they fit in ``keep_bytes`` (by default what the backend's memory budget leaves
+    beside one segment's working set: device.keep_budget)."""
     if not MIN_LOG_N <= max_log_n <= rv32_air.MAX_ROWS_LOG:
         raise ValueError(f"segments of 2^{max_log_n} rows are not supported")
     seconds: dict[str, float] = {}
@@ -195,7 +199,11 @@ def prove_block(
     aux = lookup.AuxTrace(rv.air, rv.logup)
     stages: dict[str, float] = {}
     publics = [seg.publics(run.outputs) for seg in segments]
-    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux, stages, backend)
+    if keep_bytes is None:
+        keep_bytes = device.keep_budget(backend.memory_budget(), log_n)
+    proofs = prover.prove_segments(
+        pk, len(segments), main_of, publics, aux, stages, backend, keep_bytes
+    )
     seconds["prove"] = time.perf_counter() - t0
     seconds.update({f"prove: {k}": v for k, v in stages.items()})
     report = [lo | (hi << 16) for lo, hi in zip(run.outputs[::2], run.outputs[1::2], strict=True)]

@@ -9,6 +9,7 @@ its memory sets the GPU prover's segment size.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,34 @@ def segment_log(memory_bytes: int) -> int:
     rest is CUDA's, the pool's slack and other programs'): 2^18 rows on an 8 GiB laptop GPU,
     2^22 on an 80 GB H100. Bigger segments mean fewer of them and fuller kernels."""
     k = LARGEST_GPU_SEGMENT_LOG
-    while k > SMALLEST_SEGMENT_LOG and DEVICE_BYTES_PER_ROW << k > memory_bytes * 3 // 5:
+    while k > SMALLEST_SEGMENT_LOG and DEVICE_BYTES_PER_ROW << k > device_budget(memory_bytes):
         k -= 1
     return k
+
+
+def host_available_bytes() -> int:
+    """Host memory free for new allocations now (Linux's MemAvailable; free pages elsewhere),
+    0 where the system does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def device_budget(memory_bytes: int) -> int:
+    """What the prover's arrays may take of a device's memory: 60 % (the rest is CUDA's, the
+    memory pool's slack and other programs')."""
+    return memory_bytes * 3 // 5
+
+
+def keep_budget(budget: int, log_n: int) -> int:
+    """What the prover may spend keeping committed segments of 2^log_n rows (saving their
+    second commitment, prover.prove_segments): the budget less one segment's working set."""
+    return max(0, budget - (DEVICE_BYTES_PER_ROW << log_n))

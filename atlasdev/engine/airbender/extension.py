@@ -130,15 +130,16 @@ def kscale(a0, a1, a2, a3, k):
 
 @njit(inline="always", cache=True)
 def kmul(a0, a1, a2, a3, b0, b1, b2, b3):
-    # Sums of up to 4 products of values < p stay below 2^64 (4 * 2^62); reduce once per term.
+    # Products of values < p are below p^2 < 2^62, and a sum of up to four of them below 2^64
+    # (4 p^2 < 1.7e19 < 2^64 = 1.8e19): each coefficient is reduced once, not once per product,
+    # and the W-multiple once before it is added (11 (3 p^2) would not fit).
     a0, a1, a2, a3 = u64(a0), u64(a1), u64(a2), u64(a3)
     b0, b1, b2, b3 = u64(b0), u64(b1), u64(b2), u64(b3)
-    t = (a1 * b3 % P_U64 + a2 * b2 % P_U64 + a3 * b1 % P_U64) % P_U64
-    c0 = (a0 * b0 % P_U64 + t * u64(W)) % P_U64
-    t = (a2 * b3 % P_U64 + a3 * b2 % P_U64) % P_U64
-    c1 = (a0 * b1 % P_U64 + a1 * b0 % P_U64 + t * u64(W)) % P_U64
-    c2 = (a0 * b2 % P_U64 + a1 * b1 % P_U64 + a2 * b0 % P_U64 + (a3 * b3 % P_U64) * u64(W)) % P_U64
-    c3 = (a0 * b3 % P_U64 + a1 * b2 % P_U64 + a2 * b1 % P_U64 + a3 * b0 % P_U64) % P_U64
+    w = u64(W)
+    c0 = (a0 * b0 + (a1 * b3 + a2 * b2 + a3 * b1) % P_U64 * w) % P_U64
+    c1 = (a0 * b1 + a1 * b0 + (a2 * b3 + a3 * b2) % P_U64 * w) % P_U64
+    c2 = (a0 * b2 + a1 * b1 + a2 * b0 + a3 * b3 % P_U64 * w) % P_U64
+    c3 = (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P_U64
     return u32(c0), u32(c1), u32(c2), u32(c3)
 
 

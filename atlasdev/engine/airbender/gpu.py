@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..zkos.blake2s import IV, PARAM0, SIGMA
+from . import device, fri, ntt
 from . import field as F
-from . import fri, ntt
 from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
 from .cpu import CpuMatrix
 from .evaluation import (
@@ -359,6 +359,11 @@ class ArrayBackend(Backend):
     def synchronize(self) -> None:
         if self.xp.__name__ == "cupy":
             self.xp.cuda.runtime.deviceSynchronize()
+
+    def memory_budget(self) -> int:
+        if self.xp.__name__ != "cupy":
+            return super().memory_budget()
+        return device.device_budget(int(self.xp.cuda.runtime.memGetInfo()[1]))
 
     def release(self) -> None:
         """Give cached device memory back (after an out-of-memory error)."""

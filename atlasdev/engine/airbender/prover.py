@@ -96,15 +96,17 @@ def prove_segments(
     logup: AuxTrace | None = None,
     timings: dict[str, float] | None = None,
     backend: Backend = CPU,
+    keep_bytes: int = 0,
 ) -> list[StarkProof]:
     """Prove ``count`` segments whose main traces ``main_of(i)`` returns, as one statement.
 
     All main traces are committed before the lookup challenges are drawn, and the segments'
     LogUp claims must add up to zero. A segment's trace is asked for twice when there are
-    several (once to commit, once to prove), so that only one segment's blown-up matrices are
-    in memory at a time; but the last one committed is still alive when the challenges are
-    drawn, so it is proven first, without committing it again. (Each segment's proof forks the
-    transcript by its index, so the order the segments are proven in changes no byte.)"""
+    several (once to commit, once to prove), so that only one segment's blown-up matrices need
+    be in memory at a time; but the last one committed is still alive when the challenges are
+    drawn, and others are kept (trace and committed matrices) while they fit in ``keep_bytes``
+    more: those are proven first, without committing them again. (Each segment's proof forks
+    the transcript by its index, so the order the segments are proven in changes no byte.)"""
     clock = _Stopwatch(timings, backend)
     air, vk = pk.air, pk.vk
     if count < 1 or len(publics) != count:
@@ -113,30 +115,34 @@ def prove_segments(
         if len(p) != air.n_public:
             raise ValueError(f"{len(p)} public values, the AIR wants {air.n_public}")
     t = start_transcript(air, vk, publics)
-    kept: tuple[Any, Matrix] | None = None
+    kept: dict[int, tuple[Any, Matrix]] = {}
+    spare = keep_bytes
     for i in range(count):
-        kept = None  # the previous segment's: one segment's matrices at a time
         values = _checked_main(pk, main_of(i))
         clock.lap("witness")
         main = backend.commit_values(values, vk.params.log_blowup)
         clock.lap("main commit")
         t.absorb(b"main", main.root)
-        kept = (values, main)
-        del values, main
+        size = int(values.nbytes) + main.nbytes
+        if i == count - 1:
+            kept[i] = (values, main)  # alive anyway when the challenges are drawn
+        elif size <= spare:
+            kept[i], spare = (values, main), spare - size
+        del values, main  # one not kept is freed before the next is built
     nonce = t.grind(vk.params.lookup_pow_bits) if air.n_challenges else 0
     t.absorb_words(b"lookup-pow", [nonce & 0xFFFFFFFF, nonce >> 32])
     challenges = [t.challenge_ext() for _ in range(air.n_challenges)]
 
     proofs: dict[int, StarkProof] = {}
-    for i in [count - 1, *range(count - 1)]:  # the last segment's commitment is at hand
-        if kept is None:
+    again = [i for i in range(count) if i not in kept]
+    for i in [*sorted(kept, reverse=True), *again]:  # the kept first, freeing their memory
+        if i in kept:
+            values, main = kept.pop(i)
+        else:
             values = _checked_main(pk, main_of(i))
             clock.lap("witness")
             main = backend.commit_values(values, vk.params.log_blowup)
             clock.lap("main commit")
-        else:
-            values, main = kept
-            kept = None
         # the trace's and then the auxiliary values' last uses: each is freed right after
         aux_values, claims = _aux_columns(pk, values, publics[i], challenges, logup, backend)
         del values

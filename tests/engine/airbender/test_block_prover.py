@@ -61,3 +61,28 @@ def test_another_image_does_not_verify_the_proof() -> None:
     assert other.image_id != img.image_id
     with pytest.raises(verifier.InvalidProof):
         block_prover.verify_block(block_prover.Program.of(other), proof.proof, proof.report)
+
+
+def test_segments_are_kept_within_what_the_backends_budget_leaves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """prove_block hands prove_segments the backend's memory budget less one segment's working
+    set (device.keep_budget), unless told how much to keep."""
+    from atlasdev.engine.airbender import device, prover
+
+    class Stop(Exception):
+        pass
+
+    kept: list[int] = []
+
+    def spy(*args: object) -> None:
+        kept.append(args[-1])  # type: ignore[arg-type]
+        raise Stop
+
+    monkeypatch.setattr(prover, "prove_segments", spy)
+    monkeypatch.setattr(device, "host_available_bytes", lambda: 10 << 30)
+    native = execute(BlockHeader(271, 1, 1000, 10**9), [], StateTree())
+    for keep_bytes in (None, 777):
+        with pytest.raises(Stop):
+            block_prover.prove_block(program(), native.input_words, keep_bytes=keep_bytes)
+    assert kept == [(5 << 30) - (device.DEVICE_BYTES_PER_ROW << 16), 777]  # 2^16 rows

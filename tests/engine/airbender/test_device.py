@@ -80,3 +80,49 @@ def test_gpu_segments_fill_at_most_three_fifths_of_its_memory(gib: int, log_n: i
     assert segment_log(gib << 30) == log_n
     if log_n > 16:
         assert DEVICE_BYTES_PER_ROW << log_n <= (gib << 30) * 3 // 5
+
+
+def test_host_memory_free_is_read_from_the_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+    import os
+
+    from atlasdev.engine.airbender import device
+
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < device.host_available_bytes() <= physical
+    real_open = builtins.open
+
+    def no_meminfo(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(path) == "/proc/meminfo":
+            raise PermissionError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_meminfo)
+    assert 0 < device.host_available_bytes() <= physical  # free pages instead
+    monkeypatch.setattr(os, "sysconf", lambda name: (_ for _ in ()).throw(ValueError(name)))
+    assert device.host_available_bytes() == 0  # unknown: nothing is kept
+
+
+def test_what_may_be_kept_is_the_budget_less_one_segments_working_set() -> None:
+    from atlasdev.engine.airbender.device import DEVICE_BYTES_PER_ROW, keep_budget
+
+    segment = DEVICE_BYTES_PER_ROW << 18
+    assert keep_budget(segment + 12345, 18) == 12345
+    assert keep_budget(segment, 18) == keep_budget(segment - 1, 18) == keep_budget(0, 18) == 0
+
+
+def test_backends_budget_half_the_free_host_memory_or_three_fifths_of_the_device(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+
+    from atlasdev.engine.airbender import device
+    from atlasdev.engine.airbender.cpu import CPU
+    from atlasdev.engine.airbender.gpu import ArrayBackend
+
+    monkeypatch.setattr(device, "host_available_bytes", lambda: 10 << 30)
+    assert CPU.memory_budget() == ArrayBackend(np).memory_budget() == 5 << 30
+    runtime = types.SimpleNamespace(memGetInfo=lambda: (1 << 30, 80 << 30))  # (free, total)
+    cupy = types.ModuleType("cupy")
+    cupy.cuda = types.SimpleNamespace(runtime=runtime)  # type: ignore[attr-defined]
+    assert ArrayBackend(cupy).memory_budget() == 48 << 30

@@ -74,6 +74,15 @@ def test_numba_extension_matches_python(a: ext.Ext, b: ext.Ext, k: int) -> None:
         assert tuple(int(v) for v in ext.kinv(*u[:4])) == ext.einv(a)
 
 
+def test_numba_extension_products_at_the_largest_values() -> None:
+    # kmul sums up to four unreduced products before reducing: the largest sums are here
+    top, near = P - 1, P - 2
+    for a in [(top,) * 4, (top, near, top, near), (0, top, 0, top), (top, 0, top, 0)]:
+        for b in [(top,) * 4, (near, top, near, top), (top, top, 1, 0)]:
+            u = [np.uint32(v) for v in a + b]
+            assert tuple(int(v) for v in ext.kmul(*u)) == ext.emul(a, b)  # type: ignore[arg-type]
+
+
 def test_frobenius_order() -> None:
     # Every nonzero element of the extension has order dividing p^4 - 1.
     a = (3, 1, 4, 1)

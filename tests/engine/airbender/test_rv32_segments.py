@@ -23,6 +23,7 @@ from atlasdev.engine.airbender import (
     rv32_trace,
     verifier,
 )
+from atlasdev.engine.airbender.cpu import CPU
 from atlasdev.engine.airbender.emulator import emulate
 from atlasdev.engine.airbender.field import P
 from atlasdev.engine.airbender.proof import SegmentedProof
@@ -123,6 +124,31 @@ def test_the_last_segment_committed_is_proven_first_without_a_second_commit() ->
     data = SegmentedProof(proofs).to_bytes()
     assert data == proven()[0].to_bytes()
     assert hashlib.sha256(data).hexdigest()[:16] == "c6cc88432f52babd"
+
+
+@pytest.mark.parametrize("spare", [0, -1])
+def test_segments_that_fit_the_budget_are_kept_and_not_committed_again(spare: int) -> None:
+    """Segment 0's trace and committed matrices are kept when they fit in keep_bytes (exactly
+    here), and then it is not asked for again; one byte less and it is committed twice. The
+    bytes of the proof are the same either way."""
+    rv, rom, pk, run = setup()
+    segments = run.segments(LOG_N)
+    values = rv32_trace.segment_witness(rv, rom, run, segments[0], LOG_N).main
+    size = values.nbytes + CPU.commit_values(values, pk.vk.params.log_blowup).nbytes
+    assert size > 5 * values.nbytes  # its blown-up values and their Merkle layers count
+    asked: list[int] = []
+
+    def main_of(i: int) -> np.ndarray:
+        asked.append(i)
+        return rv32_trace.segment_witness(rv, rom, run, segments[i], LOG_N).main
+
+    publics = [s.publics(run.outputs) for s in segments]
+    aux = lookup.AuxTrace(rv.air, rv.logup)
+    proofs = prover.prove_segments(
+        pk, len(segments), main_of, publics, aux, keep_bytes=size + spare
+    )
+    assert asked == ([0, 1] if spare == 0 else [0, 1, 0])
+    assert SegmentedProof(proofs).to_bytes() == proven()[0].to_bytes()
 
 
 def test_each_segment_satisfies_its_constraints_and_only_together_they_balance() -> None:
