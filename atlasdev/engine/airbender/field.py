@@ -19,6 +19,7 @@ from numba import uint32 as u32
 from numba import uint64 as u64
 
 P = 2013265921  # 0x78000001
+P_NEG_INV = -pow(P, -1, 1 << 32) % (1 << 32)  # Montgomery's reduction by 2^32 (kernels.cu)
 TWO_ADICITY = 27
 GENERATOR = 31  # generates the multiplicative group (order p - 1)
 MAX_LOG_SIZE = TWO_ADICITY

@@ -42,7 +42,10 @@ class KernelArrays(Arrays):
         """Every butterfly stage of every row of ``a`` ("dit": half-lengths 1 up to n/2, "dif":
         n/2 down to 1), four at a time while four are left."""
         rows, n = a.shape
-        tw = self._twiddles(log_n, inverse)
+        key = ("montgomery-twiddles" + ("-inverse" if inverse else ""), log_n)
+        if key not in self._cache:
+            self._cache[key] = self.montgomery(self._twiddles(log_n, inverse))
+        tw = self._cache[key]
         fused = list(range(0, log_n - FUSED + 1, FUSED))  # groups of four, from 2^0
         single = range(len(fused) * FUSED, log_n)  # the stages left over, one at a time
         steps = [("four", lo) for lo in fused] + [("one", lo) for lo in single]
@@ -62,9 +65,14 @@ class KernelArrays(Arrays):
         xp = self.xp
         if isinstance(factors, int):
             factors = xp.full(1, factors % F.P, dtype=xp.uint32)
-        factors = xp.ascontiguousarray(factors, dtype=xp.uint32)
+        factors = self.montgomery(xp.asarray(factors, dtype=xp.uint32))
         self.kernels.launch("scale", a.size, a, a.size, factors, factors.size)
         return a
+
+    def montgomery(self, values: Any) -> Any:
+        """Field elements c as c 2^32 mod P, the form kernels.cu's fmul_by takes factors in."""
+        xp = self.xp
+        return ((values.astype(xp.uint64) << 32) % F.P).astype(xp.uint32)
 
     def interpolate(self, values: Any) -> Any:
         _, n = values.shape

@@ -42,6 +42,17 @@ DEVICE u32 fneg(u32 a) { return a ? P - a : 0u; }
 
 DEVICE u32 fmul(u32 a, u32 b) { return (u32)((u64)a * b % P); }
 
+/* a times c, for a factor known ahead and handed over as cm = c 2^32 mod P (its Montgomery
+ * form; KernelArrays makes the NTT's twiddles and the scaling factors so): Montgomery's
+ * reduction of a cm < P^2 divides by 2^32 exactly, leaving a c mod P below 2P, then canonical.
+ * Five instructions on a GPU, where fmul's 64-bit remainder takes sixteen. */
+DEVICE u32 fmul_by(u32 a, u32 cm) {
+    u64 x = (u64)a * cm;
+    u32 m = (u32)x * P_NEG_INV; /* x + m P = 0 mod 2^32, and below 2^64 */
+    u32 t = (u32)((x + (u64)m * P) >> 32);
+    return t >= P ? t - P : t;
+}
+
 DEVICE u32 finv(u32 a) { /* a^(P-2); 0 stays 0 */
     u32 result = 1u, base = a, e = P - 2u;
     while (e) {
@@ -123,7 +134,7 @@ KERNEL void ntt_dit_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_le
     u64 total = rows << (log_n - 1), length = 1ull << log_length;
     for (u64 t = FIRST; t < total; t += STRIDE) {
         u64 j, i = butterfly(t, log_n, log_length, &j);
-        u32 u = a[i], v = fmul(a[i + length], tw[j * step]);
+        u32 u = a[i], v = fmul_by(a[i + length], tw[j * step]);
         a[i] = fadd(u, v);
         a[i + length] = fsub(u, v);
     }
@@ -136,7 +147,7 @@ KERNEL void ntt_dif_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_le
         u64 j, i = butterfly(t, log_n, log_length, &j);
         u32 u = a[i], v = a[i + length];
         a[i] = fadd(u, v);
-        a[i + length] = fmul(fsub(u, v), tw[j * step]);
+        a[i + length] = fmul_by(fsub(u, v), tw[j * step]);
     }
 }
 
@@ -176,7 +187,7 @@ KERNEL void ntt_dit_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) 
             for (int t = 0; t < GROUP; t++) {
                 if (t & (1 << q)) continue;
                 u64 j = (o + (u64)t * s) & ((1ull << l) - 1);
-                u32 u = x[t], v = fmul(x[t + (1 << q)], tw[j << (log_n - 1 - l)]);
+                u32 u = x[t], v = fmul_by(x[t + (1 << q)], tw[j << (log_n - 1 - l)]);
                 x[t] = fadd(u, v);
                 x[t + (1 << q)] = fsub(u, v);
             }
@@ -200,7 +211,7 @@ KERNEL void ntt_dif_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) 
                 u64 j = (o + (u64)t * s) & ((1ull << l) - 1);
                 u32 u = x[t], v = x[t + (1 << q)];
                 x[t] = fadd(u, v);
-                x[t + (1 << q)] = fmul(fsub(u, v), tw[j << (log_n - 1 - l)]);
+                x[t + (1 << q)] = fmul_by(fsub(u, v), tw[j << (log_n - 1 - l)]);
             }
         }
         store_group(a, base, s, x);
@@ -208,9 +219,10 @@ KERNEL void ntt_dif_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) 
 }
 
 /* a[i] *= factors[i % period] over `count` values, in place: scaling by n^-1 (period 1) or by
- * powers of the coset shift along each column (period n), with no wide temporary. */
+ * powers of the coset shift along each column (period n), with no wide temporary. The factors
+ * (and the NTTs' twiddles) come in Montgomery form, for fmul_by. */
 KERNEL void scale(u32* a, u64 count, const u32* factors, u64 period) {
-    for (u64 i = FIRST; i < count; i += STRIDE) a[i] = fmul(a[i], factors[i % period]);
+    for (u64 i = FIRST; i < count; i += STRIDE) a[i] = fmul_by(a[i], factors[i % period]);
 }
 
 /* ---- Blake2s-256 (zkos/blake2s.py), one message per item ------------------------------------- */

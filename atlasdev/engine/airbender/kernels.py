@@ -72,6 +72,7 @@ typedef long long i64;
 #define TABLE static const
 #endif
 #define P {F.P}u
+#define P_NEG_INV {F.P_NEG_INV}u
 #define W {W}u
 #define PARAM0 {int(PARAM0)}u
 TABLE u32 IV[8] = {{{table(IV)}}};

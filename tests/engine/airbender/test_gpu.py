@@ -71,6 +71,23 @@ def test_field_operations(backend: ArrayBackend) -> None:
     assert [int(v) for v in inv] == [field.inv(int(v)) for v in a[3:20]]
 
 
+def test_scaling_is_exact_at_the_edges(backend: ArrayBackend) -> None:
+    """The kernels' scale hands its factors to fmul_by in Montgomery form (as the NTTs do their
+    twiddles): the products are the field's, for the largest values too."""
+    if not isinstance(backend, KernelBackend):
+        pytest.skip("the array code multiplies with the field's remainder, no scale kernel")
+    rng = np.random.default_rng(5)
+    a = _random(rng, 3, 64)
+    a[0, :6] = [0, 1, P - 1, P - 2, P - 1, 1]
+    f = _random(rng, 64)
+    f[:6] = [P - 1, P - 1, P - 1, P - 1, 0, 1]
+    xp = backend.xp
+    got = backend.arrays.scale(xp.array(a), xp.asarray(f))  # type: ignore[attr-defined]
+    assert np.array_equal(_host(got), field.vmul(a, np.tile(f, (3, 1))))
+    got = backend.arrays.scale(xp.array(a), P - 1)  # type: ignore[attr-defined]
+    assert np.array_equal(_host(got), field.vmul(a, np.full_like(a, P - 1)))
+
+
 def test_extension_products(backend: ArrayBackend) -> None:
     rng = np.random.default_rng(2)
     a, b = _random(rng, 4, 50), _random(rng, 4, 50)
