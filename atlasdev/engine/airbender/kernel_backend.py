@@ -110,6 +110,8 @@ class KernelArrays(Arrays):
 class KernelBackend(ArrayBackend):
     """ArrayBackend with kernels for every whole-domain loop."""
 
+    arrays: KernelArrays
+
     def __init__(self, kernels: Kernels) -> None:
         super().__init__(kernels.xp, KernelArrays(kernels))
         self.kernels = kernels
@@ -162,9 +164,10 @@ class KernelBackend(ArrayBackend):
         m = 1 << (q.log_n + q.log_blowup)
         pub, nxt, invs, consts = self._quotient_inputs(q)
         out = self.xp.empty((4, m), dtype=self.xp.uint32)
+        alpha = self._words(q.alpha_powers)
         kernels.launch(
-            straight_line.QUOTIENT, m, pre.lde, main.lde, aux.lde, pub, nxt, consts,
-            self._words(q.alpha_powers), invs, m, out,
+            straight_line.QUOTIENT, m, pre.lde, main.lde, aux.lde, pub, nxt, consts, alpha,
+            self.arrays.montgomery(alpha), invs, m, out,
         )  # fmt: skip
         return out
 

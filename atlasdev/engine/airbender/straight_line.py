@@ -86,8 +86,8 @@ def _statements(code: np.ndarray, allowed: frozenset[int], what: str) -> list[st
             out.append(f"const Ext {v} = ext4(fsub({values.base(a)}, {y}.v[0]), {rest});")
         elif op == ev.MUL_EB:
             out.append(f"const Ext {v} = escale({values.ext(a)}, {values.base(b)});")
-        elif op == ev.ACC_B:
-            term = f"escale(eword(alpha + {4 * b}), {values.base(a)})"
+        elif op == ev.ACC_B:  # alpha's power in Montgomery form times a base value: fmul_by
+            term = f"escale_by({values.base(a)}, eword(alpha_m + {4 * b}))"
             out.append(f"acc[{d}] = eadd(acc[{d}], {term});")
         elif op == ev.ACC_E:
             term = f"emul(eword(alpha + {4 * b}), {values.ext(a)})"
@@ -106,27 +106,36 @@ def _function(name: str, params: str, body: list[str]) -> str:
     return f"NOINLINE void {name}({params}) {{\n{lines}\n}}\n"
 
 
+_ESCALE_BY = """DEVICE Ext escale_by(u32 k, Ext am) { /* k a, a in Montgomery form (fmul_by) */
+    return ext4(fmul_by(k, am.v[0]), fmul_by(k, am.v[1]), fmul_by(k, am.v[2]), fmul_by(k, am.v[3]));
+}
+
+"""
+
+
 def quotient_source(code: np.ndarray) -> str:
-    """The kernel QUOTIENT: kernels.cu's `quotient` with this program's constraints written
-    out (each accumulated into its group, times its alpha power; the groups over their
-    divisors)."""
+    """The kernel QUOTIENT: the program's constraints at every point of the blown-up domain,
+    each accumulated into its group times its alpha power (given twice: as is, and in
+    Montgomery form for the base constraints' fmul_by), the groups over their divisors."""
     body = _statements(code, QUOTIENT_OPCODES, "quotient")
     point = _function(
         "quotient_point",
         "const u32* pre, const u32* main_, const u32* aux, const u32* pub, const u32* consts, "
-        "const u32* alpha, u64 m, u64 j, u64 nx, Ext* acc",
+        "const u32* alpha, const u32* alpha_m, u64 m, u64 j, u64 nx, Ext* acc",
         body,
     )
+    uses = ev.ACC_B in {int(op) for op in code[:, 0]}
     return (
-        point
+        (_ESCALE_BY if uses else "")  # an unused static function is a warning
+        + point
         + f"""
 KERNEL void {QUOTIENT}(const u32* pre, const u32* main_, const u32* aux, const u32* pub,
-                       const i64* nxt, const u32* consts, const u32* alpha, const u32* invs,
-                       u64 m, u32* out) {{
+                       const i64* nxt, const u32* consts, const u32* alpha,
+                       const u32* alpha_m, const u32* invs, u64 m, u32* out) {{
     for (u64 j = FIRST; j < m; j += STRIDE) {{
         Ext acc[4];
         for (int g = 0; g < 4; g++) acc[g] = ext4(0u, 0u, 0u, 0u);
-        quotient_point(pre, main_, aux, pub, consts, alpha, m, j, (u64)nxt[j], acc);
+        quotient_point(pre, main_, aux, pub, consts, alpha, alpha_m, m, j, (u64)nxt[j], acc);
         Ext q = ext4(0u, 0u, 0u, 0u);
         for (int g = 0; g < 4; g++) q = eadd(q, escale(acc[g], invs[g * m + j]));
         estore(out, m, j, q);

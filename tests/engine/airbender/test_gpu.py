@@ -186,17 +186,19 @@ def _every_instruction_air() -> air.Air:
     mix.add(A.Where.EVERY_ROW, (u - gamma) * (v + a) - (delta - b) * -u, "extension")
     mix.add(A.Where.FIRST_ROW, u * b + (a - v) - (b - u) + gamma * pub, "mixed")
     mix.add(A.Where.LAST_ROW, A.public_column(0) * a - pub + A.claim(0) - u, "claims")
+    mix.add(A.Where.TRANSITION, a * b - pre * a.next, "base")  # accumulated by ACC_B
     mix.claims = [0]
     return mix
 
 
 def test_the_quotient_matches_the_cpu_on_random_matrices(backend: ArrayBackend) -> None:
-    from atlasdev.engine.airbender.evaluation import QuotientKernel
+    from atlasdev.engine.airbender.evaluation import ACC_B, ACC_E, QuotientKernel
 
     mix = _every_instruction_air()
     kernel = QuotientKernel(mix.constraints)
     ops = {int(op) for op in kernel.code[:, 0]}
     assert len(ops) >= 16, sorted(ops)  # the AIR reaches (nearly) every instruction
+    assert {ACC_B, ACC_E} <= ops  # both accumulators
     rng = np.random.default_rng(11)
     log_n, lb = 5, 2
     mats = [_random(rng, w, 1 << log_n) for w in (1, 2, 8)]

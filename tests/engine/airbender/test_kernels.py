@@ -21,19 +21,20 @@ from atlasdev.engine.airbender.kernels import (
 
 
 def _programs() -> str:
-    """A small AIR's quotient and LogUp rows programs, written out (straight_line.py)."""
-    from tests.engine.airbender.test_gpu import _lookup_air
+    """Small AIRs' quotient (every instruction, both accumulators) and LogUp rows programs,
+    written out (straight_line.py)."""
+    from tests.engine.airbender.test_gpu import _every_instruction_air, _lookup_air
 
-    aux = _lookup_air()
-    quotient = evaluation.QuotientKernel(aux.air.constraints)
-    return straight_line.quotient_source(quotient.code) + straight_line.rows_source(aux.kernel.code)
+    quotient = evaluation.QuotientKernel(_every_instruction_air().constraints)
+    rows = _lookup_air().kernel
+    return straight_line.quotient_source(quotient.code) + straight_line.rows_source(rows.code)
 
 
 def test_signatures_are_read_off_the_source() -> None:
     assert SIGNATURES["blake2s_nodes"] == ("u32*", "u64", "u32*")
     assert set(SIGNATURES) >= {"ntt_dit_stage", "ntt_dif_stage", "rv32_witness", "fri_fold"}
     programs = signatures(_programs())
-    assert programs[straight_line.QUOTIENT] == (*["u32*"] * 4, "i64*", *["u32*"] * 3, "u64", "u32*")
+    assert programs[straight_line.QUOTIENT] == (*["u32*"] * 4, "i64*", *["u32*"] * 4, "u64", "u32*")
     assert programs[straight_line.ROWS] == ("u32*", "u32*", "u32*", "u64", "u32*")
     with pytest.raises(ValueError, match="type int"):
         signatures("KERNEL void f(u32* a, int n) {")
