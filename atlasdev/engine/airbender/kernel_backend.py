@@ -71,8 +71,7 @@ class KernelArrays(Arrays):
 
     def montgomery(self, values: Any) -> Any:
         """Field elements c as c 2^32 mod P, the form kernels.cu's fmul_by takes factors in."""
-        xp = self.xp
-        return ((values.astype(xp.uint64) << 32) % F.P).astype(xp.uint32)
+        return F.montgomery(values, self.xp)
 
     def interpolate(self, values: Any) -> Any:
         _, n = values.shape

@@ -11,6 +11,9 @@ Conventions, used by every stage of the prover (and by a GPU backend, which must
 
 Columns are the rows of a 2-D u32 array (one column contiguous in memory); the transforms run
 one column per thread with numba's prange, so both cores work whenever there are two columns.
+Each stage's twiddles lie contiguous and in Montgomery form (`stage_twiddles`), so a
+butterfly's multiply is 32-bit arithmetic and LLVM vectorizes the stages: about 0.4-0.5 ns a
+butterfly on this machine's AVX-512, where `% P` on 64 bits kept it scalar at about 3 ns.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 from numba import uint32 as u32
+from numba import uint64 as u64
 
 from . import field
-from .field import fadd, fmul, fsub
+from .field import fadd, fmul_by, fsub
 
-_TWIDDLES: dict[tuple[int, bool], np.ndarray] = {}
+_TWIDDLES: dict[tuple[int, bool], np.ndarray] = {}  # by (log n, inverse)
+_STAGE_TWIDDLES: dict[tuple[int, bool], np.ndarray] = {}
 
 
 def twiddles(log_n: int, inverse: bool = False) -> np.ndarray:
@@ -57,61 +62,91 @@ def _bitrev_permute(a):
             a[i], a[j] = a[j], a[i]
 
 
+def stage_twiddles(log_n: int, inverse: bool = False) -> np.ndarray:
+    """Every stage's twiddles side by side, in Montgomery form (field.fmul_by): the stage whose
+    pairs are L apart reads w_2L^j, j < L, at [L - 1 + j] (w_2L of order 2L, or its inverse),
+    one contiguous run, so that its butterflies vectorize."""
+    key = (log_n, inverse)
+    if key not in _STAGE_TWIDDLES:
+        n = 1 << log_n
+        tw = twiddles(log_n, inverse)  # w_n^j: w_2L = w_n^(n / 2L)
+        runs = [tw[np.arange(L) * (n // (2 * L))] for L in (1 << k for k in range(log_n))]
+        flat = np.concatenate(runs) if runs else np.zeros(1, dtype=np.uint32)
+        _STAGE_TWIDDLES[key] = field.montgomery(flat)
+    return _STAGE_TWIDDLES[key]
+
+
+@njit(inline="always")
+def _butterflies(a, tw, length, dit):
+    """One stage over blocks of 2 length values: Cooley-Tukey (dit) multiplies the upper value by
+    the twiddle before the sum and difference, Gentleman-Sande the difference after."""
+    for base in range(u64(0), u64(a.shape[0]), u64(2) * length):
+        for j in range(length):
+            i, k, w = base + j, base + j + length, tw[length - u64(1) + j]
+            u, v = a[i], a[k]
+            if dit:
+                v = fmul_by(v, w)
+                a[i], a[k] = fadd(u, v), fsub(u, v)
+            else:
+                a[i], a[k] = fadd(u, v), fmul_by(fsub(u, v), w)
+
+
+@njit(cache=True, nogil=True)
+def _stage(a, tw, length, dit):
+    """The short stages with their lengths as constants: their inner loops unroll and the loop
+    over blocks vectorizes (0.5 ns a butterfly here, not 3)."""
+    if length == 1:
+        _butterflies(a, tw, u64(1), dit)
+    elif length == 2:
+        _butterflies(a, tw, u64(2), dit)
+    elif length == 4:
+        _butterflies(a, tw, u64(4), dit)
+    else:
+        _butterflies(a, tw, u64(length), dit)
+
+
 @njit(cache=True, nogil=True)
 def _dif(a, tw):
-    """Gentleman-Sande: natural order in, bit-reversed out; tw has w^j, w of order len(tw)*2."""
-    n = a.shape[0]
-    half = n // 2
-    stride = (tw.shape[0] * 2) // n
-    length = half
+    """Gentleman-Sande: natural order in, bit-reversed out (tw: stage_twiddles)."""
+    length = a.shape[0] // 2
     while length >= 1:
-        step = stride * (half // length)
-        for start in range(0, n, 2 * length):
-            for j in range(length):
-                u = a[start + j]
-                v = a[start + j + length]
-                a[start + j] = fadd(u, v)
-                a[start + j + length] = fmul(fsub(u, v), tw[j * step])
+        _stage(a, tw, length, False)
         length //= 2
 
 
 @njit(cache=True, nogil=True)
 def _dit(a, tw):
     """Cooley-Tukey: bit-reversed order in, natural out."""
-    n = a.shape[0]
-    half = n // 2
-    stride = (tw.shape[0] * 2) // n
     length = 1
-    while length <= half:
-        step = stride * (half // length)
-        for start in range(0, n, 2 * length):
-            for j in range(length):
-                u = a[start + j]
-                v = fmul(a[start + j + length], tw[j * step])
-                a[start + j] = fadd(u, v)
-                a[start + j + length] = fsub(u, v)
+    while length < a.shape[0]:
+        _stage(a, tw, length, True)
         length *= 2
 
 
+@njit(cache=True, nogil=True)
+def _scale(a, factors_m):
+    for i in range(u64(a.shape[0])):
+        a[i] = fmul_by(a[i], factors_m[i])
+
+
 @njit(parallel=True, cache=True, nogil=True)
-def _interpolate_columns(cols, tw_inv, n_inv):
+def _interpolate_columns(cols, tw_inv, n_inv_m):
     for c in prange(cols.shape[0]):
         col = cols[c]
         _bitrev_permute(col)
         _dit(col, tw_inv)
-        for i in range(col.shape[0]):
-            col[i] = fmul(col[i], n_inv)
+        for i in range(u64(col.shape[0])):
+            col[i] = fmul_by(col[i], n_inv_m)
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _evaluate_columns(coeffs, out, shift_powers, tw):
+def _evaluate_columns(coeffs, out, shift_powers_m, tw):
     n = coeffs.shape[1]
     for c in prange(coeffs.shape[0]):
         row = out[c]
-        for i in range(n):
-            row[i] = fmul(coeffs[c, i], shift_powers[i])
-        for i in range(n, row.shape[0]):
-            row[i] = u32(0)
+        row[:n] = coeffs[c]
+        _scale(row[:n], shift_powers_m)
+        row[n:] = u32(0)
         _dif(row, tw)
 
 
@@ -125,7 +160,8 @@ def interpolate(values: np.ndarray) -> np.ndarray:
     """Coefficients of the columns whose values on <w> (natural order) are given; shape (c, n)."""
     cols = np.ascontiguousarray(values, dtype=np.uint32).copy()
     log_n = _log2(cols.shape[1])
-    _interpolate_columns(cols, twiddles(log_n, inverse=True), np.uint32(field.inv(1 << log_n)))
+    n_inv = field.montgomery(np.uint32(field.inv(1 << log_n)))
+    _interpolate_columns(cols, stage_twiddles(log_n, inverse=True), n_inv)
     return cols
 
 
@@ -135,7 +171,8 @@ def evaluate_coset(coeffs: np.ndarray, log_blowup: int, shift: int = field.GENER
     n = coeffs.shape[1]
     log_m = _log2(n) + log_blowup
     out = np.empty((coeffs.shape[0], 1 << log_m), dtype=np.uint32)
-    _evaluate_columns(coeffs, out, field.powers(shift, n), twiddles(log_m))
+    shift_powers = field.montgomery(field.powers(shift, n))
+    _evaluate_columns(coeffs, out, shift_powers, stage_twiddles(log_m))
     return out
 
 

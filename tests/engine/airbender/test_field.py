@@ -1,7 +1,7 @@
 """BabyBear and its quartic extension: the three forms (Python, numba, numpy) agree."""
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from atlasdev.engine.airbender import extension as ext
@@ -32,6 +32,16 @@ def test_numba_scalars_match_python(a: int, b: int) -> None:
     if a:
         assert field.finv(x) == field.inv(a)
         assert field.mul(a, field.inv(a)) == 1
+
+
+@given(elements, elements)
+@example(P - 1, P - 1)
+@example(0, P - 1)
+@example(P - 1, 1)
+def test_a_factor_in_montgomery_form_multiplies_exactly(a: int, c: int) -> None:
+    cm = field.montgomery(np.uint32(c))
+    assert int(cm) == (c << 32) % P
+    assert field.fmul_by(np.uint32(a), cm) == field.mul(a, c)
 
 
 def test_batch_inverse() -> None:
