@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 from numba import uint32 as u32
+from numba import uint64 as u64
 
 from . import extension as ext
 from . import field as F
 from . import fri, merkle, ntt
 from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
-from .extension import Ext, kadd, kinv, kmul, kscale, ksub
-from .field import P_U64
+from .extension import Ext, kadd, kinv, kmul, ksub
+from .field import P_U64, fadd, fmul_by, montgomery
 from .fri import CommitState, FriParams, LayerOpening
 from .proof import RowOpening
 from .transcript import Transcript
@@ -219,19 +220,18 @@ def evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _accumulate(mat, gpows, acc):
-    """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of points for locality."""
+def _accumulate(mat, gpows_m, acc):
+    """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of points for locality; the powers
+    come in Montgomery form (field.fmul_by), so the inner loop vectorizes."""
     m = mat.shape[1]
     block = 1024
     for b in prange((m + block - 1) // block):
-        lo, hi = b * block, min(m, (b + 1) * block)
+        lo, hi = u64(b * block), u64(min(m, (b + 1) * block))
         for c in range(mat.shape[0]):
-            g0, g1, g2, g3 = gpows[c, 0], gpows[c, 1], gpows[c, 2], gpows[c, 3]
-            for j in range(lo, hi):
-                t0, t1, t2, t3 = kscale(g0, g1, g2, g3, mat[c, j])
-                acc[0, j], acc[1, j], acc[2, j], acc[3, j] = kadd(
-                    acc[0, j], acc[1, j], acc[2, j], acc[3, j], t0, t1, t2, t3
-                )
+            for e in range(4):
+                g = gpows_m[c, e]
+                for j in range(lo, hi):
+                    acc[e, j] = fadd(acc[e, j], fmul_by(mat[c, j], g))
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -307,14 +307,15 @@ def deep(
     widths = [lde.shape[0] for lde in ldes]
     m = points.shape[0]
     f_trace = np.zeros((4, m), dtype=np.uint32)
+    gpows_m = montgomery(gpows)
     offset = 0
     for lde, width in zip(ldes[:n_trace], widths, strict=False):
         if width:
-            _accumulate(lde, gpows[offset : offset + width], f_trace)
+            _accumulate(lde, gpows_m[offset : offset + width], f_trace)
         offset += width
     f_all = f_trace.copy()
     for lde, width in zip(ldes[n_trace:], widths[n_trace:], strict=True):
-        _accumulate(lde, gpows[offset : offset + width], f_all)
+        _accumulate(lde, gpows_m[offset : offset + width], f_all)
         offset += width
     out = np.empty((4, m), dtype=np.uint32)
     arr = lambda e: np.array(e, dtype=np.uint32)  # noqa: E731

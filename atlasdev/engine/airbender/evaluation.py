@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 from numba import uint32 as u32
+from numba import uint64 as u64
 
 from . import air
 from .air import Expr, Where
-from .extension import kadd, kmul, kscale, ksub
-from .field import fadd, fmul, fneg, fsub
+from .extension import kadd, kmul_lanes, kscale_lanes
+from .field import fadd, fmul_by, fmul_lanes, fneg, fsub, montgomery
 
 GROUPS = (Where.TRANSITION, Where.EVERY_ROW, Where.FIRST_ROW, Where.LAST_ROW)
 BLOCK = 256
@@ -147,10 +148,11 @@ def _arith(op: str, r: int, a: list[int], xa: list[bool]) -> tuple[int, int, int
 
 @njit(cache=True, nogil=True)
 def _run_block(
-    code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, regs, acc, out, out_lo
+    code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, alpha_m, regs, acc, out, out_lo
 ):
     """Run the program on points lo..hi-1; regs is (n_regs, 4, BLOCK) scratch."""
     size = hi - lo
+    lanes = u64(size)  # an unsigned index: no wraparound check, so the loops vectorize
     for k in range(code.shape[0]):
         opc, d, a, b = code[k, 0], code[k, 1], code[k, 2], code[k, 3]
         if opc == LOAD_PRE or opc == LOAD_MAIN or opc == LOAD_PUB:
@@ -168,61 +170,63 @@ def _run_block(
                 for c in range(4):
                     regs[d, c, j] = consts[a, c]
         elif opc == ADD_BB:
-            for j in range(size):
+            for j in range(lanes):
                 regs[d, 0, j] = fadd(regs[a, 0, j], regs[b, 0, j])
         elif opc == SUB_BB:
-            for j in range(size):
+            for j in range(lanes):
                 regs[d, 0, j] = fsub(regs[a, 0, j], regs[b, 0, j])
         elif opc == MUL_BB:
-            for j in range(size):
-                regs[d, 0, j] = fmul(regs[a, 0, j], regs[b, 0, j])
+            for j in range(lanes):
+                regs[d, 0, j] = fmul_lanes(regs[a, 0, j], regs[b, 0, j])
         elif opc == NEG_B:
-            for j in range(size):
+            for j in range(lanes):
                 regs[d, 0, j] = fneg(regs[a, 0, j])
-        elif opc == ADD_EE or opc == SUB_EE or opc == MUL_EE:
-            for j in range(size):
+        elif opc == ADD_EE or opc == SUB_EE:
+            for j in range(lanes):
+                for c in range(4):
+                    x, y = regs[a, c, j], regs[b, c, j]
+                    regs[d, c, j] = fadd(x, y) if opc == ADD_EE else fsub(x, y)
+        elif opc == MUL_EE:
+            for j in range(lanes):
                 x0, x1, x2, x3 = regs[a, 0, j], regs[a, 1, j], regs[a, 2, j], regs[a, 3, j]
                 y0, y1, y2, y3 = regs[b, 0, j], regs[b, 1, j], regs[b, 2, j], regs[b, 3, j]
-                if opc == ADD_EE:
-                    r0, r1, r2, r3 = kadd(x0, x1, x2, x3, y0, y1, y2, y3)
-                elif opc == SUB_EE:
-                    r0, r1, r2, r3 = ksub(x0, x1, x2, x3, y0, y1, y2, y3)
-                else:
-                    r0, r1, r2, r3 = kmul(x0, x1, x2, x3, y0, y1, y2, y3)
+                r0, r1, r2, r3 = kmul_lanes(x0, x1, x2, x3, y0, y1, y2, y3)
                 regs[d, 0, j], regs[d, 1, j], regs[d, 2, j], regs[d, 3, j] = r0, r1, r2, r3
         elif opc == NEG_E:
-            for j in range(size):
+            for j in range(lanes):
                 for c in range(4):
                     regs[d, c, j] = fneg(regs[a, c, j])
         elif opc == ADD_EB:
-            for j in range(size):
+            for j in range(lanes):
                 regs[d, 0, j] = fadd(regs[a, 0, j], regs[b, 0, j])
                 for c in range(1, 4):
                     regs[d, c, j] = regs[a, c, j]
         elif opc == SUB_EB:
-            for j in range(size):
+            for j in range(lanes):
                 regs[d, 0, j] = fsub(regs[a, 0, j], regs[b, 0, j])
                 for c in range(1, 4):
                     regs[d, c, j] = regs[a, c, j]
         elif opc == SUB_BE:
-            for j in range(size):
+            for j in range(lanes):
                 regs[d, 0, j] = fsub(regs[a, 0, j], regs[b, 0, j])
                 for c in range(1, 4):
                     regs[d, c, j] = fneg(regs[b, c, j])
         elif opc == MUL_EB:
-            for j in range(size):
+            for j in range(lanes):
                 s = regs[b, 0, j]
                 for c in range(4):
-                    regs[d, c, j] = fmul(regs[a, c, j], s)
-        elif opc == ACC_B or opc == ACC_E:
+                    regs[d, c, j] = fmul_lanes(regs[a, c, j], s)
+        elif opc == ACC_B:  # alpha_m: the alpha powers in Montgomery form (fmul_by)
+            for c in range(4):
+                g = alpha_m[b, c]
+                for j in range(lanes):
+                    acc[d, c, j] = fadd(acc[d, c, j], fmul_by(regs[a, 0, j], g))
+        elif opc == ACC_E:
             g0, g1, g2, g3 = alpha[b, 0], alpha[b, 1], alpha[b, 2], alpha[b, 3]
-            for j in range(size):
-                if opc == ACC_B:
-                    t0, t1, t2, t3 = kscale(g0, g1, g2, g3, regs[a, 0, j])
-                else:
-                    t0, t1, t2, t3 = kmul(
-                        g0, g1, g2, g3, regs[a, 0, j], regs[a, 1, j], regs[a, 2, j], regs[a, 3, j]
-                    )
+            for j in range(lanes):
+                t0, t1, t2, t3 = kmul_lanes(
+                    g0, g1, g2, g3, regs[a, 0, j], regs[a, 1, j], regs[a, 2, j], regs[a, 3, j]
+                )
                 acc[d, 0, j], acc[d, 1, j], acc[d, 2, j], acc[d, 3, j] = kadd(
                     acc[d, 0, j], acc[d, 1, j], acc[d, 2, j], acc[d, 3, j], t0, t1, t2, t3
                 )
@@ -234,18 +238,35 @@ def _run_block(
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, invs, out):
+def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, alpha_m, invs, out):
     m = out.shape[1]
     n_blocks = (m + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
         lo, hi = blk * BLOCK, min(m, (blk + 1) * BLOCK)
         regs = np.zeros((n_regs, 4, BLOCK), dtype=np.uint32)
         acc = np.zeros((4, 4, BLOCK), dtype=np.uint32)
-        _run_block(code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, regs, acc, out, 0)
+        _run_block(
+            code,
+            n_regs,
+            lo,
+            hi,
+            pre,
+            main,
+            aux,
+            pub,
+            nxt,
+            consts,
+            alpha,
+            alpha_m,
+            regs,
+            acc,
+            out,
+            0,
+        )
         for j in range(hi - lo):
             q0, q1, q2, q3 = u32(0), u32(0), u32(0), u32(0)
             for g in range(4):
-                t0, t1, t2, t3 = kscale(
+                t0, t1, t2, t3 = kscale_lanes(
                     acc[g, 0, j], acc[g, 1, j], acc[g, 2, j], acc[g, 3, j], invs[g, lo + j]
                 )
                 q0, q1, q2, q3 = kadd(q0, q1, q2, q3, t0, t1, t2, t3)
@@ -263,7 +284,22 @@ def _rows(code, n_regs, pre, main, aux, consts, out):
         regs = np.zeros((n_regs, 4, BLOCK), dtype=np.uint32)
         acc = np.zeros((1, 4, 1), dtype=np.uint32)
         _run_block(
-            code, n_regs, lo, hi, pre, main, aux, main, nxt, consts, alpha, regs, acc, out, lo
+            code,
+            n_regs,
+            lo,
+            hi,
+            pre,
+            main,
+            aux,
+            main,
+            nxt,
+            consts,
+            alpha,
+            alpha,
+            regs,
+            acc,
+            out,
+            lo,
         )
 
 
@@ -295,7 +331,8 @@ class QuotientKernel:
         consts = self.program.consts(challenges, publics, claims)
         n_regs = max(1, self.program.n_regs)
         nxt = nxt.astype(np.int64)
-        _quotient(self.code, n_regs, pre, main, aux, pub, nxt, consts, alpha, invs, out)
+        alpha_m = montgomery(alpha)
+        _quotient(self.code, n_regs, pre, main, aux, pub, nxt, consts, alpha, alpha_m, invs, out)
         return out
 
 

@@ -29,6 +29,7 @@ MAX_LOG_SIZE = TWO_ADICITY
 P_U64 = np.uint64(P)
 _P_NEG_INV_U64 = np.uint64(P_NEG_INV)
 _LOW32 = np.uint64(0xFFFFFFFF)
+_R2_MONTGOMERY = np.uint32((1 << 64) % P)  # 2^32 in Montgomery form: fmul_by(x, it) = x 2^32
 
 
 # ---- Python ints: the verifier's arithmetic ---------------------------------------------------
@@ -110,10 +111,29 @@ def fmul_by(a, cm):
     """a c for a factor given as cm = c 2^32 mod p (its Montgomery form, `montgomery`):
     Montgomery's reduction of a cm divides by 2^32 exactly. Unlike `% P` on 64 bits it is
     32-bit multiplies that LLVM vectorizes (the NTT's butterflies); kernels.cu has its twin."""
-    x = u64(a) * u64(cm)
+    return redc(u64(a) * u64(cm))  # a cm < p^2 < p 2^32
+
+
+@njit(inline="always", cache=True)
+def redc(x):
+    """x 2^-32 mod p, canonical, for x < p 2^32 (Montgomery's reduction)."""
     m = (x * _P_NEG_INV_U64) & _LOW32
-    t = u32((x + m * P_U64) >> u64(32))  # below 2p, equal to a c mod p
+    t = u32((x + m * P_U64) >> u64(32))
     return u32(t - P) if t >= P else t
+
+
+@njit(inline="always", cache=True)
+def fmul_lanes(a, b):
+    """fmul's product by two Montgomery reductions (a b 2^-32, then times 2^32): slower than
+    `% P` in a scalar chain, but 32-bit multiplies that LLVM vectorizes across a loop's lanes
+    (0.5 ns a product here, against 1.4 ns for fmul in the same loop)."""
+    return times_2_32(redc(u64(a) * u64(b)))
+
+
+@njit(inline="always", cache=True)
+def times_2_32(x):
+    """x 2^32: puts back the 2^-32 a Montgomery reduction leaves."""
+    return fmul_by(x, _R2_MONTGOMERY)
 
 
 @njit(cache=True, nogil=True)

@@ -44,6 +44,13 @@ def test_a_factor_in_montgomery_form_multiplies_exactly(a: int, c: int) -> None:
     assert field.fmul_by(np.uint32(a), cm) == field.mul(a, c)
 
 
+@given(elements, elements)
+@example(P - 1, P - 1)
+@example(0, P - 1)
+def test_products_in_montgomery_reductions_are_the_fields(a: int, b: int) -> None:
+    assert field.fmul_lanes(np.uint32(a), np.uint32(b)) == field.mul(a, b)
+
+
 def test_batch_inverse() -> None:
     values = np.arange(1, 1000, dtype=np.uint32) * np.uint32(7919)
     out = np.empty_like(values)
@@ -91,6 +98,14 @@ def test_numba_extension_products_at_the_largest_values() -> None:
         for b in [(top,) * 4, (near, top, near, top), (top, top, 1, 0)]:
             u = [np.uint32(v) for v in a + b]
             assert tuple(int(v) for v in ext.kmul(*u)) == ext.emul(a, b)  # type: ignore[arg-type]
+            assert tuple(int(v) for v in ext.kmul_lanes(*u)) == ext.emul(a, b)  # type: ignore[arg-type]
+
+
+@given(ext_elements, ext_elements, elements)
+def test_numba_extension_products_in_montgomery_reductions(a: ext.Ext, b: ext.Ext, k: int) -> None:
+    u = [np.uint32(v) for v in a + b]
+    assert tuple(int(v) for v in ext.kmul_lanes(*u)) == ext.emul(a, b)
+    assert tuple(int(v) for v in ext.kscale_lanes(*u[:4], np.uint32(k))) == ext.escale(a, k)
 
 
 def test_frobenius_order() -> None:
