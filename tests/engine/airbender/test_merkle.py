@@ -8,12 +8,16 @@ import pytest
 from atlasdev.engine.airbender import merkle
 
 
-@pytest.mark.parametrize("width", [0, 1, 15, 16, 17, 40])
-def test_leaves_are_hashlib_blake2s_of_the_row(width: int) -> None:
+@pytest.mark.parametrize(
+    ("width", "rows"), [(0, 8), (1, 8), (15, 8), (16, 8), (17, 8), (40, 8), (33, 600)]
+)
+def test_leaves_are_hashlib_blake2s_of_the_row(width: int, rows: int) -> None:
+    """Rows are hashed a tile at a time, side by side: 600 rows are two full tiles and part of
+    a third."""
     rng = np.random.default_rng(width)
-    cols = rng.integers(0, 2**32, size=(width, 8), dtype=np.uint32)
+    cols = rng.integers(0, 2**32, size=(width, rows), dtype=np.uint32)
     digests = merkle.hash_rows(cols)
-    for i in range(8):
+    for i in range(rows):
         expected = hashlib.blake2s(cols[:, i].astype("<u4").tobytes()).digest()
         assert digests[i].astype("<u4").tobytes() == expected
 
