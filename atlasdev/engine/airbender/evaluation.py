@@ -246,23 +246,8 @@ def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, alpha_m, in
         regs = np.zeros((n_regs, 4, BLOCK), dtype=np.uint32)
         acc = np.zeros((4, 4, BLOCK), dtype=np.uint32)
         _run_block(
-            code,
-            n_regs,
-            lo,
-            hi,
-            pre,
-            main,
-            aux,
-            pub,
-            nxt,
-            consts,
-            alpha,
-            alpha_m,
-            regs,
-            acc,
-            out,
-            0,
-        )
+            code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, alpha_m, regs, acc, out, 0
+        )  # fmt: skip
         for j in range(hi - lo):
             q0, q1, q2, q3 = u32(0), u32(0), u32(0), u32(0)
             for g in range(4):
@@ -284,23 +269,8 @@ def _rows(code, n_regs, pre, main, aux, consts, out):
         regs = np.zeros((n_regs, 4, BLOCK), dtype=np.uint32)
         acc = np.zeros((1, 4, 1), dtype=np.uint32)
         _run_block(
-            code,
-            n_regs,
-            lo,
-            hi,
-            pre,
-            main,
-            aux,
-            main,
-            nxt,
-            consts,
-            alpha,
-            alpha,
-            regs,
-            acc,
-            out,
-            lo,
-        )
+            code, n_regs, lo, hi, pre, main, aux, main, nxt, consts, alpha, alpha, regs, acc, out, lo
+        )  # fmt: skip
 
 
 class QuotientKernel:

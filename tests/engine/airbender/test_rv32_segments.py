@@ -106,9 +106,8 @@ def test_the_run_is_cut_into_full_segments_and_a_last_one() -> None:
     assert run.outputs == [(STORED + KEPT) & 0xFFFF, (STORED + KEPT) >> 16]
 
 
-def test_the_last_segment_committed_is_proven_first_without_a_second_commit() -> None:
-    """Its blown-up matrices are still alive when the lookup challenges are drawn. The proof's
-    bytes are pinned: the SHA-256 of the proof when the segments were proven in order."""
+def _prove_asking(keep_bytes: int) -> tuple[list[int], bytes]:
+    """The proof's bytes, and the segments whose traces the prover asked for, in order."""
     rv, rom, pk, run = setup()
     segments = run.segments(LOG_N)
     asked: list[int] = []
@@ -119,9 +118,15 @@ def test_the_last_segment_committed_is_proven_first_without_a_second_commit() ->
 
     publics = [s.publics(run.outputs) for s in segments]
     aux = lookup.AuxTrace(rv.air, rv.logup)
-    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux)
+    proofs = prover.prove_segments(pk, len(segments), main_of, publics, aux, keep_bytes=keep_bytes)
+    return asked, SegmentedProof(proofs).to_bytes()
+
+
+def test_the_last_segment_committed_is_proven_first_without_a_second_commit() -> None:
+    """Its blown-up matrices are still alive when the lookup challenges are drawn. The proof's
+    bytes are pinned: the SHA-256 of the proof when the segments were proven in order."""
+    asked, data = _prove_asking(keep_bytes=0)
     assert asked == [0, 1, 0]  # committed in order, then segment 0 again; segment 1 is kept
-    data = SegmentedProof(proofs).to_bytes()
     assert data == proven()[0].to_bytes()
     assert hashlib.sha256(data).hexdigest()[:16] == "c6cc88432f52babd"
 
@@ -132,23 +137,12 @@ def test_segments_that_fit_the_budget_are_kept_and_not_committed_again(spare: in
     here), and then it is not asked for again; one byte less and it is committed twice. The
     bytes of the proof are the same either way."""
     rv, rom, pk, run = setup()
-    segments = run.segments(LOG_N)
-    values = rv32_trace.segment_witness(rv, rom, run, segments[0], LOG_N).main
+    values = rv32_trace.segment_witness(rv, rom, run, run.segments(LOG_N)[0], LOG_N).main
     size = values.nbytes + CPU.commit_values(values, pk.vk.params.log_blowup).nbytes
     assert size > 5 * values.nbytes  # its blown-up values and their Merkle layers count
-    asked: list[int] = []
-
-    def main_of(i: int) -> np.ndarray:
-        asked.append(i)
-        return rv32_trace.segment_witness(rv, rom, run, segments[i], LOG_N).main
-
-    publics = [s.publics(run.outputs) for s in segments]
-    aux = lookup.AuxTrace(rv.air, rv.logup)
-    proofs = prover.prove_segments(
-        pk, len(segments), main_of, publics, aux, keep_bytes=size + spare
-    )
+    asked, data = _prove_asking(keep_bytes=size + spare)
     assert asked == ([0, 1] if spare == 0 else [0, 1, 0])
-    assert SegmentedProof(proofs).to_bytes() == proven()[0].to_bytes()
+    assert data == proven()[0].to_bytes()
 
 
 def test_each_segment_satisfies_its_constraints_and_only_together_they_balance() -> None:
