@@ -73,6 +73,8 @@ typedef long long i64;
 #endif
 #define P {F.P}u
 #define P_NEG_INV {F.P_NEG_INV}u
+#define R2 {(1 << 64) % F.P}u
+#define W_MONTGOMERY {(W << 32) % F.P}u
 #define W {W}u
 #define PARAM0 {int(PARAM0)}u
 TABLE u32 IV[8] = {{{table(IV)}}};
