@@ -85,19 +85,58 @@ def segment_log(memory_bytes: int) -> int:
 
 
 def host_available_bytes() -> int:
-    """Host memory free for new allocations now (Linux's MemAvailable; free pages elsewhere),
-    0 where the system does not say."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+    """Host memory free for new allocations now: Linux's MemAvailable (free pages elsewhere),
+    or less where this process's memory cgroup (a container's limit) allows less; 0 where the
+    system does not say."""
+    free = _system_free_bytes()
+    allowed = _cgroup_free_bytes()
+    return free if allowed is None else min(free, allowed)
+
+
+def _system_free_bytes() -> int:
+    meminfo = _read("/proc/meminfo")
+    for line in (meminfo or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            try:
+                return int(line.split()[1]) * 1024
+            except (ValueError, IndexError):
+                break
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return 0
+
+
+# (limit, usage) files of a memory cgroup: version 2, then version 1
+_CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+)
+
+
+def _cgroup_free_bytes() -> int | None:
+    """What the memory cgroup still allows this process, None without a limit: a container's
+    limit is not in MemAvailable, and going over it gets the process killed, not a MemoryError."""
+    for limit_path, usage_path in _CGROUP_FILES:
+        limit, usage = _read(limit_path), _read(usage_path)
+        if limit is None or usage is None:
+            continue
+        if limit.strip() == "max":
+            return None
+        try:
+            cap, used = int(limit), int(usage)
+        except ValueError:
+            continue
+        return None if cap >= 1 << 60 else max(0, cap - used)  # v1 writes "no limit" as ~2^63
+    return None
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def device_budget(memory_bytes: int) -> int:

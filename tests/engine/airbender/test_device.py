@@ -126,3 +126,21 @@ def test_backends_budget_half_the_free_host_memory_or_three_fifths_of_the_device
     cupy = types.ModuleType("cupy")
     cupy.cuda = types.SimpleNamespace(runtime=runtime)  # type: ignore[attr-defined]
     assert ArrayBackend(cupy).memory_budget() == 48 << 30
+
+
+def test_a_containers_memory_limit_caps_the_free_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atlasdev.engine.airbender import device
+
+    v2, v1 = device._CGROUP_FILES
+    files = {"/proc/meminfo": "MemTotal:  33554432 kB\nMemAvailable:    8388608 kB\n"}
+    monkeypatch.setattr(device, "_read", files.get)
+    assert device.host_available_bytes() == 8 << 30
+    files.update({v2[0]: f"{4 << 30}\n", v2[1]: f"{1 << 30}\n"})  # 4 GiB allowed, 1 GiB used
+    assert device.host_available_bytes() == 3 << 30
+    files[v2[0]] = "max\n"
+    assert device.host_available_bytes() == 8 << 30
+    del files[v2[0]], files[v2[1]]
+    files.update({v1[0]: "9223372036854771712\n", v1[1]: "12345\n"})  # version 1, no limit
+    assert device.host_available_bytes() == 8 << 30
+    files.update({v1[0]: f"{2 << 30}\n", v1[1]: f"{3 << 30}\n"})  # over its limit already
+    assert device.host_available_bytes() == 0
