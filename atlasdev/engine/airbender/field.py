@@ -30,6 +30,7 @@ P_U64 = np.uint64(P)
 _P_NEG_INV_U64 = np.uint64(P_NEG_INV)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _R2_MONTGOMERY = np.uint32((1 << 64) % P)  # 2^32 in Montgomery form: fmul_by(x, it) = x 2^32
+_R1 = np.uint64((1 << 32) % P)
 
 
 # ---- Python ints: the verifier's arithmetic ---------------------------------------------------
@@ -120,6 +121,13 @@ def redc(x):
     m = (x * _P_NEG_INV_U64) & _LOW32
     t = u32((x + m * P_U64) >> u64(32))
     return u32(t - P) if t >= P else t
+
+
+@njit(inline="always", cache=True)
+def redc64(x):
+    """x 2^-32 mod p, canonical, for any u64 x (a sum of up to four products): its high word
+    times 2^32 mod p (below 2^28) plus its low word stays below p 2^32, then `redc`."""
+    return redc((x >> u64(32)) * _R1 + (x & _LOW32))
 
 
 @njit(inline="always", cache=True)

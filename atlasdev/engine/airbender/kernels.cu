@@ -49,6 +49,10 @@ DEVICE u32 redc(u64 x) {
     return t >= P ? t - P : t;
 }
 
+/* x 2^-32 mod P for any u64 x (field.redc64): the high word times 2^32 mod P (R1, below 2^28)
+ * plus the low word stays below P 2^32 */
+DEVICE u32 redc64(u64 x) { return redc((x >> 32) * R1 + (x & 0xFFFFFFFFull)); }
+
 /* a c, for a factor known ahead and handed over as cm = c 2^32 mod P (its Montgomery form;
  * KernelArrays makes the NTT's twiddles and the scaling factors so): one reduction. */
 DEVICE u32 fmul_by(u32 a, u32 cm) { return redc((u64)a * cm); }
@@ -103,15 +107,14 @@ DEVICE Ext escale(Ext a, u32 k) {
 }
 
 DEVICE Ext emul(Ext a, Ext b) {
-    /* extension.kmul_lanes: each reduction takes a sum of at most two products (below 2 P^2 <
-     * P 2^32) and leaves it times 2^-32, put back once per coefficient (fmul_by R2) */
+    /* extension.kmul_lanes: each coefficient's products summed (below 2^64) and reduced to the
+     * sum times 2^-32 (redc for up to two products, redc64 for more), 2^32 put back at the end */
     u64 a0 = a.v[0], a1 = a.v[1], a2 = a.v[2], a3 = a.v[3];
     u64 b0 = b.v[0], b1 = b.v[1], b2 = b.v[2], b3 = b.v[3];
-    u32 t = fadd(redc(a1 * b3 + a2 * b2), redc(a3 * b1));
-    u32 c0 = fadd(redc(a0 * b0), fmul_by(t, W_MONTGOMERY));
+    u32 c0 = fadd(redc(a0 * b0), fmul_by(redc64(a1 * b3 + a2 * b2 + a3 * b1), W_MONTGOMERY));
     u32 c1 = fadd(redc(a0 * b1 + a1 * b0), fmul_by(redc(a2 * b3 + a3 * b2), W_MONTGOMERY));
-    u32 c2 = fadd(fadd(redc(a0 * b2 + a1 * b1), redc(a2 * b0)), fmul_by(redc(a3 * b3), W_MONTGOMERY));
-    u32 c3 = fadd(redc(a0 * b3 + a1 * b2), redc(a2 * b1 + a3 * b0));
+    u32 c2 = fadd(redc64(a0 * b2 + a1 * b1 + a2 * b0), fmul_by(redc(a3 * b3), W_MONTGOMERY));
+    u32 c3 = redc64(a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0);
     return ext4(fmul_by(c0, R2), fmul_by(c1, R2), fmul_by(c2, R2), fmul_by(c3, R2));
 }
 

@@ -74,6 +74,7 @@ typedef long long i64;
 #define P {F.P}u
 #define P_NEG_INV {F.P_NEG_INV}u
 #define R2 {(1 << 64) % F.P}u
+#define R1 {(1 << 32) % F.P}ull
 #define W_MONTGOMERY {(W << 32) % F.P}u
 #define W {W}u
 #define PARAM0 {int(PARAM0)}u

@@ -51,6 +51,14 @@ def test_products_in_montgomery_reductions_are_the_fields(a: int, b: int) -> Non
     assert field.fmul_lanes(np.uint32(a), np.uint32(b)) == field.mul(a, b)
 
 
+@given(st.integers(0, 2**64 - 1))
+@example(2**64 - 1)
+@example(4 * (P - 1) ** 2)
+@example(0)
+def test_a_montgomery_reduction_of_any_u64(x: int) -> None:
+    assert field.redc64(np.uint64(x)) == x * pow(2, -32, P) % P
+
+
 def test_batch_inverse() -> None:
     values = np.arange(1, 1000, dtype=np.uint32) * np.uint32(7919)
     out = np.empty_like(values)
