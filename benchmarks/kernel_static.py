@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -39,14 +40,10 @@ def cuobjdump() -> str:
     found = shutil.which("cuobjdump")
     if found:
         return found
-    try:
-        import nvidia  # the wheels' namespace package
-
-        for root in nvidia.__path__:
-            for path in sorted(Path(root).glob("cu*/bin/cuobjdump")):
-                return str(path)
-    except ImportError:
-        pass
+    wheels = importlib.util.find_spec("nvidia")  # the wheels' namespace package
+    for root in (wheels.submodule_search_locations or []) if wheels else []:
+        for path in sorted(Path(root).glob("cu*/bin/cuobjdump")):
+            return str(path)
     raise SystemExit(
         "no cuobjdump: install the CUDA toolkit or `pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm`"
     )

@@ -248,14 +248,16 @@ def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, alpha_m, in
         _run_block(
             code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, alpha_m, regs, acc, out, 0
         )  # fmt: skip
-        for j in range(hi - lo):
+        first = u64(lo)  # unsigned indices, so that the loop vectorizes (as in _run_block)
+        for j in range(u64(hi - lo)):
             q0, q1, q2, q3 = u32(0), u32(0), u32(0), u32(0)
             for g in range(4):
                 t0, t1, t2, t3 = kscale_lanes(
-                    acc[g, 0, j], acc[g, 1, j], acc[g, 2, j], acc[g, 3, j], invs[g, lo + j]
+                    acc[g, 0, j], acc[g, 1, j], acc[g, 2, j], acc[g, 3, j], invs[g, first + j]
                 )
                 q0, q1, q2, q3 = kadd(q0, q1, q2, q3, t0, t1, t2, t3)
-            out[0, lo + j], out[1, lo + j], out[2, lo + j], out[3, lo + j] = q0, q1, q2, q3
+            i = first + j
+            out[0, i], out[1, i], out[2, i], out[3, i] = q0, q1, q2, q3
 
 
 @njit(parallel=True, cache=True, nogil=True)

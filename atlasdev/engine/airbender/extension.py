@@ -33,7 +33,8 @@ from .field import (
 )
 
 W = 11  # x^4 = W
-_W_MONTGOMERY = np.uint32((W << 32) % P)  # for fmul_by
+W_MONTGOMERY = (W << 32) % P  # W for fmul_by (and kernels.cu's prelude)
+_W_M = np.uint32(W_MONTGOMERY)
 DEGREE = 4
 
 Ext = tuple[int, int, int, int]
@@ -166,9 +167,9 @@ def kmul_lanes(a0, a1, a2, a3, b0, b1, b2, b3):
     kmul; slower in a scalar chain."""
     a0, a1, a2, a3 = u64(a0), u64(a1), u64(a2), u64(a3)
     b0, b1, b2, b3 = u64(b0), u64(b1), u64(b2), u64(b3)
-    c0 = fadd(redc(a0 * b0), fmul_by(redc64(a1 * b3 + a2 * b2 + a3 * b1), _W_MONTGOMERY))
-    c1 = fadd(redc(a0 * b1 + a1 * b0), fmul_by(redc(a2 * b3 + a3 * b2), _W_MONTGOMERY))
-    c2 = fadd(redc64(a0 * b2 + a1 * b1 + a2 * b0), fmul_by(redc(a3 * b3), _W_MONTGOMERY))
+    c0 = fadd(redc(a0 * b0), fmul_by(redc64(a1 * b3 + a2 * b2 + a3 * b1), _W_M))
+    c1 = fadd(redc(a0 * b1 + a1 * b0), fmul_by(redc(a2 * b3 + a3 * b2), _W_M))
+    c2 = fadd(redc64(a0 * b2 + a1 * b1 + a2 * b0), fmul_by(redc(a3 * b3), _W_M))
     c3 = redc64(a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0)
     return times_2_32(c0), times_2_32(c1), times_2_32(c2), times_2_32(c3)
 

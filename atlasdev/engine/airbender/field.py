@@ -21,7 +21,10 @@ from numba import uint32 as u32
 from numba import uint64 as u64
 
 P = 2013265921  # 0x78000001
-P_NEG_INV = -pow(P, -1, 1 << 32) % (1 << 32)  # Montgomery's reduction by 2^32 (kernels.cu)
+# Montgomery's reduction by 2^32 (`redc`, and kernels.cu's, whose prelude takes these):
+P_NEG_INV = -pow(P, -1, 1 << 32) % (1 << 32)  # -1/p mod 2^32
+R1 = (1 << 32) % P  # 2^32 mod p: a u64's high word is worth this much (`redc64`)
+R2 = (1 << 64) % P  # 2^32 in Montgomery form: fmul_by(x, R2) = x 2^32
 TWO_ADICITY = 27
 GENERATOR = 31  # generates the multiplicative group (order p - 1)
 MAX_LOG_SIZE = TWO_ADICITY
@@ -29,8 +32,8 @@ MAX_LOG_SIZE = TWO_ADICITY
 P_U64 = np.uint64(P)
 _P_NEG_INV_U64 = np.uint64(P_NEG_INV)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_R2_MONTGOMERY = np.uint32((1 << 64) % P)  # 2^32 in Montgomery form: fmul_by(x, it) = x 2^32
-_R1 = np.uint64((1 << 32) % P)
+_R1_U64 = np.uint64(R1)
+_R2_U32 = np.uint32(R2)
 
 
 # ---- Python ints: the verifier's arithmetic ---------------------------------------------------
@@ -127,7 +130,7 @@ def redc(x):
 def redc64(x):
     """x 2^-32 mod p, canonical, for any u64 x (a sum of up to four products): its high word
     times 2^32 mod p (below 2^28) plus its low word stays below p 2^32, then `redc`."""
-    return redc((x >> u64(32)) * _R1 + (x & _LOW32))
+    return redc((x >> u64(32)) * _R1_U64 + (x & _LOW32))
 
 
 @njit(inline="always", cache=True)
@@ -141,7 +144,7 @@ def fmul_lanes(a, b):
 @njit(inline="always", cache=True)
 def times_2_32(x):
     """x 2^32: puts back the 2^-32 a Montgomery reduction leaves."""
-    return fmul_by(x, _R2_MONTGOMERY)
+    return fmul_by(x, _R2_U32)
 
 
 @njit(cache=True, nogil=True)

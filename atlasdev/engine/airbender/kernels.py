@@ -27,7 +27,7 @@ import numpy as np
 from ..zkos.blake2s import IV, PARAM0, SIGMA
 from . import field as F
 from . import rv32_witness
-from .extension import W
+from .extension import W_MONTGOMERY, W
 
 SOURCE = Path(__file__).with_name("kernels.cu")
 WITNESS_SOURCE = Path(__file__).with_name(rv32_witness.SOURCE_NAME)
@@ -73,9 +73,9 @@ typedef long long i64;
 #endif
 #define P {F.P}u
 #define P_NEG_INV {F.P_NEG_INV}u
-#define R2 {(1 << 64) % F.P}u
-#define R1 {(1 << 32) % F.P}ull
-#define W_MONTGOMERY {(W << 32) % F.P}u
+#define R1 {F.R1}ull
+#define R2 {F.R2}u
+#define W_MONTGOMERY {W_MONTGOMERY}u
 #define W {W}u
 #define PARAM0 {int(PARAM0)}u
 TABLE u32 IV[8] = {{{table(IV)}}};

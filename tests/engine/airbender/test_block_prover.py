@@ -71,7 +71,7 @@ def test_segments_are_kept_within_what_the_backends_budget_leaves(
     from atlasdev.engine.airbender import device, prover
 
     class Stop(Exception):
-        pass
+        """Ends prove_block where prove_segments would start."""
 
     kept: list[int] = []
 
