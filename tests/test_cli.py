@@ -191,6 +191,22 @@ def test_doctor_reports_the_machine_and_the_gpu_or_why_there_is_none() -> None:
     assert "gpu       " in text and f"--prover auto: {auto}" in text
 
 
+def test_doctor_names_the_gpu_its_cuda_and_the_kernel_compiler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from atlasdev.engine.airbender import device
+
+    card = device.Gpu("NVIDIA RTX 4070", 8 << 30, "8.9", "12.4", "12.8", "14.2.0", "12.9")
+    monkeypatch.setattr(device, "probe", lambda: device.Probe(card, ""))
+    text = invoke("doctor").stdout
+    assert (
+        "gpu       NVIDIA RTX 4070, 8.0 GiB, compute 8.9, CUDA 12.4 (driver 12.8), CuPy 14.2.0, "
+        "NVRTC 12.9"
+    ) in text
+    assert "--prover gpu: available, segments of 2^18 rows; --prover auto: gpu" in text
+    assert json.loads(invoke("doctor", "--json").stdout)["gpu"]["nvrtc"] == "12.9"
+
+
 def make_db(directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     files = [directory / n for n in ("atlasdev.db", "atlasdev.db-wal", "atlasdev.db-shm")]

@@ -36,7 +36,7 @@ def test_backend_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_backend("auto") == "cpu"
     with pytest.raises(ProverUnavailable, match=r"no usable GPU \(CuPy finds no CUDA device\)"):
         resolve_backend("gpu")
-    card = device.Gpu("NVIDIA RTX 4070", 8 << 30, "8.9", "12.4", "12.8", "13.3.0")
+    card = device.Gpu("NVIDIA RTX 4070", 8 << 30, "8.9", "12.4", "12.8", "14.2.0", "12.9")
     monkeypatch.setattr(device, "probe", lambda: device.Probe(card, ""))
     assert resolve_backend("gpu") == "gpu"
     assert resolve_backend("auto") == "gpu"
@@ -139,7 +139,7 @@ def test_a_block_too_big_for_the_gpu_is_proven_on_the_cpu(
 def _lend_a_gpu(monkeypatch: pytest.MonkeyPatch, memory: int) -> None:
     from atlasdev.engine.airbender import device
 
-    card = device.Gpu("NVIDIA RTX 4070", memory, "8.9", "12.4", "12.8", "13.3.0")
+    card = device.Gpu("NVIDIA RTX 4070", memory, "8.9", "12.4", "12.8", "14.2.0", "12.9")
     monkeypatch.setattr(device, "probe", lambda: device.Probe(card, ""))
 
 

@@ -1,13 +1,15 @@
 """Which NVIDIA GPU this machine offers the prover, or why it offers none.
 
-CuPy is an optional dependency (`pip install '.[gpu]'`); everything here works without it and
-never raises: a machine without CuPy, without a driver or without a device gets a one-line
-reason instead of a GPU. This probe is what `atlasdev doctor` and `--prover auto|gpu` report, and
+CuPy is an optional dependency (`pip install '.[gpu]'`, which also brings NVRTC, the compiler
+CuPy builds the kernels with); everything here works without it and never raises: a machine
+without CuPy, without a driver, without a device or without NVRTC gets a one-line reason instead
+of a GPU. This probe is what `atlasdev doctor` and `--prover auto|gpu` report, and
 its memory sets the GPU prover's segment size.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ class Gpu:
     cuda_runtime: str  # e.g. "12.4"
     cuda_driver: str
     cupy_version: str
+    nvrtc: str  # CUDA's runtime compiler, which builds the prover's kernels: e.g. "12.9"
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,19 @@ def probe(module: str = "cupy") -> Probe:
             _version(int(runtime.runtimeGetVersion())),
             _version(int(runtime.driverGetVersion())),
             str(getattr(cupy, "__version__", "?")),
+            "",
         )
     except Exception as exc:  # no driver, no device, a driver too old for the runtime
         return Probe(None, f"no usable CUDA device: {_one_line(exc)}")
-    return Probe(gpu, "")
+    try:  # CuPy's wheels load NVRTC from the CUDA toolkit or the nvidia-cuda-nvrtc wheel
+        major, minor = cupy.cuda.nvrtc.getVersion()
+    except Exception as exc:
+        return Probe(
+            None,
+            f"CuPy finds {gpu.name} but not NVRTC, CUDA's runtime compiler that builds the "
+            f"prover's kernels (pip install 'atlasdev[gpu]' adds it): {_one_line(exc)}",
+        )
+    return Probe(dataclasses.replace(gpu, nvrtc=f"{major}.{minor}"), "")
 
 
 # The GPU backend's arrays per trace row at their peak (main, auxiliary and quotient matrices'

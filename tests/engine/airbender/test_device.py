@@ -28,10 +28,20 @@ class _Runtime:
         return 12080
 
 
-def _fake(monkeypatch: pytest.MonkeyPatch, runtime: _Runtime) -> str:
+class _Nvrtc:
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.fail = fail
+
+    def getVersion(self) -> tuple[int, int]:
+        if self.fail is not None:
+            raise self.fail
+        return (12, 9)
+
+
+def _fake(monkeypatch: pytest.MonkeyPatch, runtime: _Runtime, nvrtc: _Nvrtc | None = None) -> str:
     module = types.ModuleType("fake_cupy")
-    module.__version__ = "13.3.0"  # type: ignore[attr-defined]
-    module.cuda = types.SimpleNamespace(runtime=runtime)  # type: ignore[attr-defined]
+    module.__version__ = "14.2.0"  # type: ignore[attr-defined]
+    module.cuda = types.SimpleNamespace(runtime=runtime, nvrtc=nvrtc or _Nvrtc())  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fake_cupy", module)
     return "fake_cupy"
 
@@ -39,7 +49,22 @@ def _fake(monkeypatch: pytest.MonkeyPatch, runtime: _Runtime) -> str:
 def test_a_device_is_described(monkeypatch: pytest.MonkeyPatch) -> None:
     found = probe(_fake(monkeypatch, _Runtime(1)))
     assert found == Probe(
-        Gpu("NVIDIA GeForce RTX 4070 Laptop GPU", 8 << 30, "8.9", "12.4", "12.8", "13.3.0"), ""
+        Gpu("NVIDIA GeForce RTX 4070 Laptop GPU", 8 << 30, "8.9", "12.4", "12.8", "14.2.0", "12.9"),
+        "",
+    )
+
+
+def test_a_device_without_nvrtc_is_not_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CuPy's wheels carry no kernel compiler: with only the driver installed, the device is
+    found but the kernels could not be built, so `auto` must prove on the CPU instead."""
+    # what CuPy 14 raises (cuda.pathfinder's DynamicLibNotFoundError, a RuntimeError)
+    missing = RuntimeError('Failure finding "libnvrtc.so.13 or libnvrtc.so.12": No such file')
+    found = probe(_fake(monkeypatch, _Runtime(1), _Nvrtc(missing)))
+    assert found.gpu is None
+    assert found.reason == (
+        "CuPy finds NVIDIA GeForce RTX 4070 Laptop GPU but not NVRTC, CUDA's runtime compiler that "
+        "builds the prover's kernels (pip install 'atlasdev[gpu]' adds it): Failure finding "
+        '"libnvrtc.so.13 or libnvrtc.so.12": No such file'
     )
 
 

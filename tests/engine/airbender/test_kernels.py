@@ -1,6 +1,7 @@
 """kernels.py: how kernels.cu is built and launched. The kernels' values are tested against the
 CPU backend in test_gpu.py; here: the declared signatures, argument checks, the CUDA compile of
-the exact source (with nvcc, where the CUDA toolkit is installed), and the CuPy launch path
+the exact source (with nvcc where the CUDA toolkit is installed, with NVRTC where CuPy and its
+NVRTC are), and the CuPy launch path
 through a stand-in module."""
 
 import shutil
@@ -108,6 +109,35 @@ def test_the_source_compiles_for_cuda(tmp_path: Path, arch: str) -> None:
     ptx = (tmp_path / "k.ptx").read_text()
     for name in [*SIGNATURES, straight_line.QUOTIENT, straight_line.ROWS]:
         assert f".entry {name}(" in ptx  # extern "C": unmangled names, as get_function wants
+
+
+def _nvrtc():  # type: ignore[no-untyped-def]
+    """CuPy's binding of NVRTC, where CuPy and NVRTC load (no GPU needed to compile)."""
+    try:
+        from cupy.cuda import nvrtc
+
+        nvrtc.getVersion()
+    except Exception as exc:  # no CuPy, or CuPy without NVRTC (no CUDA toolkit or wheel)
+        pytest.skip(f"NVRTC does not load here: {' '.join(str(exc).split())[:100]}")
+    return nvrtc
+
+
+@pytest.mark.parametrize("arch", ["sm_75", "sm_86", "sm_90"])  # RTX 20xx, RTX 30xx, H100
+def test_the_source_compiles_with_nvrtc_as_cupy_builds_it(arch: str) -> None:
+    """NVRTC, unlike nvcc, includes no host headers: the source must stand alone. The options
+    are CudaKernels' plus those CuPy's RawModule adds (cupy/cuda/compiler.py)."""
+    nvrtc = _nvrtc()
+    options = ("-std=c++11", "-ftz=true", f"-arch={arch}", "--device-as-default-execution-space")
+    program = nvrtc.createProgram(kernels.source() + _programs(), "kernels.cu", [], [])
+    try:
+        try:
+            nvrtc.compileProgram(program, options)
+        except nvrtc.NVRTCError as exc:
+            raise AssertionError(nvrtc.getProgramLog(program)) from exc
+        assert nvrtc.getProgramLog(program).strip("\x00 \n") == ""  # no warnings either
+        assert len(nvrtc.getCUBIN(program)) > 0
+    finally:
+        nvrtc.destroyProgram(program)
 
 
 class _FakeCupy:
