@@ -7,6 +7,7 @@ never holds the interpreter lock for long (the sequencer keeps running; prover_w
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,18 +84,18 @@ class CpuBackend(Backend):
     ) -> np.ndarray:
         assert isinstance(pre, CpuMatrix) and isinstance(main, CpuMatrix)
         assert isinstance(aux, CpuMatrix)
-        points = ntt.coset_points(q.log_n + q.log_blowup)
+        next_rows, inverses = quotient_domain(q.log_n, q.log_blowup)
         return q.kernel(
             pre.lde,
             main.lde,
             aux.lde,
             ntt.low_degree_extend(q.public_columns, q.log_blowup),
-            ntt.next_positions(q.log_n, q.log_blowup),
+            next_rows,
             q.challenges,
             q.publics,
             q.claims,
             q.alpha_powers,
-            divisor_inverses(points, q.log_n),
+            inverses,
         )
 
     def commit_quotient(
@@ -144,6 +145,15 @@ CPU = CpuBackend()
 
 
 # ---- the steps -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=2)
+def quotient_domain(log_n: int, log_blowup: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each blown-up point's next-row position and the divisor inverses: the same for every
+    segment of a size (0.2 s to make for a 2^18-row segment), so made once for the last two
+    sizes. Shared: read, never written."""
+    points = ntt.coset_points(log_n + log_blowup)
+    return ntt.next_positions(log_n, log_blowup), divisor_inverses(points, log_n)
 
 
 def divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:

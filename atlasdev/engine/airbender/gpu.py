@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..zkos.blake2s import IV, PARAM0, SIGMA
-from . import device, fri, ntt
+from . import device, fri
 from . import field as F
 from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
 from .cpu import CpuMatrix
@@ -78,7 +78,8 @@ class Arrays:
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
-        self._cache: dict[tuple[str, int], Any] = {}  # twiddles and bit reversals by size
+        # what depends only on a domain's size (twiddles, bit reversals), made once a size
+        self.cache: dict[tuple[Any, ...], Any] = {}
 
     # ---- base field ---------------------------------------------------------------------------
     def add(self, a: Any, b: Any) -> Any:
@@ -176,21 +177,21 @@ class Arrays:
     # ---- NTT (ntt.py's conventions) -----------------------------------------------------------
     def _twiddles(self, log_n: int, inverse: bool) -> Any:
         key = ("twiddles-inverse" if inverse else "twiddles", log_n)
-        if key not in self._cache:
+        if key not in self.cache:
             w = F.root_of_unity(log_n)
-            self._cache[key] = self.powers(F.inv(w) if inverse else w, max(1, (1 << log_n) // 2))
-        return self._cache[key]
+            self.cache[key] = self.powers(F.inv(w) if inverse else w, max(1, (1 << log_n) // 2))
+        return self.cache[key]
 
     def bitrev(self, log_n: int) -> Any:
         """rev[j] = j with its log_n low bits reversed (ntt.bitrev_indices), made once a size."""
         key = ("bitrev", log_n)
-        if key not in self._cache:
+        if key not in self.cache:
             idx = self.xp.arange(1 << log_n, dtype=self.xp.int64)
             rev = self.xp.zeros_like(idx)
             for b in range(log_n):
                 rev |= ((idx >> b) & 1) << (log_n - 1 - b)
-            self._cache[key] = rev
-        return self._cache[key]
+            self.cache[key] = rev
+        return self.cache[key]
 
     def interpolate(self, values: Any) -> Any:
         """Natural-order values on <w> to natural-order coefficients, per row of ``values``."""
@@ -368,6 +369,7 @@ class ArrayBackend(Backend):
     def release(self) -> None:
         """Give cached device memory back (after an out-of-memory error)."""
         self._powers = None
+        self.arrays.cache.clear()
         if self.xp.__name__ == "cupy":
             self.xp.get_default_memory_pool().free_all_blocks()
 
@@ -489,10 +491,23 @@ class ArrayBackend(Backend):
         pub = f.evaluate_coset(
             f.interpolate(xp.asarray(q.public_columns, dtype=xp.uint32)), q.log_blowup
         )
-        nxt = xp.asarray(ntt.next_positions(q.log_n, q.log_blowup))
-        invs = self._divisor_inverses(f.coset_points(q.log_n + q.log_blowup), q.log_n)
+        nxt, invs = self._quotient_domain(q.log_n, q.log_blowup)
         consts = self._words(q.kernel.program.consts(q.challenges, q.publics, q.claims))
-        return pub, nxt, xp.ascontiguousarray(invs), consts
+        return pub, nxt, invs, consts
+
+    def _quotient_domain(self, log_n: int, log_blowup: int) -> tuple[Any, Any]:
+        """Each blown-up point's next-row position (ntt.next_positions) and the divisor
+        inverses: the same for every segment of a size, so made once, here (built on the host
+        and uploaded, the positions alone took 2 s and 128 MB a 2^22-row segment)."""
+        f = self.arrays
+        key = ("quotient domain", log_n, log_blowup)
+        if key not in f.cache:
+            log_m = log_n + log_blowup
+            rev = f.bitrev(log_m)  # an involution: position <-> natural index
+            nxt = rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
+            invs = self._divisor_inverses(f.coset_points(log_m), log_n)
+            f.cache[key] = (nxt, self.xp.ascontiguousarray(invs))
+        return f.cache[key]
 
     def _words(self, values: Any) -> Any:
         """Small host values (Ext rows, constants) as a contiguous uint32 array here."""

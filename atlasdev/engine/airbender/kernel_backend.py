@@ -43,9 +43,9 @@ class KernelArrays(Arrays):
         n/2 down to 1), four at a time while four are left."""
         rows, n = a.shape
         key = ("montgomery-twiddles" + ("-inverse" if inverse else ""), log_n)
-        if key not in self._cache:
-            self._cache[key] = self.montgomery(self._twiddles(log_n, inverse))
-        tw = self._cache[key]
+        if key not in self.cache:
+            self.cache[key] = self.montgomery(self._twiddles(log_n, inverse))
+        tw = self.cache[key]
         fused = list(range(0, log_n - FUSED + 1, FUSED))  # groups of four, from 2^0
         single = range(len(fused) * FUSED, log_n)  # the stages left over, one at a time
         steps = [("four", lo) for lo in fused] + [("one", lo) for lo in single]

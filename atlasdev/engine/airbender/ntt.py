@@ -198,9 +198,10 @@ def next_positions(log_n: int, log_blowup: int) -> np.ndarray:
 
 
 def bitrev_indices(log_m: int) -> np.ndarray:
-    """rev[j] = j with its log_m low bits reversed."""
-    idx = np.arange(1 << log_m, dtype=np.int64)
-    rev = np.zeros_like(idx)
-    for b in range(log_m):
-        rev |= ((idx >> b) & 1) << (log_m - 1 - b)
+    """rev[j] = j with its log_m low bits reversed, by doubling: the first half of the table
+    for k + 1 bits is the table for k bits shifted left, the second half the same plus one (the
+    top bit becomes the lowest): 2m writes where reversing bit by bit made 4 log m passes."""
+    rev = np.zeros(1, dtype=np.int64)
+    for _ in range(log_m):
+        rev = np.concatenate((rev << 1, (rev << 1) | 1))
     return rev

@@ -214,6 +214,21 @@ def test_the_quotient_matches_the_cpu_on_random_matrices(backend: ArrayBackend) 
     assert np.array_equal(_host(got), want)
 
 
+def test_the_quotient_domain_is_made_once_a_size(backend: ArrayBackend) -> None:
+    """Next-row positions and divisor inverses depend on the size alone: made on the device
+    once, the CPU's values, dropped by release() (after an out-of-memory error)."""
+    from atlasdev.engine.airbender.cpu import quotient_domain
+
+    for log_n, lb in ((3, 1), (5, 2)):
+        nxt, invs = backend._quotient_domain(log_n, lb)
+        assert backend._quotient_domain(log_n, lb)[0] is nxt
+        want_nxt, want_invs = quotient_domain(log_n, lb)
+        assert np.array_equal(_host(nxt), want_nxt)
+        assert np.array_equal(_host(invs), want_invs)
+    backend.release()
+    assert backend._quotient_domain(5, 2)[0] is not nxt
+
+
 def test_deep_and_fri_folds_match_the_cpu(backend: ArrayBackend) -> None:
     rng = np.random.default_rng(12)
     log_n, lb = 4, 2

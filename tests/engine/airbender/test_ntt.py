@@ -55,6 +55,23 @@ def test_low_degree_extension_agrees_on_the_trace_domain() -> None:
     assert list(coeffs[:16]) == list(ntt.interpolate(values)[0])
 
 
+@pytest.mark.parametrize("log_m", [0, 1, 2, 5, 12])
+def test_bit_reversal_reverses_the_low_bits(log_m: int) -> None:
+    expect = [int(format(j, f"0{log_m}b")[::-1] or "0", 2) for j in range(1 << log_m)]
+    assert ntt.bitrev_indices(log_m).tolist() == expect
+
+
+@pytest.mark.parametrize(("log_n", "log_blowup"), [(0, 1), (2, 1), (3, 2), (6, 2)])
+def test_next_positions_hold_the_next_rows_point(log_n: int, log_blowup: int) -> None:
+    """Where a constraint reads the next row at a blown-up point x, it reads the value at
+    x * w_n, the point ntt.next_positions names."""
+    points = ntt.coset_points(log_n + log_blowup)
+    w_n = field.root_of_unity(log_n)
+    at = {int(x): j for j, x in enumerate(points)}
+    expect = [at[int(x) * w_n % P] for x in points]
+    assert ntt.next_positions(log_n, log_blowup).tolist() == expect
+
+
 def test_rejects_sizes_that_are_not_powers_of_two() -> None:
     with pytest.raises(ValueError, match="power of two"):
         ntt.interpolate(np.zeros((1, 12), dtype=np.uint32))
