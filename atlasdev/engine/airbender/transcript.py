@@ -14,6 +14,12 @@ from __future__ import annotations
 import hashlib
 import struct
 
+import numpy as np
+from numba import njit
+from numba import uint32 as u32
+from numba import uint64 as u64
+
+from ..zkos.blake2s import compress, init
 from . import extension
 from .extension import Ext
 from .field import P
@@ -67,12 +73,48 @@ class Transcript:
 
     def grind(self, bits: int) -> int:
         """The smallest nonce whose hash with the state has ``bits`` leading zero bits: the
-        proof of work that makes each attempt at a lucky query set cost 2^bits hashes."""
-        nonce = 0
-        while not self.check_pow(bits, nonce):
-            nonce += 1
-        return nonce
+        proof of work that makes each attempt at a lucky query set cost 2^bits hashes (about
+        65,000 for 16 bits: 0.1 s through hashlib, a few milliseconds compiled)."""
+        if not 0 <= bits <= 64:
+            raise ValueError(f"a proof of work of {bits} bits")
+        if bits == 0:
+            return 0
+        block = np.frombuffer(self._pow_message(0).ljust(64, b"\0"), dtype="<u4").astype(np.uint32)
+        start = 0
+        while (found := _first_nonce(block, bits, start, _GRIND_CHUNK)) < 0:
+            start += _GRIND_CHUNK
+        return int(found)
 
     def check_pow(self, bits: int, nonce: int) -> bool:
-        digest = hashlib.blake2s(self.state + b"pow" + struct.pack("<Q", nonce)).digest()
+        digest = hashlib.blake2s(self._pow_message(nonce)).digest()
         return int.from_bytes(digest[:8], "big") >> (64 - bits) == 0 if bits else True
+
+    def _pow_message(self, nonce: int) -> bytes:
+        return self.state + b"pow" + struct.pack("<Q", nonce)  # 43 bytes: one Blake2s block
+
+
+_POW_BYTES = 43
+_GRIND_CHUNK = 1 << 20
+
+
+@njit(cache=True, nogil=True)
+def _first_nonce(block: np.ndarray, bits: int, start: int, count: int) -> int:
+    """check_pow's search over [start, start + count) compiled: ``block`` is the message with
+    nonce 0 (state, "pow", then the nonce's 8 little-endian bytes from byte 35); -1 if none."""
+    m = block.copy()
+    h = np.empty(8, dtype=np.uint32)
+    for nonce in range(start, start + count):
+        m[8] = u32(block[8] | u32((nonce & 0xFF) << 24))  # byte 35: the nonce's first
+        m[9] = u32((nonce >> 8) & 0xFFFFFFFF)
+        m[10] = u32((nonce >> 40) & 0xFFFFFF)
+        init(h, 0)
+        compress(h, 0, m, 0, _POW_BYTES, True)
+        top = (u64(_bswap(h[0])) << u64(32)) | u64(_bswap(h[1]))  # digest[:8], big-endian
+        if top >> u64(64 - bits) == 0:
+            return nonce
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _bswap(x: int) -> int:
+    return u32(((x & 0xFF) << 24) | ((x & 0xFF00) << 8) | ((x >> 8) & 0xFF00) | (x >> 24))
