@@ -219,9 +219,12 @@ class CudaKernels(Kernels):
         return self.BLOCK * max(1, min(self.MAX_BLOCKS, -(-items // self.BLOCK)))
 
     def launch(self, kernel: str, items: int, *args: Any) -> None:
-        converted = [
-            arg if kind.endswith("*") else np.uint64(int(arg))
-            for kind, arg in _arguments(self.signatures, kernel, args)
-        ]
+        pairs = _arguments(self.signatures, kernel, args)
+        for i, (kind, arg) in enumerate(pairs):
+            # CuPy passes a one-element NumPy array by value, which the kernel would read as
+            # a pointer, and refuses larger ones with a vaguer error
+            if kind.endswith("*") and not isinstance(arg, self.xp.ndarray):
+                raise TypeError(f"{kernel}: argument {i} is a host array, not a device one")
+        converted = [arg if kind.endswith("*") else np.uint64(int(arg)) for kind, arg in pairs]
         grid = self.threads(items) // self.BLOCK
         self._function(kernel)((grid,), (self.BLOCK,), tuple(converted))

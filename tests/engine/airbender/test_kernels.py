@@ -143,6 +143,8 @@ def test_the_source_compiles_with_nvrtc_as_cupy_builds_it(arch: str) -> None:
 class _FakeCupy:
     """What CudaKernels uses of CuPy: RawModule(code, options).get_function(name)."""
 
+    ndarray = np.ndarray  # the stand-in's device arrays are NumPy's
+
     def __init__(self) -> None:
         self.calls: list[tuple] = []
         self.fetched: list[str] = []
@@ -171,6 +173,24 @@ def test_cuda_launches_size_the_grid_and_pass_u64_scalars() -> None:
     assert isinstance(args[1], np.uint64) and args[1] == 4
     with pytest.raises(TypeError, match="argument 2"):
         cuda.launch("blake2s_nodes", 4, children, 4, out.astype(np.uint64))
+
+
+def test_cuda_launches_refuse_host_arrays() -> None:
+    """CuPy would pass a one-element NumPy array by value, as if it were the pointer."""
+
+    class _DeviceArray(np.ndarray):
+        pass
+
+    fake = _FakeCupy()
+    fake.ndarray = _DeviceArray  # type: ignore[misc]
+    cuda = CudaKernels(fake)
+    children = np.zeros((8, 2), dtype=np.uint32).view(_DeviceArray)
+    host_out = np.zeros((8, 1), dtype=np.uint32)
+    with pytest.raises(TypeError, match="blake2s_nodes: argument 2 is a host array"):
+        cuda.launch("blake2s_nodes", 1, children, 1, host_out)
+    assert fake.calls == []
+    cuda.launch("blake2s_nodes", 1, children, 1, host_out.view(_DeviceArray))
+    assert len(fake.calls) == 1
 
 
 def test_cuda_programs_are_built_when_made_not_at_their_first_launch() -> None:
