@@ -61,6 +61,25 @@ def test_bit_reversal_reverses_the_low_bits(log_m: int) -> None:
     assert ntt.bitrev_indices(log_m).tolist() == expect
 
 
+@pytest.mark.parametrize("log_n", [0, 3, 7, 8, 9, 12])  # from 8 bits on, in 16 x 16 tiles
+def test_the_bit_reversed_copy_puts_each_value_at_its_reversed_index(log_n: int) -> None:
+    src = np.arange(1 << log_n, dtype=np.uint32) * 3 + 1
+    dst = np.zeros_like(src)
+    rev_mid = ntt.bitrev_indices(max(0, log_n - 8))
+    ntt._bitrev_copy(src, dst, rev_mid, ntt.bitrev_indices(4))
+    assert np.array_equal(dst[ntt.bitrev_indices(log_n)], src)
+
+
+@pytest.mark.parametrize("log_n", [8, 11])
+def test_interpolation_round_trips_at_tiled_sizes(log_n: int) -> None:
+    """Evaluating the interpolated columns on <w> itself (shift 1, no blowup) gives the values
+    back, bit-reversed."""
+    rng = np.random.default_rng(log_n)
+    values = rng.integers(0, P, size=(3, 1 << log_n), dtype=np.uint32)
+    back = ntt.evaluate_coset(ntt.interpolate(values), 0, shift=1)
+    assert np.array_equal(back, values[:, ntt.bitrev_indices(log_n)])
+
+
 @pytest.mark.parametrize(("log_n", "log_blowup"), [(0, 1), (2, 1), (3, 2), (6, 2)])
 def test_next_positions_hold_the_next_rows_point(log_n: int, log_blowup: int) -> None:
     """Where a constraint reads the next row at a blown-up point x, it reads the value at
