@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
-from numba import uint32 as u32
 from numba import uint64 as u64
 
 from . import field
@@ -137,12 +136,6 @@ def _dit(a, tw):
         length *= 2
 
 
-@njit(cache=True, nogil=True)
-def _scale(a, factors_m):
-    for i in range(u64(a.shape[0])):
-        a[i] = fmul_by(a[i], factors_m[i])
-
-
 @njit(parallel=True, cache=True, nogil=True)
 def _interpolate_columns(values, cols, rev_mid, rev_tile, tw_inv, n_inv_m):
     for c in prange(cols.shape[0]):
@@ -154,13 +147,17 @@ def _interpolate_columns(values, cols, rev_mid, rev_tile, tw_inv, n_inv_m):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _evaluate_columns(coeffs, out, shift_powers_m, tw):
+def _evaluate_columns(coeffs, out, block_factors_m, tw):
+    """Each column's blocks of n outputs: block k is its coefficients times block_factors_m[k],
+    then a DIF of size n (see coset_block_factors), one (column, block) pair per task."""
     n = coeffs.shape[1]
-    for c in prange(coeffs.shape[0]):
-        row = out[c]
-        row[:n] = coeffs[c]
-        _scale(row[:n], shift_powers_m)
-        row[n:] = u32(0)
+    blocks = block_factors_m.shape[0]
+    for task in prange(coeffs.shape[0] * blocks):
+        c, k = task // blocks, task % blocks
+        row = out[c, k * n : (k + 1) * n]
+        src, factors = coeffs[c], block_factors_m[k]
+        for i in range(u64(n)):
+            row[i] = fmul_by(src[i], factors[i])
         _dif(row, tw)
 
 
@@ -184,14 +181,35 @@ def interpolate(values: np.ndarray) -> np.ndarray:
     return cols
 
 
+_BLOCK_FACTORS: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def coset_block_factors(log_n: int, log_blowup: int, shift: int) -> np.ndarray:
+    """Row k: (shift * w_m^rev(k))^i for i < n, in Montgomery form (m = n << log_blowup, rev
+    over log_blowup bits). A DIF of size m over the coefficients padded with zeros leaves,
+    after its first log_blowup stages, block k holding c_i * (shift * w_m^rev(k))^i: the
+    coset shift * w_m^rev(k) * <w_n>, which its other stages transform on their own. So the
+    LDE scales each block once and runs size-n DIFs: no zeros written, no passes over the
+    whole 4n values for the first stages."""
+    key = (log_n, log_blowup, shift)
+    if key not in _BLOCK_FACTORS:
+        w_m = field.root_of_unity(log_n + log_blowup)
+        rows = [
+            field.powers(shift * pow(w_m, int(r), field.P) % field.P, 1 << log_n)
+            for r in bitrev_indices(log_blowup)
+        ]
+        _BLOCK_FACTORS[key] = field.montgomery(np.stack(rows))
+    return _BLOCK_FACTORS[key]
+
+
 def evaluate_coset(coeffs: np.ndarray, log_blowup: int, shift: int = field.GENERATOR) -> np.ndarray:
     """Values of the columns' polynomials on shift * <w_m>, m = n << log_blowup, bit-reversed."""
     coeffs = np.ascontiguousarray(coeffs, dtype=np.uint32)
     n = coeffs.shape[1]
-    log_m = _log2(n) + log_blowup
-    out = np.empty((coeffs.shape[0], 1 << log_m), dtype=np.uint32)
-    shift_powers = field.montgomery(field.powers(shift, n))
-    _evaluate_columns(coeffs, out, shift_powers, stage_twiddles(log_m))
+    log_n = _log2(n)
+    out = np.empty((coeffs.shape[0], n << log_blowup), dtype=np.uint32)
+    factors = coset_block_factors(log_n, log_blowup, shift % field.P)
+    _evaluate_columns(coeffs, out, factors, stage_twiddles(log_n))
     return out
 
 

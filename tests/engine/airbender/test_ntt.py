@@ -80,6 +80,30 @@ def test_interpolation_round_trips_at_tiled_sizes(log_n: int) -> None:
     assert np.array_equal(back, values[:, ntt.bitrev_indices(log_n)])
 
 
+def _padded_dif(coeffs: np.ndarray, log_blowup: int, shift: int) -> np.ndarray:
+    """The LDE by its definition as the prover first computed it: coefficients times shift^i,
+    zeros up to m, one DIF of size m (natural order in, bit-reversed out)."""
+    n = coeffs.shape[1]
+    m = n << log_blowup
+    out = np.zeros((coeffs.shape[0], m), dtype=np.uint32)
+    out[:, :n] = field.vmul(coeffs, field.powers(shift, n))
+    tw = ntt.stage_twiddles(m.bit_length() - 1)
+    for row in out:
+        ntt._dif(row, tw)
+    return out
+
+
+@pytest.mark.parametrize(("log_n", "log_blowup"), [(0, 2), (1, 1), (8, 1), (9, 2), (10, 3)])
+def test_the_lde_by_blocks_is_the_padded_dif(log_n: int, log_blowup: int) -> None:
+    """evaluate_coset starts each of the 2^log_blowup blocks on its own coset instead of running
+    the first stages over zeros: the same values."""
+    rng = np.random.default_rng(log_n)
+    coeffs = rng.integers(0, P, size=(3, 1 << log_n), dtype=np.uint32)
+    for shift in (field.GENERATOR, 1, P - 1):
+        want = _padded_dif(coeffs, log_blowup, shift)
+        assert np.array_equal(ntt.evaluate_coset(coeffs, log_blowup, shift), want)
+
+
 @pytest.mark.parametrize(("log_n", "log_blowup"), [(0, 1), (2, 1), (3, 2), (6, 2)])
 def test_next_positions_hold_the_next_rows_point(log_n: int, log_blowup: int) -> None:
     """Where a constraint reads the next row at a blown-up point x, it reads the value at
