@@ -45,6 +45,18 @@ class QuotientInputs:
     publics: list[int]
     claims: list[Ext]
     alpha_powers: np.ndarray  # one per constraint (4 words each)
+    # the quotient's values are wanted at the first 2^log_points (bit-reversed) positions of
+    # the blown-up coset: the coset g <w_e>, e = 2^log_points, enough points for a quotient of
+    # degree below air.quotient_chunks * n (quotient_points)
+    log_points: int
+
+
+def quotient_points(log_n: int, chunks: int) -> int:
+    """log e for a quotient of degree below chunks * n: e = n rounded up to a power of two
+    times chunks. The blown-up coset's first e bit-reversed positions are the coset g <w_e>, and
+    a point's next row (x w_n) lies in it too, so the constraints are evaluated there alone:
+    half of the blown-up coset for degree-3 constraints (blowup 4), where all of it was."""
+    return log_n + max(0, chunks - 1).bit_length()
 
 
 class Matrix(ABC):

@@ -96,6 +96,7 @@ class CpuBackend(Backend):
             q.claims,
             q.alpha_powers,
             inverses,
+            1 << q.log_points,
         )
 
     def commit_quotient(
@@ -178,11 +179,12 @@ def divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:
 
 
 def quotient_chunks(q_values: np.ndarray, log_n: int, log_blowup: int, chunks: int) -> np.ndarray:
-    """Coefficients of Q = sum_c x^(c n) Q_c, one base column per (chunk, component)."""
-    log_m = log_n + log_blowup
-    natural = q_values[:, ntt.bitrev_indices(log_m)]
+    """Coefficients of Q = sum_c x^(c n) Q_c, one base column per (chunk, component), from Q's
+    values on the coset g <w_e> in bit-reversed order (e: their count, at most n << log_blowup)."""
+    log_e = q_values.shape[1].bit_length() - 1
+    natural = q_values[:, ntt.bitrev_indices(log_e)]
     coeffs = ntt.interpolate(natural)  # of Q(g y): coefficient i carries g^i
-    unshift = F.powers(F.inv(F.GENERATOR), 1 << log_m)
+    unshift = F.powers(F.inv(F.GENERATOR), 1 << log_e)
     coeffs = np.stack([F.vmul(c, unshift) for c in coeffs])
     n = 1 << log_n
     if np.any(coeffs[:, chunks * n :]):

@@ -298,8 +298,10 @@ class QuotientKernel:
         claims: list[Any],
         alpha: np.ndarray,
         invs: np.ndarray,
+        points: int,
     ) -> np.ndarray:
-        out = np.empty((4, main.shape[1]), dtype=np.uint32)
+        """The quotient at the first ``points`` positions of the matrices' domain."""
+        out = np.empty((4, points), dtype=np.uint32)
         consts = self.program.consts(challenges, publics, claims)
         n_regs = max(1, self.program.n_regs)
         nxt = nxt.astype(np.int64)

@@ -451,7 +451,7 @@ class ArrayBackend(Backend):
         assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
         assert isinstance(aux, ArrayMatrix)
         xp, f = self.xp, self.arrays
-        m = 1 << (q.log_n + q.log_blowup)
+        m = 1 << q.log_points  # the first m positions of the blown-up coset
         pub, nxt, invs, consts = self._quotient_inputs(q)
         alpha = [tuple(int(v) for v in row) for row in q.alpha_powers]
         code = [tuple(int(v) for v in row) for row in q.kernel.code]
@@ -562,9 +562,9 @@ class ArrayBackend(Backend):
         self, q_values: Any, log_n: int, log_blowup: int, chunks: int
     ) -> ArrayMatrix:
         f, xp = self.arrays, self.xp
-        log_m = log_n + log_blowup
-        coeffs = f.interpolate(q_values[:, f.bitrev(log_m)])  # of Q(g y)
-        coeffs = f.mul(coeffs, f.powers(F.inv(F.GENERATOR), 1 << log_m)[None, :])
+        log_e = int(q_values.shape[1]).bit_length() - 1  # values on g <w_e> (cpu.quotient_chunks)
+        coeffs = f.interpolate(q_values[:, f.bitrev(log_e)])  # of Q(g y)
+        coeffs = f.mul(coeffs, f.powers(F.inv(F.GENERATOR), 1 << log_e)[None, :])
         n = 1 << log_n
         if bool(xp.any(coeffs[:, chunks * n :])):
             raise UnsatisfiedConstraints("the trace does not satisfy the constraints")

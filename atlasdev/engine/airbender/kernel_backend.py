@@ -161,12 +161,13 @@ class KernelBackend(ArrayBackend):
         assert isinstance(aux, ArrayMatrix)
         kernels = self._program(straight_line.quotient_source, q.kernel.code)
         m = 1 << (q.log_n + q.log_blowup)
+        points = 1 << q.log_points  # the first of the m positions
         pub, nxt, invs, consts = self._quotient_inputs(q)
-        out = self.xp.empty((4, m), dtype=self.xp.uint32)
+        out = self.xp.empty((4, points), dtype=self.xp.uint32)
         alpha = self._words(q.alpha_powers)
         kernels.launch(
-            straight_line.QUOTIENT, m, pre.lde, main.lde, aux.lde, pub, nxt, consts, alpha,
-            self.arrays.montgomery(alpha), invs, m, out,
+            straight_line.QUOTIENT, points, pre.lde, main.lde, aux.lde, pub, nxt, consts, alpha,
+            self.arrays.montgomery(alpha), invs, m, points, out,
         )  # fmt: skip
         return out
 

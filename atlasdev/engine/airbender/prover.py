@@ -6,14 +6,16 @@ commit the main trace's low-degree extension (every segment's, for a proof in se
 the LogUp challenges; then per segment, on a fork of the transcript: commit the auxiliary
 columns and declare their claims (the LogUp sums, which must add up to zero); draw alpha and
 evaluate the random combination of all constraints, divided by their vanishing polynomials, on
-the blown-up domain (the quotient, split into chunks of degree < n);
+as much of the blown-up domain as the quotient's degree needs (backend.quotient_points: half of
+it for degree-3 constraints), and interpolate it (the quotient, split into chunks of degree < n);
 commit it; draw the out-of-domain point zeta and send every column's value at zeta (and at
 zeta * w for the trace); draw gamma and build the DEEP composition, whose low degree FRI proves;
 finally open every committed matrix at FRI's query positions.
 
-A trace that violates a constraint cannot be proven: its quotient is not a polynomial of the
-bound degree, and the prover stops with `UnsatisfiedConstraints` rather than emit a proof that
-would fail.
+A trace that violates a constraint cannot be proven: the interpolated quotient disagrees with
+the constraints at zeta (or, evaluated on more points than its degree needs, is not a
+polynomial of the bound degree), and the prover stops with `UnsatisfiedConstraints` there, as
+the verifier's check would, rather than emit a proof that would fail.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from . import extension as ext
-from . import field, fri
+from . import field, fri, verifier
 from .air import Air
-from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
+from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints, quotient_points
 from .cpu import CPU
 from .evaluation import QuotientKernel
 from .extension import Ext
@@ -226,6 +228,7 @@ def _prove_segment(
         publics,
         claims,
         ext.powers(alpha, len(air.constraints)),
+        quotient_points(log_n, air.quotient_chunks),
     )
     q_values = backend.quotient(pre, main, aux, inputs)
     clock.lap("quotient evaluation")
@@ -241,6 +244,12 @@ def _prove_segment(
     ood_current = [v for mat in matrices for v in backend.evaluate_at(mat, zeta)]
     ood_next = [v for mat in trace for v in backend.evaluate_at(mat, zeta_next)]
     t.absorb_words(b"ood", [c for e in ood_current + ood_next for c in e])
+    try:  # the quotient was interpolated from just enough points to be a polynomial anyway
+        verifier.check_constraints_at(
+            air, ood_current, ood_next, claims, challenges, publics, alpha, zeta, log_n
+        )
+    except verifier.InvalidProof:
+        raise UnsatisfiedConstraints("the trace does not satisfy the constraints") from None
     clock.lap("out-of-domain values")
 
     gamma = t.challenge_ext()

@@ -131,14 +131,14 @@ def quotient_source(code: np.ndarray) -> str:
         + f"""
 KERNEL void {QUOTIENT}(const u32* pre, const u32* main_, const u32* aux, const u32* pub,
                        const i64* nxt, const u32* consts, const u32* alpha,
-                       const u32* alpha_m, const u32* invs, u64 m, u32* out) {{
-    for (u64 j = FIRST; j < m; j += STRIDE) {{
+                       const u32* alpha_m, const u32* invs, u64 m, u64 points, u32* out) {{
+    for (u64 j = FIRST; j < points; j += STRIDE) {{
         Ext acc[4];
         for (int g = 0; g < 4; g++) acc[g] = ext4(0u, 0u, 0u, 0u);
         quotient_point(pre, main_, aux, pub, consts, alpha, alpha_m, m, j, (u64)nxt[j], acc);
         Ext q = ext4(0u, 0u, 0u, 0u);
         for (int g = 0; g < 4; g++) q = eadd(q, escale(acc[g], invs[g * m + j]));
-        estore(out, m, j, q);
+        estore(out, points, j, q);
     }}
 }}
 """

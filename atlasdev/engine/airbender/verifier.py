@@ -105,7 +105,10 @@ def _verify_segment(
     t.absorb_words(b"ood", [c for e in proof.ood_current + proof.ood_next for c in e])
     gamma = t.challenge_ext()
 
-    _check_constraints(air, proof, challenges, publics, alpha, zeta, widths, log_n)
+    check_constraints_at(
+        air, proof.ood_current, proof.ood_next, proof.claims, challenges, publics, alpha, zeta,
+        log_n,
+    )  # fmt: skip
 
     try:
         betas, positions = fri.replay(proof.fri, log_n, log_m, params.fri, t)
@@ -140,23 +143,26 @@ def _verify_segment(
         raise InvalidProof(str(e)) from None
 
 
-def _check_constraints(
+def check_constraints_at(
     air: Air,
-    proof: StarkProof,
+    ood_current: list[Ext],
+    ood_next: list[Ext],
+    claims: list[Ext],
     challenges: list[Ext],
     publics: list[int],
     alpha: Ext,
     zeta: Ext,
-    widths: list[int],
     log_n: int,
 ) -> None:
-    """sum_i alpha^i C_i(zeta) / Z_i(zeta) must equal the quotient's value at zeta."""
+    """sum_i alpha^i C_i(zeta) / Z_i(zeta) must equal the quotient's value at zeta, from the
+    columns' values at zeta and zeta w (the prover checks its own proof with it too)."""
     n = 1 << log_n
     z_h = ext.esub(ext.epow(zeta, n), ext.ONE)
     if z_h == ext.ZERO:
         raise InvalidProof("the out-of-domain point fell on the trace domain")
-    cur, nxt = proof.ood_current, proof.ood_next
-    a, b, c = widths[0], widths[0] + widths[1], widths[0] + widths[1] + widths[2]
+    cur, nxt = ood_current, ood_next
+    a, b = air.n_pre, air.n_pre + air.n_main
+    c = b + 4 * air.n_aux
     point = Point(
         pre=cur[:a],
         pre_next=nxt[:a],
@@ -167,7 +173,7 @@ def _check_constraints(
         challenges=challenges,
         publics=publics,
         pubcols=_public_columns_at(air, publics, zeta, log_n),
-        claims=proof.claims,
+        claims=claims,
     )
     values = evaluate([con.expr for con in air.constraints], point)
     w_last = field.inv(field.root_of_unity(log_n))

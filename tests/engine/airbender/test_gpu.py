@@ -208,10 +208,17 @@ def test_the_quotient_matches_the_cpu_on_random_matrices(backend: ArrayBackend) 
     chal = [tuple(int(v) for v in _random(rng, 4)) for _ in range(2)]
     alpha = ext.powers(tuple(int(v) for v in _random(rng, 4)), len(mix.constraints))
     publics = [int(_random(rng, 1)[0])]
-    inputs = QuotientInputs(kernel, pubcols, log_n, lb, chal, publics, chal[:1], alpha)  # type: ignore[arg-type]
-    want = CPU.quotient(*cpu_mats, inputs)
-    got = backend.quotient(backend.adopt(cpu_mats[0]), *mine[1:], inputs)
-    assert np.array_equal(_host(got), want)
+    wants = {}
+    for log_points in (log_n + lb, log_n + 1):  # the whole blown-up coset, its first half
+        inputs = QuotientInputs(
+            kernel, pubcols, log_n, lb, chal, publics, chal[:1], alpha, log_points
+        )  # type: ignore[arg-type]
+        wants[log_points] = want = CPU.quotient(*cpu_mats, inputs)
+        assert want.shape == (4, 1 << log_points)
+        got = backend.quotient(backend.adopt(cpu_mats[0]), *mine[1:], inputs)
+        assert np.array_equal(_host(got), want)
+    half = wants[log_n + 1]  # the same values as the first half of the whole
+    assert np.array_equal(half, wants[log_n + lb][:, : half.shape[1]])
 
 
 def test_the_quotient_domain_is_made_once_a_size(backend: ArrayBackend) -> None:
