@@ -52,8 +52,8 @@ class QuotientInputs:
 
 
 def quotient_points(log_n: int, chunks: int) -> int:
-    """log e for a quotient of degree below chunks * n: e = n rounded up to a power of two
-    times chunks. The blown-up coset's first e bit-reversed positions are the coset g <w_e>, and
+    """log e for a quotient of degree below chunks * n: e = n times chunks rounded up to a power
+    of two. The blown-up coset's first e bit-reversed positions are the coset g <w_e>, and
     a point's next row (x w_n) lies in it too, so the constraints are evaluated there alone:
     half of the blown-up coset for degree-3 constraints (blowup 4), where all of it was."""
     return log_n + max(0, chunks - 1).bit_length()
@@ -129,9 +129,11 @@ class Backend(ABC):
 
     @abstractmethod
     def commit_quotient(self, q_values: Any, log_n: int, log_blowup: int, chunks: int) -> Matrix:
-        """Split the quotient (its values on the blown-up coset, from `quotient`) into
+        """Split the quotient (its values on the coset g <w_e>, from `quotient`) into
         ``chunks`` polynomials of degree < n and commit to them; raise
-        `UnsatisfiedConstraints` if it is not of that degree."""
+        `UnsatisfiedConstraints` if it is not of that degree (which e values can show only
+        when e > chunks n: `quotient_points` makes them equal for a power-of-two count, and the
+        prover checks the trace at zeta)."""
 
     @abstractmethod
     def quotient(
@@ -141,8 +143,9 @@ class Backend(ABC):
         aux: Matrix,
         q: QuotientInputs,
     ) -> Any:
-        """The alpha-combination of every constraint over its vanishing polynomial, on the
-        blown-up coset (bit-reversed order); kept by the backend for `commit_quotient`."""
+        """The alpha-combination of every constraint over its vanishing polynomial at the
+        first 2^q.log_points positions of the blown-up coset (bit-reversed order: the coset
+        g <w_e>); kept by the backend for `commit_quotient`."""
 
     @abstractmethod
     def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:

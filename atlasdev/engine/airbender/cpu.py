@@ -84,7 +84,7 @@ class CpuBackend(Backend):
     ) -> np.ndarray:
         assert isinstance(pre, CpuMatrix) and isinstance(main, CpuMatrix)
         assert isinstance(aux, CpuMatrix)
-        next_rows, inverses = quotient_domain(q.log_n, q.log_blowup)
+        next_rows, inverses = quotient_domain(q.log_n, q.log_blowup, q.log_points)
         return q.kernel(
             pre.lde,
             main.lde,
@@ -102,9 +102,7 @@ class CpuBackend(Backend):
     def commit_quotient(
         self, q_values: np.ndarray, log_n: int, log_blowup: int, chunks: int
     ) -> CpuMatrix:
-        return CpuMatrix.from_coeffs(
-            quotient_chunks(q_values, log_n, log_blowup, chunks), log_blowup
-        )
+        return CpuMatrix.from_coeffs(quotient_chunks(q_values, log_n, chunks), log_blowup)
 
     def evaluate_at(self, matrix: Matrix, x: Ext) -> list[Ext]:
         assert isinstance(matrix, CpuMatrix)
@@ -149,12 +147,14 @@ CPU = CpuBackend()
 
 
 @functools.lru_cache(maxsize=2)
-def quotient_domain(log_n: int, log_blowup: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each blown-up point's next-row position and the divisor inverses: the same for every
-    segment of a size (0.2 s to make for a 2^18-row segment), so made once for the last two
-    sizes. Shared: read, never written."""
-    points = ntt.coset_points(log_n + log_blowup)
-    return ntt.next_positions(log_n, log_blowup), divisor_inverses(points, log_n)
+def quotient_domain(log_n: int, log_blowup: int, log_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The next-row position and the divisor inverses of the quotient's points (the first
+    2^log_points of the blown-up coset, which are the coset g <w_e>): the same for every
+    segment of a size (0.1 - 0.2 s to make for a 2^18-row segment), so made once for the last
+    two sizes. Shared: read, never written."""
+    e = 1 << log_points
+    nxt = np.ascontiguousarray(ntt.next_positions(log_n, log_blowup)[:e])
+    return nxt, divisor_inverses(ntt.coset_points(log_points), log_n)
 
 
 def divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:
@@ -178,9 +178,9 @@ def divisor_inverses(points: np.ndarray, log_n: int) -> np.ndarray:
     return out
 
 
-def quotient_chunks(q_values: np.ndarray, log_n: int, log_blowup: int, chunks: int) -> np.ndarray:
+def quotient_chunks(q_values: np.ndarray, log_n: int, chunks: int) -> np.ndarray:
     """Coefficients of Q = sum_c x^(c n) Q_c, one base column per (chunk, component), from Q's
-    values on the coset g <w_e> in bit-reversed order (e: their count, at most n << log_blowup)."""
+    values on the coset g <w_e> in bit-reversed order (e: their count)."""
     log_e = q_values.shape[1].bit_length() - 1
     natural = q_values[:, ntt.bitrev_indices(log_e)]
     coeffs = ntt.interpolate(natural)  # of Q(g y): coefficient i carries g^i

@@ -9,7 +9,6 @@ its memory sets the GPU prover's segment size.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import os
 from dataclasses import dataclass
@@ -57,14 +56,13 @@ def probe(module: str = "cupy") -> Probe:
             return Probe(None, "CuPy finds no CUDA device")
         props = runtime.getDeviceProperties(0)
         name = props["name"]
-        gpu = Gpu(
+        card = (
             name.decode() if isinstance(name, bytes) else str(name),
             int(props["totalGlobalMem"]),
             f"{props['major']}.{props['minor']}",
             _version(int(runtime.runtimeGetVersion())),
             _version(int(runtime.driverGetVersion())),
             str(getattr(cupy, "__version__", "?")),
-            "",
         )
     except Exception as exc:  # no driver, no device, a driver too old for the runtime
         return Probe(None, f"no usable CUDA device: {_one_line(exc)}")
@@ -73,10 +71,10 @@ def probe(module: str = "cupy") -> Probe:
     except Exception as exc:
         return Probe(
             None,
-            f"CuPy finds {gpu.name} but not NVRTC, CUDA's runtime compiler that builds the "
+            f"CuPy finds {card[0]} but not NVRTC, CUDA's runtime compiler that builds the "
             f"prover's kernels (pip install 'atlasdev[gpu]' adds it): {_one_line(exc)}",
         )
-    return Probe(dataclasses.replace(gpu, nvrtc=f"{major}.{minor}"), "")
+    return Probe(Gpu(*card, f"{major}.{minor}"), "")
 
 
 # The GPU backend's arrays per trace row at their peak (main, auxiliary and quotient matrices'

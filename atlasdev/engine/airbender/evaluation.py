@@ -276,7 +276,8 @@ def _rows(code, n_regs, pre, main, aux, consts, out):
 
 
 class QuotientKernel:
-    """sum_i alpha^i C_i(x) / Z_i(x) at every point of the blown-up domain."""
+    """sum_i alpha^i C_i(x) / Z_i(x) at the first points of the blown-up domain (as many as the
+    quotient's degree needs: backend.quotient_points)."""
 
     def __init__(self, constraints: list[air.Constraint]) -> None:
         def accumulate(i: int, register: int, is_ext: bool) -> tuple[int, int, int, int]:
@@ -300,7 +301,12 @@ class QuotientKernel:
         invs: np.ndarray,
         points: int,
     ) -> np.ndarray:
-        """The quotient at the first ``points`` positions of the matrices' domain."""
+        """The quotient at the first ``points`` positions of the matrices' domain (``nxt`` and
+        ``invs`` cover at least those)."""
+        if not points <= min(main.shape[1], nxt.shape[0], invs.shape[1]):
+            raise ValueError(
+                f"{points} quotient points beyond the inputs' domain"
+            )  # numba: no bounds checks
         out = np.empty((4, points), dtype=np.uint32)
         consts = self.program.consts(challenges, publics, claims)
         n_regs = max(1, self.program.n_regs)

@@ -451,14 +451,14 @@ class ArrayBackend(Backend):
         assert isinstance(pre, ArrayMatrix) and isinstance(main, ArrayMatrix)
         assert isinstance(aux, ArrayMatrix)
         xp, f = self.xp, self.arrays
-        m = 1 << q.log_points  # the first m positions of the blown-up coset
+        points = 1 << q.log_points  # the first positions of the blown-up coset
         pub, nxt, invs, consts = self._quotient_inputs(q)
         alpha = [tuple(int(v) for v in row) for row in q.alpha_powers]
         code = [tuple(int(v) for v in row) for row in q.kernel.code]
         sources = {LOAD_PRE: pre.lde, LOAD_MAIN: main.lde, LOAD_PUB: pub}
-        out = xp.empty((4, m), dtype=xp.uint32)
-        for lo in range(0, m, CHUNK):
-            hi = min(m, lo + CHUNK)
+        out = xp.empty((4, points), dtype=xp.uint32)
+        for lo in range(0, points, CHUNK):
+            hi = min(points, lo + CHUNK)
             rows = (slice(lo, hi), nxt[lo:hi])  # this point's row, the next row's
             regs: dict[int, Any] = {}
             acc = [xp.zeros((4, hi - lo), dtype=xp.uint32) for _ in range(4)]
@@ -491,21 +491,23 @@ class ArrayBackend(Backend):
         pub = f.evaluate_coset(
             f.interpolate(xp.asarray(q.public_columns, dtype=xp.uint32)), q.log_blowup
         )
-        nxt, invs = self._quotient_domain(q.log_n, q.log_blowup)
+        nxt, invs = self._quotient_domain(q.log_n, q.log_blowup, q.log_points)
         consts = self._words(q.kernel.program.consts(q.challenges, q.publics, q.claims))
         return pub, nxt, invs, consts
 
-    def _quotient_domain(self, log_n: int, log_blowup: int) -> tuple[Any, Any]:
-        """Each blown-up point's next-row position (ntt.next_positions) and the divisor
-        inverses: the same for every segment of a size, so made once, here (built on the host
-        and uploaded, the positions alone took 2 s and 128 MB a 2^22-row segment)."""
+    def _quotient_domain(self, log_n: int, log_blowup: int, log_points: int) -> tuple[Any, Any]:
+        """The quotient's points' next-row positions (ntt.next_positions) and divisor inverses
+        (cpu.quotient_domain): the same for every segment of a size, so made once, here (built
+        on the host and uploaded, the positions alone took 2 s and 128 MB a 2^22-row segment).
+        24 bytes a point stay on the device for each size met."""
         f = self.arrays
-        key = ("quotient domain", log_n, log_blowup)
+        key = ("quotient domain", log_n, log_blowup, log_points)
         if key not in f.cache:
             log_m = log_n + log_blowup
             rev = f.bitrev(log_m)  # an involution: position <-> natural index
-            nxt = rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
-            invs = self._divisor_inverses(f.coset_points(log_m), log_n)
+            first = rev[: 1 << log_points]
+            nxt = self.xp.ascontiguousarray(rev[(first + (1 << log_blowup)) & ((1 << log_m) - 1)])
+            invs = self._divisor_inverses(f.coset_points(log_points), log_n)
             f.cache[key] = (nxt, self.xp.ascontiguousarray(invs))
         return f.cache[key]
 

@@ -10,7 +10,8 @@ Conventions, used by every stage of the prover (and by a GPU backend, which must
   one in the same order on the squared coset.
 
 Columns are the rows of a 2-D u32 array (one column contiguous in memory); the transforms run
-one column per thread with numba's prange, so both cores work whenever there are two columns.
+one column (the LDE: one block of a column, see `coset_block_factors`) per task with numba's
+prange, so both cores work whenever there are two.
 Each stage's twiddles lie contiguous and in Montgomery form (`stage_twiddles`), so a
 butterfly's multiply is 32-bit arithmetic and LLVM vectorizes the stages: about 0.4-0.5 ns a
 butterfly on this machine's AVX-512, where `% P` on 64 bits kept it scalar at about 3 ns.

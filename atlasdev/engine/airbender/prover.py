@@ -249,7 +249,10 @@ def _prove_segment(
             air, ood_current, ood_next, claims, challenges, publics, alpha, zeta, log_n
         )
     except verifier.InvalidProof:
-        raise UnsatisfiedConstraints("the trace does not satisfy the constraints") from None
+        raise UnsatisfiedConstraints(
+            "the trace does not satisfy the constraints (they disagree with the quotient at the "
+            "out-of-domain point)"
+        ) from None
     clock.lap("out-of-domain values")
 
     gamma = t.challenge_ext()

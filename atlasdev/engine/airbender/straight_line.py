@@ -137,7 +137,7 @@ KERNEL void {QUOTIENT}(const u32* pre, const u32* main_, const u32* aux, const u
         for (int g = 0; g < 4; g++) acc[g] = ext4(0u, 0u, 0u, 0u);
         quotient_point(pre, main_, aux, pub, consts, alpha, alpha_m, m, j, (u64)nxt[j], acc);
         Ext q = ext4(0u, 0u, 0u, 0u);
-        for (int g = 0; g < 4; g++) q = eadd(q, escale(acc[g], invs[g * m + j]));
+        for (int g = 0; g < 4; g++) q = eadd(q, escale(acc[g], invs[g * points + j]));
         estore(out, points, j, q);
     }}
 }}

@@ -4,6 +4,7 @@ inputs, in four flavours: the array code with NumPy, the CUDA kernels built for 
 hand the array code with CuPy and the kernels on the device (those cases skip with the reason
 otherwise)."""
 
+import dataclasses
 import hashlib
 import struct
 
@@ -12,7 +13,11 @@ import pytest
 
 from atlasdev.engine.airbender import air, field, fri, lookup, merkle, ntt
 from atlasdev.engine.airbender import extension as ext
-from atlasdev.engine.airbender.backend import QuotientInputs
+from atlasdev.engine.airbender.backend import (
+    QuotientInputs,
+    UnsatisfiedConstraints,
+    quotient_points,
+)
 from atlasdev.engine.airbender.cpu import CPU, evaluate_at
 from atlasdev.engine.airbender.device import probe
 from atlasdev.engine.airbender.gpu import ArrayBackend, merkle_tree
@@ -209,7 +214,8 @@ def test_the_quotient_matches_the_cpu_on_random_matrices(backend: ArrayBackend) 
     alpha = ext.powers(tuple(int(v) for v in _random(rng, 4)), len(mix.constraints))
     publics = [int(_random(rng, 1)[0])]
     wants = {}
-    for log_points in (log_n + lb, log_n + 1):  # the whole blown-up coset, its first half
+    # the whole blown-up coset, and its first half: what degree-3 constraints need
+    for log_points in (log_n + lb, quotient_points(log_n, 2)):
         inputs = QuotientInputs(
             kernel, pubcols, log_n, lb, chal, publics, chal[:1], alpha, log_points
         )  # type: ignore[arg-type]
@@ -219,6 +225,21 @@ def test_the_quotient_matches_the_cpu_on_random_matrices(backend: ArrayBackend) 
         assert np.array_equal(_host(got), want)
     half = wants[log_n + 1]  # the same values as the first half of the whole
     assert np.array_equal(half, wants[log_n + lb][:, : half.shape[1]])
+    beyond = dataclasses.replace(inputs, log_points=log_n + lb + 1)  # numba checks no bounds
+    with pytest.raises(ValueError, match="beyond the inputs' domain"):
+        CPU.quotient(*cpu_mats, beyond)
+
+
+def test_a_quotient_of_too_high_a_degree_is_refused(backend: ArrayBackend) -> None:
+    """Values on more points than the quotient's degree needs must be a polynomial's of that
+    degree: random ones on the whole blown-up coset are not."""
+    rng = np.random.default_rng(13)
+    log_n, lb = 4, 2
+    values = _random(rng, 4, 1 << (log_n + lb))
+    with pytest.raises(UnsatisfiedConstraints):
+        CPU.commit_quotient(values, log_n, lb, 2)
+    with pytest.raises(UnsatisfiedConstraints):
+        backend.commit_quotient(backend.xp.asarray(values), log_n, lb, 2)
 
 
 def test_the_quotient_domain_is_made_once_a_size(backend: ArrayBackend) -> None:
@@ -226,14 +247,15 @@ def test_the_quotient_domain_is_made_once_a_size(backend: ArrayBackend) -> None:
     once, the CPU's values, dropped by release() (after an out-of-memory error)."""
     from atlasdev.engine.airbender.cpu import quotient_domain
 
-    for log_n, lb in ((3, 1), (5, 2)):
-        nxt, invs = backend._quotient_domain(log_n, lb)
-        assert backend._quotient_domain(log_n, lb)[0] is nxt
-        want_nxt, want_invs = quotient_domain(log_n, lb)
+    for log_n, lb, log_points in ((3, 1, 4), (5, 2, 6), (5, 2, 7)):
+        nxt, invs = backend._quotient_domain(log_n, lb, log_points)
+        assert backend._quotient_domain(log_n, lb, log_points)[0] is nxt
+        want_nxt, want_invs = quotient_domain(log_n, lb, log_points)
+        assert want_nxt.shape == (1 << log_points,) and want_invs.shape == (4, 1 << log_points)
         assert np.array_equal(_host(nxt), want_nxt)
         assert np.array_equal(_host(invs), want_invs)
     backend.release()
-    assert backend._quotient_domain(5, 2)[0] is not nxt
+    assert backend._quotient_domain(5, 2, 7)[0] is not nxt
 
 
 def test_deep_and_fri_folds_match_the_cpu(backend: ArrayBackend) -> None:

@@ -344,7 +344,7 @@ def test_the_run_must_reach_its_exit() -> None:
 
 
 def test_the_prover_refuses_false_traces() -> None:
-    # a wrong ALU result (a broken constraint): the quotient is no polynomial of the bound degree
+    # a wrong ALU result (a broken constraint): the quotient disagrees with it at zeta
     _, pk, aux, _ = machine()
     with pytest.raises(prover.UnsatisfiedConstraints):
         prover.prove(pk, _bump("d0", _row_of(Op.ADD)), witness().publics, aux)

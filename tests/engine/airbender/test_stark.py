@@ -12,6 +12,7 @@ import pytest
 
 from atlasdev.engine.airbender import air as A
 from atlasdev.engine.airbender import prover, verifier
+from atlasdev.engine.airbender.backend import quotient_points
 from atlasdev.engine.airbender.field import P
 from atlasdev.engine.airbender.proof import MalformedProof, StarkProof
 from atlasdev.engine.airbender.stark import StarkParams
@@ -127,7 +128,8 @@ def test_a_false_trace_cannot_be_proven() -> None:
     _, pk, k = setup()
     t = trace(k)
     t[1, 17] = (t[1, 17] + 1) % P
-    with pytest.raises(prover.UnsatisfiedConstraints):
+    # the quotient, interpolated from just enough points, is caught at zeta
+    with pytest.raises(prover.UnsatisfiedConstraints, match="out-of-domain point"):
         prover.prove(pk, t, [1, 1, int(t[1, -1]), int(t[0, 5])])
 
 
@@ -286,3 +288,11 @@ def test_malformed_bytes_are_rejected_with_a_reason() -> None:
     unreduced = data[:offset] + P.to_bytes(4, "little") + data[offset + 4 :]
     with pytest.raises(MalformedProof, match="not reduced"):
         verifier.verify(fib, pk.vk, publics, unreduced)
+
+
+@pytest.mark.parametrize(("chunks", "points"), [(1, 1), (2, 2), (3, 4), (4, 4)])
+def test_the_quotient_is_evaluated_on_enough_points_for_its_degree(
+    chunks: int, points: int
+) -> None:
+    """A quotient of degree below chunks * n needs that many values, on a power-of-two coset."""
+    assert quotient_points(10, chunks) == 10 + points.bit_length() - 1
