@@ -152,8 +152,8 @@ def quotient_domain(log_n: int, log_blowup: int, log_points: int) -> tuple[np.nd
     2^log_points of the blown-up coset, which are the coset g <w_e>): the same for every
     segment of a size (0.1 - 0.2 s to make for a 2^18-row segment), so made once for the last
     two sizes. Shared: read, never written."""
-    e = 1 << log_points
-    nxt = np.ascontiguousarray(ntt.next_positions(log_n, log_blowup)[:e])
+    rev = ntt.bitrev_indices(log_n + log_blowup)
+    nxt = ntt.next_rows(rev, log_blowup, 1 << log_points)
     return nxt, divisor_inverses(ntt.coset_points(log_points), log_n)
 
 

@@ -303,10 +303,8 @@ class QuotientKernel:
     ) -> np.ndarray:
         """The quotient at the first ``points`` positions of the matrices' domain (``nxt`` and
         ``invs`` cover at least those)."""
-        if not points <= min(main.shape[1], nxt.shape[0], invs.shape[1]):
-            raise ValueError(
-                f"{points} quotient points beyond the inputs' domain"
-            )  # numba: no bounds checks
+        if not points <= min(main.shape[1], nxt.shape[0], invs.shape[1]):  # numba checks none
+            raise ValueError(f"{points} quotient points beyond the inputs' domain")
         out = np.empty((4, points), dtype=np.uint32)
         consts = self.program.consts(challenges, publics, claims)
         n_regs = max(1, self.program.n_regs)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..zkos.blake2s import IV, PARAM0, SIGMA
-from . import device, fri
+from . import device, fri, ntt
 from . import field as F
 from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
 from .cpu import CpuMatrix
@@ -183,14 +183,11 @@ class Arrays:
         return self.cache[key]
 
     def bitrev(self, log_n: int) -> Any:
-        """rev[j] = j with its log_n low bits reversed (ntt.bitrev_indices), made once a size."""
+        """rev[j] = j with its log_n low bits reversed (ntt.bitrev_indices), uploaded once a
+        size."""
         key = ("bitrev", log_n)
         if key not in self.cache:
-            idx = self.xp.arange(1 << log_n, dtype=self.xp.int64)
-            rev = self.xp.zeros_like(idx)
-            for b in range(log_n):
-                rev |= ((idx >> b) & 1) << (log_n - 1 - b)
-            self.cache[key] = rev
+            self.cache[key] = self.xp.asarray(ntt.bitrev_indices(log_n))
         return self.cache[key]
 
     def interpolate(self, values: Any) -> Any:
@@ -503,10 +500,8 @@ class ArrayBackend(Backend):
         f = self.arrays
         key = ("quotient domain", log_n, log_blowup, log_points)
         if key not in f.cache:
-            log_m = log_n + log_blowup
-            rev = f.bitrev(log_m)  # an involution: position <-> natural index
-            first = rev[: 1 << log_points]
-            nxt = self.xp.ascontiguousarray(rev[(first + (1 << log_blowup)) & ((1 << log_m) - 1)])
+            rev = f.bitrev(log_n + log_blowup)
+            nxt = self.xp.ascontiguousarray(ntt.next_rows(rev, log_blowup, 1 << log_points))
             invs = self._divisor_inverses(f.coset_points(log_points), log_n)
             f.cache[key] = (nxt, self.xp.ascontiguousarray(invs))
         return f.cache[key]

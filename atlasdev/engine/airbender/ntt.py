@@ -19,6 +19,9 @@ butterfly on this machine's AVX-512, where `% P` on 64 bits kept it scalar at ab
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 from numba import uint64 as u64
@@ -26,19 +29,14 @@ from numba import uint64 as u64
 from . import field
 from .field import fadd, fmul_by, fsub
 
-_TWIDDLES: dict[tuple[int, bool], np.ndarray] = {}  # by (log n, inverse)
-_STAGE_TWIDDLES: dict[tuple[int, bool], np.ndarray] = {}
 
-
+@functools.cache
 def twiddles(log_n: int, inverse: bool = False) -> np.ndarray:
     """w^j for j < n/2, w of order n (or its inverse): every stage reads a stride of it."""
-    key = (log_n, inverse)
-    if key not in _TWIDDLES:
-        w = field.root_of_unity(log_n)
-        if inverse:
-            w = field.inv(w)
-        _TWIDDLES[key] = field.powers(w, max(1, (1 << log_n) // 2))
-    return _TWIDDLES[key]
+    w = field.root_of_unity(log_n)
+    if inverse:
+        w = field.inv(w)
+    return field.powers(w, max(1, (1 << log_n) // 2))
 
 
 @njit(cache=True, nogil=True)
@@ -76,18 +74,15 @@ def _bitrev_copy(src, dst, rev_mid, rev_tile):
                 dst[(rev_tile[c] << hi) | rb | ra] = src[base | c]
 
 
+@functools.cache
 def stage_twiddles(log_n: int, inverse: bool = False) -> np.ndarray:
     """Every stage's twiddles side by side, in Montgomery form (field.fmul_by): the stage whose
     pairs are L apart reads w_2L^j, j < L, at [L - 1 + j] (w_2L of order 2L, or its inverse),
     one contiguous run, so that its butterflies vectorize."""
-    key = (log_n, inverse)
-    if key not in _STAGE_TWIDDLES:
-        n = 1 << log_n
-        tw = twiddles(log_n, inverse)  # w_n^j: w_2L = w_n^(n / 2L)
-        runs = [tw[np.arange(L) * (n // (2 * L))] for L in (1 << k for k in range(log_n))]
-        flat = np.concatenate(runs) if runs else np.zeros(1, dtype=np.uint32)
-        _STAGE_TWIDDLES[key] = field.montgomery(flat)
-    return _STAGE_TWIDDLES[key]
+    n = 1 << log_n
+    tw = twiddles(log_n, inverse)  # w_n^j: w_2L = w_n^(n / 2L)
+    runs = [tw[np.arange(L) * (n // (2 * L))] for L in (1 << k for k in range(log_n))]
+    return field.montgomery(np.concatenate(runs) if runs else np.zeros(1, dtype=np.uint32))
 
 
 @njit(inline="always")
@@ -182,9 +177,7 @@ def interpolate(values: np.ndarray) -> np.ndarray:
     return cols
 
 
-_BLOCK_FACTORS: dict[tuple[int, int, int], np.ndarray] = {}
-
-
+@functools.cache
 def coset_block_factors(log_n: int, log_blowup: int, shift: int) -> np.ndarray:
     """Row k: (shift * w_m^rev(k))^i for i < n, in Montgomery form (m = n << log_blowup, rev
     over log_blowup bits). A DIF of size m over the coefficients padded with zeros leaves,
@@ -192,15 +185,12 @@ def coset_block_factors(log_n: int, log_blowup: int, shift: int) -> np.ndarray:
     coset shift * w_m^rev(k) * <w_n>, which its other stages transform on their own. So the
     LDE scales each block once and runs size-n DIFs: no zeros written, no passes over the
     whole 4n values for the first stages."""
-    key = (log_n, log_blowup, shift)
-    if key not in _BLOCK_FACTORS:
-        w_m = field.root_of_unity(log_n + log_blowup)
-        rows = [
-            field.powers(shift * pow(w_m, int(r), field.P) % field.P, 1 << log_n)
-            for r in bitrev_indices(log_blowup)
-        ]
-        _BLOCK_FACTORS[key] = field.montgomery(np.stack(rows))
-    return _BLOCK_FACTORS[key]
+    w_m = field.root_of_unity(log_n + log_blowup)
+    rows = [
+        field.powers(shift * pow(w_m, int(r), field.P) % field.P, 1 << log_n)
+        for r in bitrev_indices(log_blowup)
+    ]
+    return field.montgomery(np.stack(rows))
 
 
 def evaluate_coset(coeffs: np.ndarray, log_blowup: int, shift: int = field.GENERATOR) -> np.ndarray:
@@ -230,9 +220,14 @@ def coset_points(log_m: int, shift: int = field.GENERATOR) -> np.ndarray:
 def next_positions(log_n: int, log_blowup: int) -> np.ndarray:
     """For each bit-reversed position of the blown-up coset, the position of x * w_n (where a
     constraint reads the next row)."""
-    log_m = log_n + log_blowup
-    rev = bitrev_indices(log_m)  # position -> natural index (an involution)
-    return rev[(rev + (1 << log_blowup)) & ((1 << log_m) - 1)]
+    return next_rows(bitrev_indices(log_n + log_blowup), log_blowup, 1 << (log_n + log_blowup))
+
+
+def next_rows(rev: Any, log_blowup: int, count: int) -> Any:
+    """next_positions for the first ``count`` positions, from ``rev`` = bitrev_indices(log m)
+    in any array module (a GPU backend passes its own copy): rev is an involution, position <->
+    natural index, and the next row's point is 2^log_blowup natural indices further on."""
+    return rev[(rev[:count] + (1 << log_blowup)) & (rev.shape[0] - 1)]
 
 
 def bitrev_indices(log_m: int) -> np.ndarray:

@@ -114,9 +114,10 @@ _ESCALE_BY = """DEVICE Ext escale_by(u32 k, Ext am) { /* k a, a in Montgomery fo
 
 
 def quotient_source(code: np.ndarray) -> str:
-    """The kernel QUOTIENT: the program's constraints at every point of the blown-up domain,
-    each accumulated into its group times its alpha power (given twice: as is, and in
-    Montgomery form for the base constraints' fmul_by), the groups over their divisors."""
+    """The kernel QUOTIENT: the program's constraints at the first `points` points of the
+    blown-up domain (backend.quotient_points), each accumulated into its group times its alpha
+    power (given twice: as is, and in Montgomery form for the base constraints' fmul_by), the
+    groups over their divisors."""
     body = _statements(code, QUOTIENT_OPCODES, "quotient")
     point = _function(
         "quotient_point",

@@ -19,7 +19,7 @@ from numba import njit
 from numba import uint32 as u32
 from numba import uint64 as u64
 
-from ..zkos.blake2s import compress, init
+from ..zkos.blake2s import bytes_to_words, compress, init
 from . import extension
 from .extension import Ext
 from .field import P
@@ -79,7 +79,7 @@ class Transcript:
             raise ValueError(f"a proof of work of {bits} bits")
         if bits == 0:
             return 0
-        block = np.frombuffer(self._pow_message(0).ljust(64, b"\0"), dtype="<u4").astype(np.uint32)
+        block = bytes_to_words(self._pow_message(0).ljust(64, b"\0"))
         start = 0
         while (found := _first_nonce(block, bits, start, _GRIND_CHUNK)) < 0:
             start += _GRIND_CHUNK

@@ -180,7 +180,7 @@ def test_cuda_launches_refuse_host_arrays() -> None:
     """CuPy would pass a one-element NumPy array by value, as if it were the pointer."""
 
     class _DeviceArray(np.ndarray):
-        pass
+        """What the stand-in CuPy calls its arrays: a plain NumPy array is a host one."""
 
     fake = _FakeCupy()
     fake.ndarray = _DeviceArray  # type: ignore[misc]
