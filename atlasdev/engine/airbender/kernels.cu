@@ -3,9 +3,12 @@
  * shared library (kernels.py's HostKernels), so every kernel also runs, and is tested, on a CPU.
  *
  * Every kernel is a grid-stride loop over independent items. On the GPU, thread FIRST takes
- * items FIRST, FIRST + STRIDE, ...; on the host FIRST = 0 and STRIDE = 1, so one thread takes
- * them all in order. No kernel uses shared memory, barriers or atomics: both runs compute the
- * same values, and those must equal the CPU backend's (cpu.py) bit for bit.
+ * items FIRST, FIRST + STRIDE, ...; on the host a launch runs the threads one after another,
+ * FIRST and STRIDE set by host_threads before each (kernels.py's HostKernels: one thread taking
+ * every item in order, or several, the last first, which changes the values wherever an item
+ * reads what another item of the same launch writes). No kernel uses shared memory, barriers or
+ * atomics: all these runs compute the same values, and those must equal the CPU backend's
+ * (cpu.py) bit for bit.
  *
  * kernels.py puts a prelude before this file: the integer types, P and W (field.py), and the
  * Blake2s tables IV, SIGMA and PARAM0 (zkos/blake2s.py), so no constant is typed twice. The
@@ -25,8 +28,13 @@
 #define KERNEL extern "C"
 #define DEVICE static inline
 #define NOINLINE static __attribute__((noinline))
-#define FIRST ((u64)0)
-#define STRIDE ((u64)1)
+static thread_local u64 host_first = 0, host_stride = 1;
+#define FIRST host_first
+#define STRIDE host_stride
+extern "C" void host_threads(u64 first, u64 stride) {
+    host_first = first;
+    host_stride = stride;
+}
 #endif
 
 /* ---- BabyBear: canonical u32 values below P ------------------------------------------------ */

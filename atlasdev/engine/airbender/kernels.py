@@ -2,8 +2,10 @@
 
 The GPU backend (kernel_backend.py) launches the kernels by name. `CudaKernels` runs them on an
 NVIDIA GPU; `HostKernels` compiles the same source with g++ into a shared library and calls it
-through ctypes on NumPy arrays, one thread doing every item in order. That host build is the
-kernels' CPU-checkable twin: the tests run every kernel, and whole proofs through them, against
+through ctypes on NumPy arrays: one thread doing every item in order, or several threads one
+after another (the last first), so that a kernel whose items depend on each other, a race on a
+GPU, computes different values on the CPU too. That host build is the kernels' CPU-checkable
+twin: the tests run every kernel, and whole proofs through them, against
 the CPU backend on machines without a GPU, so only NVRTC's compile and the device's own
 execution are left for a GPU session to check. `with_source` builds the same kernels with more
 source after them: an AIR's quotient and LogUp programs (straight_line.py), one module each.
@@ -126,15 +128,23 @@ def _arguments(
 
 
 class HostKernels(Kernels):
-    """kernels.cu built with the host C++ compiler; arrays are NumPy's, items run in order."""
+    """kernels.cu built with the host C++ compiler; arrays are NumPy's. A launch runs
+    ``threads`` grid-stride threads one after another, the last first: with one, items run in
+    order; with several, an item that reads another's output (or overwrites its input) sees it
+    written (or not yet) where the GPU's concurrent threads could see either, so its values
+    change and the byte-for-byte tests fail."""
 
     name = "host"
 
-    def __init__(self, cache_dir: Path | None = None, extra: str = "") -> None:
+    def __init__(self, cache_dir: Path | None = None, extra: str = "", threads: int = 1) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, not {threads}")
         self.xp = np
-        self._cache_dir, self._extra = cache_dir, extra
+        self._cache_dir, self._extra, self.threads = cache_dir, extra, threads
         self.signatures = {**SIGNATURES, **signatures(extra)}
         self._lib = ctypes.CDLL(str(_host_library(cache_dir, source() + extra)))
+        self._lib.host_threads.restype = None
+        self._lib.host_threads.argtypes = [ctypes.c_uint64, ctypes.c_uint64]
         self._functions: dict[str, Any] = {}
         for kernel, kinds in self.signatures.items():
             fn = getattr(self._lib, kernel)
@@ -143,7 +153,7 @@ class HostKernels(Kernels):
             self._functions[kernel] = fn
 
     def with_source(self, extra: str) -> HostKernels:
-        return HostKernels(self._cache_dir, self._extra + extra)
+        return HostKernels(self._cache_dir, self._extra + extra, self.threads)
 
     def launch(self, kernel: str, items: int, *args: Any) -> None:
         if not all(isinstance(a, np.ndarray | int | np.integer) for a in args):
@@ -152,7 +162,10 @@ class HostKernels(Kernels):
             arg.ctypes.data if kind.endswith("*") else int(arg)
             for kind, arg in _arguments(self.signatures, kernel, args)
         ]
-        self._functions[kernel](*converted)  # ctypes lets go of the GIL for the call
+        for first in reversed(range(self.threads)):
+            # host_threads sets this OS thread's FIRST and STRIDE (thread_local in the source)
+            self._lib.host_threads(first, self.threads)
+            self._functions[kernel](*converted)  # ctypes lets go of the GIL for the call
 
 
 def _compiler() -> str:

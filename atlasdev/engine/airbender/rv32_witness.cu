@@ -2,8 +2,8 @@
  * (issue 8), so that a GPU proof builds its witness on the device from the replayed run, and
  * uploads ~50 bytes a row instead of the ~800 of the built columns.
  *
- * Compiled with kernels.cu (same rules: a grid-stride loop; on the host one thread does every
- * row in order) and checked byte for byte against segment_witness (NumPy), which stays the
+ * Compiled with kernels.cu (same rules: a grid-stride loop, whose threads the host runs one
+ * after another) and checked byte for byte against segment_witness (NumPy), which stays the
  * reference and the CPU's builder. One exception to kernels.cu's rule: the table multiplicities
  * are counted with atomic increments. Integer additions commute, so the counts do not depend
  * on the order; on the host COUNT is a plain increment.

@@ -72,6 +72,38 @@ def test_host_launches_check_their_arguments() -> None:
         host.launch("blake2s_nodes", 4, children, 4.0, out)
 
 
+RACY = """
+KERNEL void shift_in_place(u32* a, u64 n) {
+    for (u64 i = FIRST; i < n; i += STRIDE) a[i] = i ? a[i - 1] + 1 : 0; /* reads item i-1's */
+}
+KERNEL void double_in_place(u32* a, u64 n) {
+    for (u64 i = FIRST; i < n; i += STRIDE) a[i] = fadd(a[i], a[i]);
+}
+"""
+
+
+def test_host_threads_change_what_a_racy_kernel_computes() -> None:
+    """In order, the racy kernel counts 0, 1, 2, ...; with three threads, the last first, an item
+    reads its neighbour before that is written, as a GPU thread may. Independent items compute
+    the same values either way."""
+    from tests.engine.airbender.test_gpu import host_kernels
+
+    threads = host_kernels().with_source(RACY)
+    in_order = HostKernels(extra=RACY)
+    values = {}
+    for name, built in (("one", in_order), ("three", threads)):
+        a = np.full(10, 7, dtype=np.uint32)
+        built.launch("shift_in_place", 10, a, 10)
+        b = np.arange(10, dtype=np.uint32)
+        built.launch("double_in_place", 10, b, 10)
+        assert b.tolist() == [2 * v for v in range(10)]
+        values[name] = a.tolist()
+    assert values["one"] == list(range(10))
+    assert values["three"] == [0, 8, 8, 9, 8, 8, 9, 8, 8, 9]  # threads 2, 1, then 0
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        HostKernels(threads=0)
+
+
 def test_the_host_build_is_cached_and_a_missing_compiler_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

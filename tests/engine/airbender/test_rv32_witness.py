@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from atlasdev.engine.airbender import isa, rv32_air, rv32_trace, rv32_witness
 from atlasdev.engine.airbender.device import probe
 from atlasdev.engine.airbender.emulator import emulate
-from atlasdev.engine.airbender.kernels import CudaKernels, HostKernels, Kernels, KernelsUnavailable
+from atlasdev.engine.airbender.kernels import CudaKernels, Kernels
 from atlasdev.engine.airbender.rom import Op, Rom
 from atlasdev.engine.airbender.rv32_air import MemoryLayout
 from tests.engine.airbender import test_rv32_prover as every_op
@@ -37,10 +37,9 @@ def kernels(request: pytest.FixtureRequest) -> Kernels:
         import cupy
 
         return CudaKernels(cupy)
-    try:
-        return HostKernels()
-    except KernelsUnavailable as exc:
-        pytest.skip(str(exc))
+    from tests.engine.airbender.test_gpu import host_kernels
+
+    return host_kernels()
 
 
 def assert_same_witness(
