@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from .engine.airbender import block_prover
-from .engine.airbender.backend import Backend
-from .engine.prover_worker import airbender_backend
+from .engine.airbender.backend import Backend, named
 from .engine.zkos import keys
 from .engine.zkos.block import BlockHeader, TxInput, execute
 from .engine.zkos.image import load_image
@@ -62,7 +61,7 @@ def make_backend(name: str) -> Backend:
         from .engine.airbender.kernels import HostKernels
 
         return KernelBackend(HostKernels())
-    return airbender_backend(name)
+    return named(name)
 
 
 def _gpu_pool_bytes(backend: Backend) -> int | None:

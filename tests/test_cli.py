@@ -91,6 +91,7 @@ EXPECTED = {
     ("l1", "settlement"),
     ("doctor",),
     ("bench", "prover"),
+    ("bench", "kernels"),
     ("prividium", "token"),
     ("block",),
     ("tx",),
@@ -791,3 +792,30 @@ def test_bench_prover_on_host_kernels_without_a_compiler_is_one_line(
     assert result.exit_code != 0
     assert "--backend host: no C++ compiler (g++) to build the host kernels" in result.output
     assert "Traceback" not in result.output
+
+
+def test_bench_kernels_writes_its_rates(tmp_path: Path) -> None:
+    result = invoke("bench", "kernels", "--log-n", "4", "--repeats", "1", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "kernels-cpu.json").read_text())
+    assert written["backend"] == "cpu" and written["log_n"] == 4
+    assert "interpolate: " in result.stdout and "G butterflies/s" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--backend", "tpu"], "unknown backend 'tpu': choose one of cpu, gpu, numpy, host"),
+        (["--backend", "gpu"], "--backend gpu: no usable GPU"),
+        (["--log-n", "25"], "Invalid value for '--log-n'"),
+    ],
+)
+def test_bench_kernels_bad_input_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    from atlasdev.engine.airbender import device
+
+    monkeypatch.setattr(device, "probe", lambda: device.Probe(None, "no CUDA device"))
+    result = invoke("bench", "kernels", *args, "--out", str(tmp_path))
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output

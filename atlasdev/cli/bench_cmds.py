@@ -150,3 +150,66 @@ def prover(
         for r in result["runs"]
     ]
     emit(json_out, result, [*lines, f"written to {path}"])
+
+
+@bench_app.command("kernels")
+def kernels(
+    backend: Annotated[
+        str,
+        typer.Option("--backend", help="cpu, gpu, numpy or host (as for `bench prover`)."),
+    ] = "cpu",
+    log_n: Annotated[
+        int, typer.Option("--log-n", min=1, max=24, help="Trace rows: 2^N (the LDE: 2^(N+2)).")
+    ] = 20,
+    columns: Annotated[int, typer.Option("--columns", min=1, max=256, help="Columns.")] = 16,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Runs; the best counts.")] = 3,
+    check: Annotated[
+        bool,
+        typer.Option("--check/--no-check", help="Compare the commitment's root with the CPU's."),
+    ] = True,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the result file kernels-BACKEND.json.")
+    ] = Path("benchmarks/results"),
+    json_out: JsonOpt = False,
+) -> None:
+    """The prover's hot loops alone: NTT butterflies and Blake2s hashes per second, beside
+    plain CuPy kernels' rates on one H100.
+
+    Example: atlasdev bench kernels --backend gpu --log-n 22
+    """
+    import json
+
+    from ..bench_prover import BACKENDS
+
+    if backend not in BACKENDS:
+        raise CliError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}")
+    if backend == "gpu":
+        from ..engine.airbender.device import probe
+
+        found = probe()
+        if found.gpu is None:
+            raise CliError(f"--backend gpu: no usable GPU ({found.reason})")
+    from ..bench_kernels import run_kernels_bench
+    from ..engine.airbender.kernels import KernelsUnavailable
+
+    try:
+        result = run_kernels_bench(
+            backend, log_n, columns, repeats, check, log=lambda line: typer.echo(line, err=True)
+        )
+    except KernelsUnavailable as exc:
+        raise CliError(f"--backend {backend}: {exc}") from None
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"kernels-{backend}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    rates = [
+        f"{name}: {rate / 1e9:.3f} G {unit.removesuffix('_per_second')}/s"
+        for name, step in result["steps"].items()
+        for unit, rate in step.items()
+        if unit.endswith("_per_second")
+    ]
+    checked = (
+        [f"root matches the CPU's: {result['root_matches_cpu']}"]
+        if "root_matches_cpu" in result
+        else []
+    )
+    emit(json_out, result, [*rates, *checked, f"written to {path}"])

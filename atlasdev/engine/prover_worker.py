@@ -77,17 +77,11 @@ def out_of_memory(exc: BaseException) -> bool:
 
 
 def airbender_backend(name: str) -> Backend:
-    """The prover backend a ProverWorker named ``name`` runs: for 'gpu', kernels.cu on the
-    device through CuPy (compiled by NVRTC on first use)."""
-    if name == "gpu":
-        from .airbender.gpu import cupy_module
-        from .airbender.kernel_backend import KernelBackend
-        from .airbender.kernels import CudaKernels
+    """The prover backend a ProverWorker named ``name`` runs (backend.named; imported here, at
+    the first proof, not with the node)."""
+    from .airbender.backend import named
 
-        return KernelBackend(CudaKernels(cupy_module()))
-    from .airbender.cpu import CPU
-
-    return CPU
+    return named(name)
 
 
 class ProverWorker(ChainWorker):

@@ -48,6 +48,8 @@ def test_backend_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(made, KernelBackend) and isinstance(made.kernels, CudaKernels)
     assert made.name == "gpu"
     assert airbender_backend("cpu").name == "cpu"
+    with pytest.raises(ValueError, match="no prover backend named 'auto'"):
+        airbender_backend("auto")  # resolved to cpu or gpu before a backend is made
 
 
 @pytest.mark.parametrize(

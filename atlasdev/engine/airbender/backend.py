@@ -182,3 +182,19 @@ class Backend(ABC):
     def open(self, matrix: Matrix, positions: list[int]) -> list[RowOpening]:
         """The rows of the blown-up matrix at the query positions, with their Merkle paths (all
         at once: a GPU gathers them in a few copies, not one per row and tree level)."""
+
+
+def named(name: str) -> Backend:
+    """The backend `--prover NAME` runs: for 'gpu', kernels.cu on the device through CuPy
+    (compiled by NVRTC on first use); for 'cpu', the numba reference."""
+    if name == "gpu":
+        from .gpu import cupy_module
+        from .kernel_backend import KernelBackend
+        from .kernels import CudaKernels
+
+        return KernelBackend(CudaKernels(cupy_module()))
+    if name != "cpu":
+        raise ValueError(f"no prover backend named {name!r} (cpu or gpu)")
+    from .cpu import CPU
+
+    return CPU

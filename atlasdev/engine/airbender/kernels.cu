@@ -303,7 +303,7 @@ KERNEL void blake2s_leaves(const u32* cols, u64 width, u64 count, u32* out) {
     }
 }
 
-/* A Merkle layer (merkle._hash_layer): parent i = Blake2s(child 2i || child 2i + 1). */
+/* A Merkle layer (merkle.hash_layer): parent i = Blake2s(child 2i || child 2i + 1). */
 KERNEL void blake2s_nodes(const u32* children, u64 parents, u32* out) {
     u64 stride = 2 * parents;
     for (u64 i = FIRST; i < parents; i += STRIDE) {

@@ -120,6 +120,13 @@ def hash_rows(cols: np.ndarray) -> np.ndarray:
     return out
 
 
+def hash_layer(children: np.ndarray) -> np.ndarray:
+    """The next level (n/2, 8) of a tree level (n, 8): parent j hashes children 2j and 2j + 1."""
+    parents = np.empty((children.shape[0] // 2, DIGEST_WORDS), dtype=np.uint32)
+    _hash_layer(children, parents)
+    return parents
+
+
 @dataclass
 class MerkleTree:
     """Every layer of the tree, leaves first; the prover keeps it to answer queries."""
@@ -154,9 +161,7 @@ def commit(cols: np.ndarray) -> MerkleTree:
         raise ValueError(f"a Merkle tree needs a power-of-two number of leaves, not {n}")
     layers = [hash_rows(cols)]
     while layers[-1].shape[0] > 1:
-        parent = np.empty((layers[-1].shape[0] // 2, DIGEST_WORDS), dtype=np.uint32)
-        _hash_layer(layers[-1], parent)
-        layers.append(parent)
+        layers.append(hash_layer(layers[-1]))
     return MerkleTree(layers)
 
 

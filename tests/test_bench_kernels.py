@@ -1,0 +1,37 @@
+"""The kernel benchmark's bookkeeping (atlasdev/bench_kernels.py) at small sizes: every step is
+measured and counted, and each GPU twin's commitment root is the CPU's."""
+
+import pytest
+
+from atlasdev.bench_kernels import run_kernels_bench
+
+
+@pytest.mark.parametrize(("backend", "columns"), [("cpu", 16), ("numpy", 3), ("host", 17)])
+def test_every_step_is_measured_and_the_root_checked(backend: str, columns: int) -> None:
+    if backend == "host":
+        from tests.engine.airbender.test_gpu import host_kernels
+
+        host_kernels()  # skips where there is no C++ compiler
+    result = run_kernels_bench(backend, log_n=5, columns=columns, repeats=2)
+    steps = result["steps"]
+    assert list(steps) == ["interpolate", "lde", "blake2s_leaves", "blake2s_nodes", "commit"]
+    # 32 points: 5 stages of 16 butterflies a column; the LDE: 128 points, 7 stages of 64; the
+    # leaves: the LDE's 128 rows; the level above them: 64 nodes
+    counts = {
+        "interpolate": ("butterflies", columns * 16 * 5),
+        "lde": ("butterflies", columns * 64 * 7),
+        "blake2s_leaves": ("hashes", 128),
+        "blake2s_nodes": ("hashes", 64),
+    }
+    for name, (unit, count) in counts.items():
+        step = steps[name]
+        assert step[unit] == count and step["seconds"] > 0
+        assert step[f"{unit}_per_second"] == pytest.approx(count / step["seconds"], abs=0.1)
+    assert steps["commit"]["seconds"] > 0
+    assert result.get("root_matches_cpu", True) is True
+    assert ("root_matches_cpu" in result) == (backend != "cpu")
+
+
+def test_bad_sizes_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"log_n must be in 1\.\.24"):
+        run_kernels_bench("cpu", log_n=0)
