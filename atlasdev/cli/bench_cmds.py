@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,6 +70,34 @@ def sequencer(
     )
 
 
+def _on_backend(
+    backend: str, kind: str, out: Path, run: Callable[[Callable[[str], None]], dict[str, Any]]
+) -> tuple[dict[str, Any], Path]:
+    """A prover benchmark on ``backend`` (checked first: a one-line error for an unknown one or
+    a missing GPU or compiler), its log on stderr, its result written to OUT/KIND-BACKEND.json."""
+    import json
+
+    from ..bench_prover import BACKENDS
+    from ..engine.airbender.kernels import KernelsUnavailable
+
+    if backend not in BACKENDS:
+        raise CliError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}")
+    if backend == "gpu":
+        from ..engine.airbender.device import probe
+
+        found = probe()
+        if found.gpu is None:
+            raise CliError(f"--backend gpu: no usable GPU ({found.reason})")
+    try:
+        result = run(lambda line: typer.echo(line, err=True))
+    except KernelsUnavailable as exc:
+        raise CliError(f"--backend {backend}: {exc}") from None
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{kind}-{backend}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return result, path
+
+
 @bench_app.command("prover")
 def prover(
     backend: Annotated[
@@ -106,12 +135,6 @@ def prover(
 
     Example: atlasdev bench prover --backend gpu --transfers 100 --max-log-n 20
     """
-    import json
-
-    from ..bench_prover import BACKENDS
-
-    if backend not in BACKENDS:
-        raise CliError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}")
     try:
         sizes = [int(v) for v in transfers.split(",")]
     except ValueError:
@@ -120,24 +143,14 @@ def prover(
         ) from None
     if any(n < 0 or n > 20_000 for n in sizes):
         raise CliError("--transfers: each block size must be in 0..20000")
-    if backend == "gpu":
-        from ..engine.airbender.device import probe
-
-        found = probe()
-        if found.gpu is None:
-            raise CliError(f"--backend gpu: no usable GPU ({found.reason})")
     from ..bench_prover import run_prover_bench
-    from ..engine.airbender.kernels import KernelsUnavailable
 
-    try:
-        result = run_prover_bench(
-            backend, sizes, max_log_n, check, log=lambda line: typer.echo(line, err=True)
-        )
-    except KernelsUnavailable as exc:
-        raise CliError(f"--backend {backend}: {exc}") from None
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"prover-{backend}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    result, path = _on_backend(
+        backend,
+        "prover",
+        out,
+        lambda log: run_prover_bench(backend, sizes, max_log_n, check, log=log),
+    )
     lines = [
         f"{r['transfers']} transfers: {r['proven_cycles_per_second']:,} cycles/s end to end, "
         f"{r['cycles_per_prove_second']:,} proving "
@@ -177,30 +190,14 @@ def kernels(
 
     Example: atlasdev bench kernels --backend gpu --log-n 22
     """
-    import json
-
-    from ..bench_prover import BACKENDS
-
-    if backend not in BACKENDS:
-        raise CliError(f"unknown backend '{backend}': choose one of {', '.join(BACKENDS)}")
-    if backend == "gpu":
-        from ..engine.airbender.device import probe
-
-        found = probe()
-        if found.gpu is None:
-            raise CliError(f"--backend gpu: no usable GPU ({found.reason})")
     from ..bench_kernels import run_kernels_bench
-    from ..engine.airbender.kernels import KernelsUnavailable
 
-    try:
-        result = run_kernels_bench(
-            backend, log_n, columns, repeats, check, log=lambda line: typer.echo(line, err=True)
-        )
-    except KernelsUnavailable as exc:
-        raise CliError(f"--backend {backend}: {exc}") from None
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"kernels-{backend}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    result, path = _on_backend(
+        backend,
+        "kernels",
+        out,
+        lambda log: run_kernels_bench(backend, log_n, columns, repeats, check, log=log),
+    )
     rates = [
         f"{name}: {rate / 1e9:.3f} G {unit.removesuffix('_per_second')}/s"
         for name, step in result["steps"].items()

@@ -2,8 +2,8 @@
 
 Leaf i is Blake2s-256 of row i's u32 words in little-endian bytes (the plain hashlib digest of
 those bytes); an inner node is Blake2s-256 of its children's 64 concatenated bytes. The prover
-builds trees with numba (both cores; leaves a tile of rows side by side, nodes with the zkOS
-Blake2s compression inlined); the verifier checks paths with hashlib, an implementation nobody
+builds trees with numba (both cores; a tile of leaves or of nodes hashed side by side, zkOS's
+Blake2s G function inlined in each lane); the verifier checks paths with hashlib, an implementation nobody
 here wrote, so a bug in either shows up as a failing proof rather than a silently wrong
 commitment.
 
@@ -22,7 +22,7 @@ from numba import njit, prange
 from numba import uint32 as u32
 from numba import uint64 as u64
 
-from ..zkos.blake2s import IV, PARAM0, SIGMA, compress, init
+from ..zkos.blake2s import IV, PARAM0, SIGMA
 from ..zkos.blake2s import _g as g_step
 
 DIGEST_WORDS = 8
@@ -69,6 +69,23 @@ def _compress_lanes(h, m, v, t, last):
             h[i, j] = u32(h[i, j] ^ v[i, j] ^ v[i + 8, j])
 
 
+@njit(cache=True, nogil=True)
+def _tile(lanes):
+    """A tile's chaining words at Blake2s-256's start (h), its message words (m) and scratch."""
+    h = np.empty((DIGEST_WORDS, lanes), dtype=np.uint32)
+    for i in range(DIGEST_WORDS):
+        h[i, :] = IV[i] ^ PARAM0 if i == 0 else IV[i]
+    return h, np.empty((16, lanes), dtype=np.uint32), np.empty((16, lanes), dtype=np.uint32)
+
+
+@njit(cache=True, nogil=True)
+def _store(h, out, start):
+    """A tile's digests as rows start, start + 1, ... of out (n, 8)."""
+    for j in range(h.shape[1]):
+        for i in range(DIGEST_WORDS):
+            out[start + j, i] = h[i, j]
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def _hash_rows(cols, out):
     """Each tile of TILE rows: its 16-word blocks gathered column by column (each column read
@@ -77,12 +94,8 @@ def _hash_rows(cols, out):
     n_blocks = max(1, (width + 15) // 16)
     for k in prange((n + TILE - 1) // TILE):
         start = k * TILE
-        lanes = min(TILE, n - start)
-        h = np.empty((DIGEST_WORDS, lanes), dtype=np.uint32)
-        m = np.empty((16, lanes), dtype=np.uint32)
-        v = np.empty((16, lanes), dtype=np.uint32)
-        for i in range(DIGEST_WORDS):
-            h[i, :] = IV[i] ^ PARAM0 if i == 0 else IV[i]
+        h, m, v = _tile(min(TILE, n - start))
+        lanes = h.shape[1]
         for b in range(n_blocks):
             for i in range(16):
                 w = b * 16 + i
@@ -90,26 +103,24 @@ def _hash_rows(cols, out):
                     m[i, j] = cols[w, start + j] if w < width else u32(0)
             done = min(width, (b + 1) * 16) * 4
             _compress_lanes(h, m, v, u64(done), b == n_blocks - 1)
-        for j in range(lanes):
-            for i in range(DIGEST_WORDS):
-                out[start + j, i] = h[i, j]
+        _store(h, out, start)
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _hash_layer(children, out):
-    chunk = 256
+    """Each tile of TILE parents: the children's 16 words side by side, compressed lane by lane
+    (one 64-byte block each)."""
     n = out.shape[0]
-    for k in prange((n + chunk - 1) // chunk):
-        block = np.empty(16, dtype=np.uint32)
-        h = np.empty(DIGEST_WORDS, dtype=np.uint32)
-        for j in range(k * chunk, min(n, (k + 1) * chunk)):
+    for k in prange((n + TILE - 1) // TILE):
+        start = k * TILE
+        h, m, v = _tile(min(TILE, n - start))
+        lanes = h.shape[1]
+        for j in range(lanes):
             for i in range(DIGEST_WORDS):
-                block[i] = children[2 * j, i]
-                block[DIGEST_WORDS + i] = children[2 * j + 1, i]
-            init(h, 0)
-            compress(h, 0, block, 0, 64, True)
-            for i in range(DIGEST_WORDS):
-                out[j, i] = h[i]
+                m[i, j] = children[2 * (start + j), i]
+                m[DIGEST_WORDS + i, j] = children[2 * (start + j) + 1, i]
+        _compress_lanes(h, m, v, u64(64), True)
+        _store(h, out, start)
 
 
 def hash_rows(cols: np.ndarray) -> np.ndarray:
