@@ -52,3 +52,17 @@ def test_root_is_the_hashlib_tree() -> None:
     left = hashlib.blake2s(leaves[0] + leaves[1]).digest()
     right = hashlib.blake2s(leaves[2] + leaves[3]).digest()
     assert merkle.commit(cols).root == hashlib.blake2s(left + right).digest()
+
+
+@pytest.mark.parametrize("parents", [1, 255, 600])
+def test_each_node_is_hashlib_blake2s_of_its_children(parents: int) -> None:
+    """Nodes are hashed a tile of 256 at a time, side by side: 600 are two full tiles and part of
+    a third."""
+    children = np.random.default_rng(parents).integers(
+        0, 2**32, size=(2 * parents, merkle.DIGEST_WORDS), dtype=np.uint32
+    )
+    digests = merkle.hash_layer(children)
+    assert digests.shape == (parents, merkle.DIGEST_WORDS)
+    for j in range(parents):
+        pair = children[2 * j : 2 * j + 2].astype("<u4").tobytes()
+        assert digests[j].astype("<u4").tobytes() == hashlib.blake2s(pair).digest()
