@@ -31,6 +31,7 @@ from . import air as A
 from .air import Air, Expr, Where
 from .evaluation import RowsKernel
 from .extension import Ext, kadd, kinv, kmul, kscale
+from .field import fadd
 
 Z, BETA = 0, 1  # challenge indices
 
@@ -151,17 +152,30 @@ def _helpers(fm, out, first):
                     )
 
 
-@njit(cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _running_sum(out, first, helpers, sum_col):
-    s0, s1, s2, s3 = u32(0), u32(0), u32(0), u32(0)
-    for j in range(out.shape[1]):
+    """The sum column: on row j, the helpers' values summed over rows 0..j. An extension sum
+    is one per coefficient, so each coefficient's row sums are added helper by helper (whole
+    rows of the matrix read in order, blocks of rows on both cores), then accumulated down the
+    rows: reading the helpers row by row instead strides over 4 x helpers rows of the matrix
+    at every step."""
+    n = out.shape[1]
+    block = 4096
+    for t in prange(4 * ((n + block - 1) // block)):
+        e, lo = t % 4, (t // 4) * block
+        hi = min(n, lo + block)
+        row = out[4 * sum_col + e]
+        row[lo:hi] = 0
         for k in range(helpers):
-            c = first + 4 * k
-            s0, s1, s2, s3 = kadd(
-                s0, s1, s2, s3, out[c, j], out[c + 1, j], out[c + 2, j], out[c + 3, j]
-            )
-        c = 4 * sum_col
-        out[c, j], out[c + 1, j], out[c + 2, j], out[c + 3, j] = s0, s1, s2, s3
+            h = out[first + 4 * k + e]
+            for j in range(lo, hi):
+                row[j] = fadd(row[j], h[j])
+    for e in range(4):
+        row = out[4 * sum_col + e]
+        s = u32(0)
+        for j in range(n):
+            s = fadd(s, row[j])
+            row[j] = s
 
 
 class AuxTrace:

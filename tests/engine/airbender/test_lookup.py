@@ -71,3 +71,18 @@ def test_interactions_read_the_current_row_only() -> None:
     air = A.Air("bad", n_pre=0, n_main=1)
     with pytest.raises(ValueError, match="current row"):
         lookup.add_logup(air, [lookup.Interaction((A.main(0).next,), A.lift(1), "next")])
+
+
+@pytest.mark.parametrize(("helpers", "n"), [(1, 1), (3, 100), (5, 3 * 4096 + 5)])
+def test_the_sum_column_accumulates_every_helper_down_the_rows(helpers: int, n: int) -> None:
+    """Row j of the sum column is the helpers' values summed over rows 0..j, coefficient by
+    coefficient (several blocks of rows and a partial one at the largest size); the helper
+    columns are left as they were."""
+    first, sum_col = 8, 2 + helpers  # two extension columns before the helpers, then the sum
+    out = np.random.default_rng(n).integers(0, P, (4 * (sum_col + 1), n), dtype=np.uint32)
+    before = out.copy()
+    lookup._running_sum(out, first, helpers, sum_col)
+    rows = before[first : first + 4 * helpers].astype(np.int64).reshape(helpers, 4, n)
+    want = np.cumsum(rows.sum(axis=0), axis=1) % P
+    assert np.array_equal(out[4 * sum_col :], want)
+    assert np.array_equal(out[: 4 * sum_col], before[: 4 * sum_col])
