@@ -39,7 +39,7 @@ ADD_EE, SUB_EE, MUL_EE, NEG_E = 8, 9, 10, 11
 ADD_EB, SUB_EB, SUB_BE, MUL_EB = 12, 13, 14, 15  # E op B (SUB_BE: B - E)
 ACC_B, ACC_E = 16, 17  # dst: group, a: register, b: alpha index
 LOAD_PUB = 19  # a: public column
-STORE = 18  # dst: output slot, a: register, b: 1 if it holds an extension element
+STORE = 18  # dst: output row, a: register, b: 1 if it holds an extension element (4 rows)
 
 
 def _is_ext(e: Expr, memo: dict[int, bool]) -> bool:
@@ -232,9 +232,11 @@ def _run_block(
                 )
         elif opc == STORE:
             for j in range(size):
-                out[4 * d, out_lo + j] = regs[a, 0, j]
+                out[d, out_lo + j] = regs[a, 0, j]
+            if b:
                 for c in range(1, 4):
-                    out[4 * d + c, out_lo + j] = regs[a, c, j] if b else 0
+                    for j in range(size):
+                        out[d + c, out_lo + j] = regs[a, c, j]
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -315,16 +317,21 @@ class QuotientKernel:
 
 
 class RowsKernel:
-    """The values of expressions (current row only) at every row: 4 output rows each."""
+    """The values of expressions (current row only) at every row, one after another in the
+    output: 4 rows for an extension element, 1 for a base one (``first[i]``: expression i's
+    first row; ``rows``: all of them)."""
 
     def __init__(self, exprs: list[Expr]) -> None:
+        memo: dict[int, bool] = {}
+        sizes = [4 if _is_ext(e, memo) else 1 for e in exprs]
+        self.first = [sum(sizes[:i]) for i in range(len(exprs))]
+        self.rows = sum(sizes)
+
         def store(i: int, register: int, is_ext: bool) -> tuple[int, int, int, int]:
-            return (STORE, i, register, int(is_ext))
+            return (STORE, self.first[i], register, int(is_ext))
 
         self.program = Program(exprs, store)
         self.code = self.program.code
-        self.count = len(exprs)
-        self.ext = [self.program.is_ext(e) for e in exprs]
 
     def __call__(
         self,
@@ -334,7 +341,7 @@ class RowsKernel:
         challenges: list[Any],
         publics: list[int],
     ) -> np.ndarray:
-        out = np.zeros((4 * self.count, main.shape[1]), dtype=np.uint32)
+        out = np.empty((self.rows, main.shape[1]), dtype=np.uint32)
         consts = self.program.consts(challenges, publics)
         _rows(self.code, max(1, self.program.n_regs), pre, main, aux, consts, out)
         return out

@@ -187,7 +187,7 @@ class KernelBackend(ArrayBackend):
         kernels = self._program(straight_line.rows_source, program.code)
         xp, layout = self.xp, aux.layout
         n = int(main_values.shape[1])
-        fm = xp.empty((4 * aux.kernel.count, n), dtype=xp.uint32)
+        fm = xp.empty((aux.kernel.rows, n), dtype=xp.uint32)
         main = xp.ascontiguousarray(xp.asarray(main_values), dtype=xp.uint32)  # built here: as is
         kernels.launch(
             straight_line.ROWS, n, self.resident(pre_values), main,

@@ -321,7 +321,7 @@ KERNEL void blake2s_nodes(const u32* children, u64 parents, u32* out) {
 /* ---- LogUp's auxiliary columns (lookup.AuxTrace.build) ---------------------------------------- */
 
 /* Item t: rows [t chunk, (t + 1) chunk) of n. fm holds per interaction k its fingerprint (rows
- * 8k..8k+3) and its multiplicity (row 8k+4); helper column k/2 (rows first + 4 (k/2) ..) of
+ * FM_ROWS k .. + 3) and its multiplicity (row FM_ROWS k + 4); helper column k/2 (rows first + 4 (k/2) ..) of
  * `out` gets m_k / f_k, added to its pair's. One inversion per chunk and interaction (prefix
  * products kept in `prefix`, 4 rows of n): inverses are unique, so any chunking gives the CPU's
  * values. */
@@ -331,7 +331,7 @@ KERNEL void logup_helpers(const u32* fm, u64 count, u64 n, u64 chunk, u64 first,
     for (u64 t = FIRST; t < chunks; t += STRIDE) {
         u64 lo = t * chunk, hi = lo + chunk < n ? lo + chunk : n;
         for (u64 k = 0; k < count; k++) {
-            const u32* f = fm + 8 * k * n;
+            const u32* f = fm + FM_ROWS * k * n;
             u32* h = out + (first + 4 * (k / 2)) * n;
             Ext a = ext4(1u, 0u, 0u, 0u);
             for (u64 j = lo; j < hi; j++) {

@@ -30,6 +30,7 @@ from ..zkos.blake2s import IV, PARAM0, SIGMA
 from . import field as F
 from . import rv32_witness
 from .extension import W_MONTGOMERY, W
+from .lookup import FM_ROWS
 
 SOURCE = Path(__file__).with_name("kernels.cu")
 WITNESS_SOURCE = Path(__file__).with_name(rv32_witness.SOURCE_NAME)
@@ -80,6 +81,7 @@ typedef long long i64;
 #define W_MONTGOMERY {W_MONTGOMERY}u
 #define W {W}u
 #define PARAM0 {int(PARAM0)}u
+#define FM_ROWS {FM_ROWS}ull
 TABLE u32 IV[8] = {{{table(IV)}}};
 TABLE unsigned char SIGMA[10][16] = {{{sigma}}};
 """

@@ -34,6 +34,7 @@ from .extension import Ext, kadd, kinv, kmul, kscale
 from .field import fadd
 
 Z, BETA = 0, 1  # challenge indices
+FM_ROWS = 5  # the rows program's output per interaction: the fingerprint (4), the multiplicity
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,13 @@ class LogUp:
 
 
 def fingerprint(values: tuple[Expr, ...]) -> Expr:
-    """z - (v_0 + beta v_1 + beta^2 v_2 + ...)."""
-    acc: Expr = A.lift(0)
-    for v in reversed(values):
-        acc = acc * A.challenge(BETA) + v
+    """z - (v_0 + beta v_1 + beta^2 v_2 + ...). The powers of beta depend on no row, so the
+    evaluation programs compute them once (evaluation.Program hoists them): each term is then
+    a base value times an extension constant, four base products, where Horner's rule would
+    multiply extension elements (sixteen)."""
+    acc, power = A.lift(values[0]), A.challenge(BETA)
+    for v in values[1:]:
+        acc, power = acc + power * v, power * A.challenge(BETA)
     return A.challenge(Z) - acc
 
 
@@ -109,15 +113,16 @@ def add_logup(air: Air, interactions: list[Interaction]) -> LogUp:
 
 @njit(inline="always", cache=True)
 def _fingerprint_at(fm, k, j):
-    return fm[8 * k, j], fm[8 * k + 1, j], fm[8 * k + 2, j], fm[8 * k + 3, j]
+    r = FM_ROWS * k
+    return fm[r, j], fm[r + 1, j], fm[r + 2, j], fm[r + 3, j]
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _helpers(fm, out, first):
-    """fm holds per interaction its fingerprint (4 rows) then its multiplicity (4 rows, base in
-    row 0); out gets h = m1/f1 + m2/f2 per pair, inverting fingerprints in blocks."""
+    """fm holds per interaction its fingerprint (4 rows) then its multiplicity (1 row); out
+    gets h = m1/f1 + m2/f2 per pair, inverting fingerprints in blocks."""
     n = fm.shape[1]
-    count = fm.shape[0] // 8
+    count = fm.shape[0] // FM_ROWS
     block = 1024
     for b in prange((n + block - 1) // block):
         lo, hi = b * block, min(n, (b + 1) * block)
@@ -136,7 +141,7 @@ def _helpers(fm, out, first):
                 )
                 f0, f1, f2, f3 = _fingerprint_at(fm, k, j)
                 a0, a1, a2, a3 = kmul(a0, a1, a2, a3, f0, f1, f2, f3)
-                t0, t1, t2, t3 = kscale(i0, i1, i2, i3, fm[8 * k + 4, j])
+                t0, t1, t2, t3 = kscale(i0, i1, i2, i3, fm[FM_ROWS * k + 4, j])
                 if k % 2 == 0:
                     out[col, j], out[col + 1, j], out[col + 2, j], out[col + 3, j] = t0, t1, t2, t3
                 else:
@@ -188,6 +193,8 @@ class AuxTrace:
         for it in layout.interactions:
             exprs += [fingerprint(it.values), it.multiplicity]
         self.kernel = RowsKernel(exprs)
+        if self.kernel.rows != FM_ROWS * len(layout.interactions):
+            raise ValueError("a multiplicity must be a base-field expression (no challenges)")
 
     def build(
         self,

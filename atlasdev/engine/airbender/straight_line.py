@@ -92,10 +92,9 @@ def _statements(code: np.ndarray, allowed: frozenset[int], what: str) -> list[st
         elif op == ev.ACC_E:
             term = f"emul(eword(alpha + {4 * b}), {values.ext(a)})"
             out.append(f"acc[{d}] = eadd(acc[{d}], {term});")
-        elif op == ev.STORE:  # b: an extension element, else its coefficients 1.. are 0
-            x = values.ext(a) if b else values.base(a)
-            words = [f"{x}.v[{c}]" for c in range(4)] if b else [x, "0u", "0u", "0u"]
-            out += [f"out[{4 * d + c}ull * m + j] = {w};" for c, w in enumerate(words)]
+        elif op == ev.STORE:  # from row d: an extension element's 4 coefficients, or a base one
+            words = [f"{values.ext(a)}.v[{c}]" for c in range(4)] if b else [values.base(a)]
+            out += [f"out[{d + c}ull * m + j] = {w};" for c, w in enumerate(words)]
         if op not in (ev.ACC_B, ev.ACC_E, ev.STORE):
             values.held[d] = (v, op in _EXT_RESULTS)
     return out

@@ -48,3 +48,24 @@ def test_a_program_computes_each_distinct_node_once() -> None:
     pre, main = np.zeros((1, 4), np.uint32), np.arange(4, dtype=np.uint32).reshape(1, 4)
     assert [int(op) for op in rows.code[:, 0]].count(E.MUL_BB) == 1
     assert rows(pre, main, np.zeros((0, 4), np.uint32), [], [])[0].tolist() == [0, 512, 1024, 1536]
+
+
+def test_rows_kernel_outputs_one_row_a_base_value_and_four_an_extension_one() -> None:
+    """The LogUp columns' input: per interaction a fingerprint (4 rows) and a multiplicity (1).
+    The third expression is part of the first, so it is stored before the second: no store
+    may touch another's rows."""
+    z = A.challenge(0)
+    product = A.main(0) * z
+    exprs = [product + z, A.main(1) * 3, product, A.lift(7)]
+    rows = E.RowsKernel(exprs)
+    assert rows.first == [0, 4, 5, 9] and rows.rows == 10
+    main = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint32)
+    challenge = (10, 20, 30, 40)
+    out = rows(np.zeros((1, 3), np.uint32), main, np.zeros((0, 3), np.uint32), [challenge], [])
+    assert out.shape == (10, 3)
+    for j in range(3):
+        cells = [(int(v), 0, 0, 0) for v in main[:, j]]
+        want = A.evaluate(exprs, A.Point([], [], cells, [], [], [], [challenge], []))
+        got = [out[0:4, j], out[4:5, j], out[5:9, j], out[9:10, j]]
+        for w, g in zip(want, got, strict=True):  # a base value: its coefficient 0 alone
+            assert tuple(int(v) for v in g) == tuple(w)[: len(g)] and not any(w[len(g) :])

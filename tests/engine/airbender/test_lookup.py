@@ -86,3 +86,11 @@ def test_the_sum_column_accumulates_every_helper_down_the_rows(helpers: int, n: 
     want = np.cumsum(rows.sum(axis=0), axis=1) % P
     assert np.array_equal(out[4 * sum_col :], want)
     assert np.array_equal(out[: 4 * sum_col], before[: 4 * sum_col])
+
+
+def test_a_multiplicity_must_be_a_base_field_value() -> None:
+    air = A.Air("ext-multiplicity", n_pre=0, n_main=1)
+    bad = lookup.Interaction((A.main(0),), A.challenge(lookup.Z) * A.main(0), "drawn count")
+    layout = lookup.add_logup(air, [bad, lookup.Interaction((A.main(0),), A.lift(1), "ok")])
+    with pytest.raises(ValueError, match="a multiplicity must be a base-field expression"):
+        lookup.AuxTrace(air, layout)
