@@ -119,10 +119,10 @@ class CpuBackend(Backend):
         f_z: Ext,
         f_tzn: Ext,
     ) -> np.ndarray:
-        ldes = [m.lde for m in matrices if isinstance(m, CpuMatrix)]
-        assert len(ldes) == len(matrices)
+        coeffs = [m.coeffs for m in matrices if isinstance(m, CpuMatrix)]
+        assert len(coeffs) == len(matrices)
         points = ntt.coset_points(log_domain)
-        return deep(ldes, n_trace, points, zeta, zeta_next, weights, f_z, f_tzn)
+        return deep(coeffs, n_trace, points, zeta, zeta_next, weights, f_z, f_tzn)
 
     def fri_commit(
         self, deep: np.ndarray, log_degree: int, params: FriParams, transcript: Transcript
@@ -233,8 +233,8 @@ def evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
 
 @njit(parallel=True, cache=True, nogil=True)
 def _accumulate(mat, gpows_m, acc):
-    """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of points for locality; the powers
-    come in Montgomery form (field.fmul_by), so the inner loop vectorizes."""
+    """acc[:, j] += sum_c gpows[c] * mat[c, j], in blocks of columns' entries for locality;
+    the powers come in Montgomery form (field.fmul_by), so the inner loop vectorizes."""
     m = mat.shape[1]
     block = 1024
     for b in prange((m + block - 1) // block):
@@ -305,7 +305,7 @@ def _deep_kernel(f_all, f_trace, points, z, zn, fz, ftzn, gn, out):
 
 
 def deep(
-    ldes: list[np.ndarray],
+    coeffs: list[np.ndarray],
     n_trace: int,
     points: np.ndarray,
     zeta: Ext,
@@ -315,20 +315,27 @@ def deep(
     f_tzn: Ext,
 ) -> np.ndarray:
     """The DEEP composition on the blown-up domain: every column's opening at zeta (and the
-    trace's at zeta * w) folded into one function of degree < n, with powers of gamma."""
-    widths = [lde.shape[0] for lde in ldes]
-    m = points.shape[0]
-    f_trace = np.zeros((4, m), dtype=np.uint32)
+    trace's at zeta * w) folded into one function of degree < n, with powers of gamma. The
+    columns are combined by their coefficients, then the combination (four base polynomials,
+    one per coefficient of the extension) is evaluated on the coset: the same values as
+    combining the blown-up columns (evaluation is linear), from a quarter of the reads and
+    products."""
+    m, n = points.shape[0], coeffs[0].shape[1]
+    log_blowup = (m // n).bit_length() - 1
+    f_trace = np.zeros((4, n), dtype=np.uint32)
     gpows_m = montgomery(gpows)
     offset = 0
-    for lde, width in zip(ldes[:n_trace], widths, strict=False):
-        if width:
-            _accumulate(lde, gpows_m[offset : offset + width], f_trace)
-        offset += width
+    for mat in coeffs[:n_trace]:
+        if mat.shape[0]:
+            _accumulate(mat, gpows_m[offset : offset + mat.shape[0]], f_trace)
+        offset += mat.shape[0]
     f_all = f_trace.copy()
-    for lde, width in zip(ldes[n_trace:], widths[n_trace:], strict=True):
-        _accumulate(lde, gpows_m[offset : offset + width], f_all)
-        offset += width
+    for mat in coeffs[n_trace:]:
+        if mat.shape[0]:
+            _accumulate(mat, gpows_m[offset : offset + mat.shape[0]], f_all)
+        offset += mat.shape[0]
+    f_trace = ntt.evaluate_coset(f_trace, log_blowup)
+    f_all = ntt.evaluate_coset(f_all, log_blowup)
     out = np.empty((4, m), dtype=np.uint32)
     arr = lambda e: np.array(e, dtype=np.uint32)  # noqa: E731
     _deep_kernel(

@@ -582,23 +582,25 @@ class ArrayBackend(Backend):
         f_z: Ext,
         f_tzn: Ext,
     ) -> Any:
-        """cpu.deep over arrays."""
+        """cpu.deep over arrays: the columns combined by their coefficients, the combination
+        evaluated on the coset."""
         f, xp = self.arrays, self.xp
-        ldes = [mat.lde for mat in matrices if isinstance(mat, ArrayMatrix)]
-        assert len(ldes) == len(matrices)
+        coeffs = [mat.coeffs for mat in matrices if isinstance(mat, ArrayMatrix)]
+        assert len(coeffs) == len(matrices)
         gpows = [tuple(int(v) for v in row) for row in weights]
+        n = int(coeffs[0].shape[1])
+        log_blowup = log_domain - (n.bit_length() - 1)
 
         def accumulate(acc: Any, mats: list[Any], offset: int) -> tuple[Any, int]:
-            for lde in mats:
-                for c in range(lde.shape[0]):
-                    acc = f.eadd(acc, f.escale(gpows[offset + c], lde[c]))
-                offset += int(lde.shape[0])
+            for mat in mats:
+                for c in range(mat.shape[0]):
+                    acc = f.eadd(acc, f.escale(gpows[offset + c], mat[c]))
+                offset += int(mat.shape[0])
             return acc, offset
 
-        f_trace, offset = accumulate(
-            xp.zeros((4, 1 << log_domain), dtype=xp.uint32), ldes[:n_trace], 0
-        )
-        f_all, _ = accumulate(f_trace, ldes[n_trace:], offset)
+        f_trace, offset = accumulate(xp.zeros((4, n), dtype=xp.uint32), coeffs[:n_trace], 0)
+        f_all, _ = accumulate(f_trace, coeffs[n_trace:], offset)
+        f_trace, f_all = (f.evaluate_coset(a, log_blowup) for a in (f_trace, f_all))
         points = f.coset_points(log_domain)
         zero = xp.zeros_like(points)
         x = xp.stack([points, zero, zero, zero])

@@ -223,21 +223,26 @@ class KernelBackend(ArrayBackend):
         f_z: Ext,
         f_tzn: Ext,
     ) -> Any:
+        """cpu.deep as kernels: the columns combined by their coefficients, the combination
+        evaluated on the coset."""
         xp = self.xp
-        ldes = [mat.lde for mat in matrices if isinstance(mat, ArrayMatrix)]
-        assert len(ldes) == len(matrices)
-        m = 1 << log_domain
-        f_trace = xp.zeros((4, m), dtype=xp.uint32)
+        coeffs = [mat.coeffs for mat in matrices if isinstance(mat, ArrayMatrix)]
+        assert len(coeffs) == len(matrices)
+        m, n = 1 << log_domain, int(coeffs[0].shape[1])
+        f_trace = xp.zeros((4, n), dtype=xp.uint32)
         f_all = f_trace  # the trace's sum, then (a copy) the other matrices' added
         offset = 0
-        for i, lde in enumerate(ldes):
+        for i, mat in enumerate(coeffs):
             if i == n_trace:
                 f_all = f_trace.copy()
-            width = int(lde.shape[0])
+            width = int(mat.shape[0])
             if width:
                 gpows = self._words(weights[offset : offset + width])
-                self.kernels.launch("deep_accumulate", m, lde, width, m, gpows, f_all)
+                mat = xp.ascontiguousarray(mat)
+                self.kernels.launch("deep_accumulate", n, mat, width, n, gpows, f_all)
             offset += width
+        log_blowup = log_domain - (n.bit_length() - 1)
+        f_trace, f_all = (self.arrays.evaluate_coset(a, log_blowup) for a in (f_trace, f_all))
         par = self._words([zeta, zeta_next, f_z, f_tzn, tuple(weights[-1])])
         points = xp.ascontiguousarray(self.arrays.coset_points(log_domain))
         out = xp.empty((4, m), dtype=xp.uint32)

@@ -383,11 +383,11 @@ KERNEL void logup_sums(u32* out, u64 first, u64 helpers, u64 sum, u64 n, u64 chu
 
 /* ---- DEEP and FRI ------------------------------------------------------------------------------ */
 
-/* acc[:, j] += sum_c gpows[c] * lde[c, j] (cpu._accumulate). */
-KERNEL void deep_accumulate(const u32* lde, u64 cols, u64 m, const u32* gpows, u32* acc) {
+/* acc[:, j] += sum_c gpows[c] * mat[c, j] (cpu._accumulate), over the columns' coefficients. */
+KERNEL void deep_accumulate(const u32* mat, u64 cols, u64 m, const u32* gpows, u32* acc) {
     for (u64 j = FIRST; j < m; j += STRIDE) {
         Ext s = eload(acc, m, j);
-        for (u64 c = 0; c < cols; c++) s = eadd(s, escale(eword(gpows + 4 * c), lde[c * m + j]));
+        for (u64 c = 0; c < cols; c++) s = eadd(s, escale(eword(gpows + 4 * c), mat[c * m + j]));
         estore(acc, m, j, s);
     }
 }
