@@ -70,6 +70,8 @@ def fingerprint(values: tuple[Expr, ...]) -> Expr:
     evaluation programs compute them once (evaluation.Program hoists them): each term is then
     a base value times an extension constant, four base products, where Horner's rule would
     multiply extension elements (sixteen)."""
+    if not values:
+        return A.challenge(Z)
     acc, power = A.lift(values[0]), A.challenge(BETA)
     for v in values[1:]:
         acc, power = acc + power * v, power * A.challenge(BETA)

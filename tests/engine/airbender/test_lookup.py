@@ -94,3 +94,19 @@ def test_a_multiplicity_must_be_a_base_field_value() -> None:
     layout = lookup.add_logup(air, [bad, lookup.Interaction((A.main(0),), A.lift(1), "ok")])
     with pytest.raises(ValueError, match="a multiplicity must be a base-field expression"):
         lookup.AuxTrace(air, layout)
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 5])
+def test_a_fingerprint_is_z_minus_the_tuple_in_powers_of_beta(length: int) -> None:
+    from atlasdev.engine.airbender import extension as ext
+
+    rng = np.random.default_rng(length)
+    z, beta = (tuple(int(v) for v in rng.integers(0, P, 4)) for _ in range(2))
+    cells = [int(v) for v in rng.integers(0, P, length)]
+    point = A.Point([], [], [(v, 0, 0, 0) for v in cells], [], [], [], [z, beta], [])
+    (got,) = A.evaluate([lookup.fingerprint(tuple(A.main(i) for i in range(length)))], point)
+    want, power = z, ext.ONE
+    for v in cells:
+        want = ext.esub(want, ext.emul(power, ext.lift(v)))
+        power = ext.emul(power, beta)
+    assert tuple(got) == want
