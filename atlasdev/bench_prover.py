@@ -77,12 +77,21 @@ def run_prover_bench(
     max_log_n: int = block_prover.MAX_SEGMENT_LOG,
     check: bool = True,
     log: Callable[[str], None] = lambda line: None,
+    progress: Callable[[dict[str, Any]], None] = lambda partial: None,
 ) -> dict[str, Any]:
+    """The runs as a result dict; ``progress`` gets it after each block (a caller whose time
+    may run out keeps what was measured)."""
     backend = make_backend(backend_name)
     program = block_prover.Program.of(load_image())
     # the GPU's kernels (and the RV32IM AIR's programs) compile here, not in the first block's time
     backend.warm_up(program.air.air, program.air.logup)
-    runs = []
+    runs: list[dict[str, Any]] = []
+    result = {
+        "what": f"zkOS block proofs on the {backend.name} backend, default parameters",
+        "backend": backend_name,
+        "max_log_n": max_log_n,
+        "runs": runs,
+    }
     for n in transfers:
         header, txs, tree = transfers_block(n)
         native = execute(header, txs, tree)
@@ -127,9 +136,5 @@ def run_prover_bench(
             f"{len(proof.proof):,} bytes, verified in {verify:.2f} s"
         )
         runs.append(run)
-    return {
-        "what": f"zkOS block proofs on the {backend.name} backend, default parameters",
-        "backend": backend_name,
-        "max_log_n": max_log_n,
-        "runs": runs,
-    }
+        progress(result)
+    return result

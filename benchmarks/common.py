@@ -28,8 +28,9 @@ def free_port_base(count: int = 2) -> int:
     raise RuntimeError("no free port range")
 
 
-def write_result(out: Path, result: dict[str, Any]) -> None:
-    """Stamp ``result`` with the machine and the date, write it to ``out`` and print it."""
+def write_result(out: Path, result: dict[str, Any], echo: bool = True) -> None:
+    """Stamp ``result`` with the machine and the date, write it to ``out`` and print it (unless
+    not ``echo``)."""
     result = {
         **result,
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -37,4 +38,5 @@ def write_result(out: Path, result: dict[str, Any]) -> None:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    if echo:
+        print(json.dumps(result, indent=2))

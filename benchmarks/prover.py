@@ -12,7 +12,8 @@ that size (continuations; `segments` in the output). The first proof in a proces
 (the preprocessed commitment, reported as "setup"), which later blocks of that size reuse.
 `peak_rss_gib_so_far` is the process's peak resident memory after that block (Linux ru_maxrss):
 run one size per process to read a size's own peak. Prints JSON and writes
-benchmarks/results/prover.json (or --out).
+benchmarks/results/prover.json (or --out), rewritten after each block, so a run stopped by a
+time limit keeps the blocks it finished.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def main() -> None:
         args.max_log_n,
         not args.no_check,
         log=lambda line: print(line, file=sys.stderr),
+        progress=lambda partial: write_result(args.out, partial, echo=False),  # kept if cut off
     )
     write_result(args.out, result)
 

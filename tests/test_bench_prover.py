@@ -5,7 +5,11 @@ from atlasdev.bench_prover import run_prover_bench
 
 
 def test_the_empty_block_is_proven_verified_and_reported() -> None:
-    result = run_prover_bench("cpu", [0])
+    seen: list[int] = []
+    result = run_prover_bench(
+        "cpu", [0], progress=lambda partial: seen.append(len(partial["runs"]))
+    )
+    assert seen == [1]  # after the block: what a caller cut off by a time limit keeps
     (run,) = result["runs"]
     assert result["backend"] == "cpu" and run["transfers"] == 0 and run["segments"] == 1
     assert run["cycles"] > 4000 and run["proof_bytes"] > 100_000 and run["verify_seconds"] > 0

@@ -321,6 +321,8 @@ def deep(
     combining the blown-up columns (evaluation is linear), from a quarter of the reads and
     products."""
     m, n = points.shape[0], coeffs[0].shape[1]
+    if any(mat.shape[1] != n for mat in coeffs):  # _accumulate checks no bounds
+        raise ValueError("DEEP needs every matrix's columns to have the same length")
     log_blowup = (m // n).bit_length() - 1
     f_trace = np.zeros((4, n), dtype=np.uint32)
     gpows_m = montgomery(gpows)

@@ -589,6 +589,8 @@ class ArrayBackend(Backend):
         assert len(coeffs) == len(matrices)
         gpows = [tuple(int(v) for v in row) for row in weights]
         n = int(coeffs[0].shape[1])
+        if any(int(mat.shape[1]) != n for mat in coeffs):
+            raise ValueError("DEEP needs every matrix's columns to have the same length")
         log_blowup = log_domain - (n.bit_length() - 1)
 
         def accumulate(acc: Any, mats: list[Any], offset: int) -> tuple[Any, int]:

@@ -229,6 +229,8 @@ class KernelBackend(ArrayBackend):
         coeffs = [mat.coeffs for mat in matrices if isinstance(mat, ArrayMatrix)]
         assert len(coeffs) == len(matrices)
         m, n = 1 << log_domain, int(coeffs[0].shape[1])
+        if any(int(mat.shape[1]) != n for mat in coeffs):  # the kernel's stride is n
+            raise ValueError("DEEP needs every matrix's columns to have the same length")
         f_trace = xp.zeros((4, n), dtype=xp.uint32)
         f_all = f_trace  # the trace's sum, then (a copy) the other matrices' added
         offset = 0

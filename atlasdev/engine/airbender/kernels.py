@@ -164,10 +164,13 @@ class HostKernels(Kernels):
             arg.ctypes.data if kind.endswith("*") else int(arg)
             for kind, arg in _arguments(self.signatures, kernel, args)
         ]
-        for first in reversed(range(self.threads)):
-            # host_threads sets this OS thread's FIRST and STRIDE (thread_local in the source)
-            self._lib.host_threads(first, self.threads)
-            self._functions[kernel](*converted)  # ctypes lets go of the GIL for the call
+        try:
+            for first in reversed(range(self.threads)):
+                # host_threads sets this OS thread's FIRST and STRIDE (thread_local in the source)
+                self._lib.host_threads(first, self.threads)
+                self._functions[kernel](*converted)  # ctypes lets go of the GIL for the call
+        finally:
+            self._lib.host_threads(0, 1)  # one thread, every item: the library's default
 
 
 def _compiler() -> str:

@@ -146,8 +146,9 @@ KERNEL void {QUOTIENT}(const u32* pre, const u32* main_, const u32* aux, const u
 
 
 def rows_source(code: np.ndarray) -> str:
-    """The kernel ROWS: the program's expressions at every row of the trace (4 rows of `out`
-    each), reading the current row only."""
+    """The kernel ROWS: the program's expressions at every row of the trace (from the row of
+    `out` their STOREs name: 4 rows for an extension value, 1 for a base one), reading the
+    current row only."""
     if any(op in (ev.LOAD_PRE, ev.LOAD_MAIN) and next_row for op, _, _, next_row in code.tolist()):
         raise ValueError("the rows kernel reads the current row only")
     body = _statements(code, ROWS_OPCODES, "rows")

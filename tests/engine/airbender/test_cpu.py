@@ -2,6 +2,7 @@
 column's polynomial at an extension point, its powers built in numba)."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,3 +27,12 @@ def test_evaluate_at_is_horner_in_the_extension(x: ext.Ext, n: int, seed: int) -
             acc = ext.eadd(ext.emul(acc, x), (c, 0, 0, 0))
         want.append(acc)
     assert cpu.evaluate_at(coeffs, x) == want
+
+
+def test_deep_refuses_matrices_of_different_lengths() -> None:
+    """_accumulate checks no bounds: a longer matrix would write past the combination."""
+    short, long = np.zeros((2, 4), dtype=np.uint32), np.zeros((1, 8), dtype=np.uint32)
+    points = np.arange(1, 17, dtype=np.uint32)
+    zero = ext.ZERO
+    with pytest.raises(ValueError, match="the same length"):
+        cpu.deep([short, long], 1, points, zero, zero, np.zeros((4, 4), np.uint32), zero, zero)
