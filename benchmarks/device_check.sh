@@ -2,11 +2,12 @@
 # Issue 8's GPU checks as one script for a lent GPU machine (the `device` tool's `run`, with
 # carry [".whl"] from benchmarks/device_wheels.sh). Everything goes to $OUT (8 files at most
 # come back). A session's device time is 15 minutes, the machine's start included, so the
-# stages come in order of what a session must not miss, each one call under 600 s:
+# stages come in order of what a session must not miss, each one call under 600 s, check and
+# bench together under 13 minutes:
 #   check  what `--prover gpu` runs (the cuda-kernels flavours) against the CPU twins, whole
-#          proofs byte for byte, then the hot loops alone at 2^22 rows      (about 6 minutes)
+#          proofs byte for byte, then the hot loops alone at 2^22 rows      (5 minutes at most)
 #   bench  the prover benchmark: 1 transfer (byte check), 100 transfers at 2^22, 6 at 2^20
-#                                                                           (about 8 minutes)
+#                                                                         (8 minutes at most)
 #   more   the array code on CuPy (the cupy flavours) and the pinned proof bytes, if time is left
 # The stage is named: no call holds two of them.
 set -uo pipefail
@@ -28,7 +29,7 @@ if [ "$STAGE" = check ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
   python3 -c "from atlasdev.engine.airbender.device import probe; print(probe())" \
     | tee -a "$OUT/gpu.txt"
-  timeout 300 python3 -m pytest -q -p no:cacheprovider $WORKERS -k "cuda or nvrtc" $TESTS 2>&1 \
+  timeout 240 python3 -m pytest -q -p no:cacheprovider $WORKERS -k "cuda or nvrtc" $TESTS 2>&1 \
     | tee "$OUT/tests.log"
   # 16 columns, LDE to 2^24: butterflies and Blake2s hashes per second beside plain CuPy's on
   # an H100, the commitment's root checked against the CPU's
@@ -42,7 +43,7 @@ if [ "$STAGE" = bench ]; then
   # the check stage). 1 transfer = 2 x 2^18 rows, checked against a CPU proof; 100 transfers
   # = 3 x 2^22 rows (the issue's block); 6 transfers = one 2^20-row segment. prover.py rewrites
   # its result file after each block: one cut off by its timeout keeps the blocks before
-  for spec in "1,1 18 check 190" "100,100 22 no 230" "6,6 20 no 80"; do
+  for spec in "1,1 18 check 170" "100,100 22 no 220" "6,6 20 no 70"; do
     set -- $spec
     flag=$([ "$3" = check ] || echo --no-check)
     timeout "$4" python3 benchmarks/prover.py --backend gpu --transfers "$1" --max-log-n "$2" \
