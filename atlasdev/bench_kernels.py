@@ -36,7 +36,6 @@ class _Ops:
     """The steps measured, on the CPU backend's functions or an array backend's arrays."""
 
     def __init__(self, backend: Backend) -> None:
-        self.backend = backend
         self.arrays = getattr(backend, "arrays", None)
         self.xp = getattr(backend, "xp", np)
 

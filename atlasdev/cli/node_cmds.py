@@ -574,7 +574,8 @@ def doctor(json_out: JsonOpt = False) -> None:
         g = found.gpu
         gpu_line = (
             f"gpu       {g.name}, {g.memory_bytes / 2**30:.1f} GiB, compute {g.compute_capability}, "
-            f"CUDA {g.cuda_runtime} (driver {g.cuda_driver}), CuPy {g.cupy_version}, NVRTC {g.nvrtc}"
+            f"CUDA {g.cuda_runtime} (driver {g.cuda_driver}), CuPy {g.cupy_version}, "
+            f"NVRTC {g.nvrtc}"
         )
     lines = [
         f"atlasdev  {data['atlasdev']} on Python {data['python']} "

@@ -59,6 +59,15 @@ def quotient_points(log_n: int, chunks: int) -> int:
     return log_n + max(0, chunks - 1).bit_length()
 
 
+def deep_sizes(coeffs: list[Any], log_domain: int) -> tuple[int, int]:
+    """n, the columns' coefficient count, and log_blowup for DEEP's matrices, which must all be
+    of one length: the CPU's and the kernels' sums check no bounds."""
+    n = int(coeffs[0].shape[1])
+    if any(int(mat.shape[1]) != n for mat in coeffs):
+        raise ValueError("DEEP needs every matrix's columns to have the same length")
+    return n, log_domain - (n.bit_length() - 1)
+
+
 class Matrix(ABC):
     """Columns a backend committed to: their Merkle root, and what the prover may ask of them."""
 

@@ -19,7 +19,7 @@ from numba import uint64 as u64
 from . import extension as ext
 from . import field as F
 from . import fri, merkle, ntt
-from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
+from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints, deep_sizes
 from .extension import Ext, kadd, kinv, kmul, ksub
 from .field import P_U64, fadd, fmul_by, montgomery
 from .fri import CommitState, FriParams, LayerOpening
@@ -320,10 +320,8 @@ def deep(
     one per coefficient of the extension) is evaluated on the coset: the same values as
     combining the blown-up columns (evaluation is linear), from a quarter of the reads and
     products."""
-    m, n = points.shape[0], coeffs[0].shape[1]
-    if any(mat.shape[1] != n for mat in coeffs):  # _accumulate checks no bounds
-        raise ValueError("DEEP needs every matrix's columns to have the same length")
-    log_blowup = (m // n).bit_length() - 1
+    m = points.shape[0]
+    n, log_blowup = deep_sizes(coeffs, m.bit_length() - 1)
     f_trace = np.zeros((4, n), dtype=np.uint32)
     gpows_m = montgomery(gpows)
     offset = 0

@@ -16,6 +16,7 @@ for building the LogUp columns).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -324,8 +325,7 @@ class RowsKernel:
     def __init__(self, exprs: list[Expr]) -> None:
         memo: dict[int, bool] = {}
         sizes = [4 if _is_ext(e, memo) else 1 for e in exprs]
-        self.first = [sum(sizes[:i]) for i in range(len(exprs))]
-        self.rows = sum(sizes)
+        *self.first, self.rows = itertools.accumulate(sizes, initial=0)
 
         def store(i: int, register: int, is_ext: bool) -> tuple[int, int, int, int]:
             return (STORE, self.first[i], register, int(is_ext))

@@ -23,7 +23,7 @@ import numpy as np
 from ..zkos.blake2s import IV, PARAM0, SIGMA
 from . import device, fri, ntt
 from . import field as F
-from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints
+from .backend import Backend, Matrix, QuotientInputs, UnsatisfiedConstraints, deep_sizes
 from .cpu import CpuMatrix
 from .evaluation import (
     ACC_B,
@@ -588,10 +588,7 @@ class ArrayBackend(Backend):
         coeffs = [mat.coeffs for mat in matrices if isinstance(mat, ArrayMatrix)]
         assert len(coeffs) == len(matrices)
         gpows = [tuple(int(v) for v in row) for row in weights]
-        n = int(coeffs[0].shape[1])
-        if any(int(mat.shape[1]) != n for mat in coeffs):
-            raise ValueError("DEEP needs every matrix's columns to have the same length")
-        log_blowup = log_domain - (n.bit_length() - 1)
+        n, log_blowup = deep_sizes(coeffs, log_domain)
 
         def accumulate(acc: Any, mats: list[Any], offset: int) -> tuple[Any, int]:
             for mat in mats:

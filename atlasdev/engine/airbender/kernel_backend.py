@@ -19,7 +19,7 @@ import numpy as np
 from . import field as F
 from . import straight_line
 from .air import Air
-from .backend import Matrix, QuotientInputs
+from .backend import Matrix, QuotientInputs, deep_sizes
 from .evaluation import QuotientKernel
 from .extension import Ext
 from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
@@ -228,9 +228,7 @@ class KernelBackend(ArrayBackend):
         xp = self.xp
         coeffs = [mat.coeffs for mat in matrices if isinstance(mat, ArrayMatrix)]
         assert len(coeffs) == len(matrices)
-        m, n = 1 << log_domain, int(coeffs[0].shape[1])
-        if any(int(mat.shape[1]) != n for mat in coeffs):  # the kernel's stride is n
-            raise ValueError("DEEP needs every matrix's columns to have the same length")
+        m, (n, log_blowup) = 1 << log_domain, deep_sizes(coeffs, log_domain)
         f_trace = xp.zeros((4, n), dtype=xp.uint32)
         f_all = f_trace  # the trace's sum, then (a copy) the other matrices' added
         offset = 0
@@ -243,7 +241,6 @@ class KernelBackend(ArrayBackend):
                 mat = xp.ascontiguousarray(mat)
                 self.kernels.launch("deep_accumulate", n, mat, width, n, gpows, f_all)
             offset += width
-        log_blowup = log_domain - (n.bit_length() - 1)
         f_trace, f_all = (self.arrays.evaluate_coset(a, log_blowup) for a in (f_trace, f_all))
         par = self._words([zeta, zeta_next, f_z, f_tzn, tuple(weights[-1])])
         points = xp.ascontiguousarray(self.arrays.coset_points(log_domain))

@@ -321,8 +321,8 @@ KERNEL void blake2s_nodes(const u32* children, u64 parents, u32* out) {
 /* ---- LogUp's auxiliary columns (lookup.AuxTrace.build) ---------------------------------------- */
 
 /* Item t: rows [t chunk, (t + 1) chunk) of n. fm holds per interaction k its fingerprint (rows
- * FM_ROWS k .. + 3) and its multiplicity (row FM_ROWS k + 4); helper column k/2 (rows first + 4 (k/2) ..) of
- * `out` gets m_k / f_k, added to its pair's. One inversion per chunk and interaction (prefix
+ * FM_ROWS k .. + 3) and its multiplicity (row FM_ROWS k + 4); helper column k/2 (rows
+ * first + 4 (k/2) ..) of `out` gets m_k / f_k, added to its pair's. One inversion per chunk and interaction (prefix
  * products kept in `prefix`, 4 rows of n): inverses are unique, so any chunking gives the CPU's
  * values. */
 KERNEL void logup_helpers(const u32* fm, u64 count, u64 n, u64 chunk, u64 first, u32* prefix,

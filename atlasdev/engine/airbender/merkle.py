@@ -3,9 +3,9 @@
 Leaf i is Blake2s-256 of row i's u32 words in little-endian bytes (the plain hashlib digest of
 those bytes); an inner node is Blake2s-256 of its children's 64 concatenated bytes. The prover
 builds trees with numba (both cores; a tile of leaves or of nodes hashed side by side, zkOS's
-Blake2s G function inlined in each lane); the verifier checks paths with hashlib, an implementation nobody
-here wrote, so a bug in either shows up as a failing proof rather than a silently wrong
-commitment.
+Blake2s G function inlined in each lane); the verifier checks paths with hashlib, an
+implementation nobody here wrote, so a bug in either shows up as a failing proof rather than a
+silently wrong commitment.
 
 Matrices are column-major (one column contiguous, as the NTT leaves them), so hashing gathers
 each row from its columns, a tile of rows at a time to keep the reads sequential.
