@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from atlasdev.engine.airbender import heap
+
+heap.keep_freed()  # as `atlasdev`'s command line does: the prover's arrays reuse freed memory
+
 
 def free_port_base(count: int = 2) -> int:
     """A port p with p .. p+count free on 127.0.0.1 now: ``count`` L2s and the L1 after them,

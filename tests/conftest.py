@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from atlasdev.engine.airbender import heap
 from atlasdev.profiles import Profile, load_profile, with_port_base
+
+heap.keep_freed()  # the allocator policy of `atlasdev`'s command line, before any thread starts
 
 # No wall-clock limits in tests (the machines are shared): hypothesis's per-example deadline
 # would fail a property test whenever numba compiles or the machine is busy.

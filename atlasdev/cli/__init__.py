@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from ..engine.airbender import heap
 from . import (
     bench_cmds,
     chain_cmds,
@@ -75,6 +76,7 @@ app.add_typer(proof_cmds.proof_app)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: the process arguments); return the exit code."""
+    heap.keep_freed()  # before any thread allocates: the prover's arrays reuse freed memory
     try:
         app(args=list(argv) if argv is not None else None, prog_name="atlasdev")
     except SystemExit as exc:

@@ -1,7 +1,7 @@
 """A background thread that works on every chain in turn: the prover's and the gateway's loop.
 
 Each round calls `step(chain_id)` for every chain; a round in which no step did anything is
-followed by a short sleep. An exception in a step is logged and the loop goes on after a pause
+followed by a short sleep (and, after a busy spell, by `went_idle`). An exception in a step is logged and the loop goes on after a pause
 (at shutdown the store closes under a step: then the loop just ends). `stop()` ends the loop
 between steps; a step in flight finishes or is abandoned with the daemon thread.
 """
@@ -43,10 +43,14 @@ class ChainWorker(ABC):
     def step(self, chain_id: int) -> bool:
         """Do the next piece of work for one chain; True if there was any."""
 
+    def went_idle(self) -> None:  # noqa: B027 (optional: most workers have nothing to do)
+        """Called after the first round with nothing to do that follows one with work."""
+
     def _run(self) -> None:
         if self.nice:
             with contextlib.suppress(OSError, AttributeError):  # not Linux: the OS decides
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+        busy = False
         while not self._stop.is_set():
             worked = False
             for chain_id in self.chain_ids:
@@ -59,5 +63,8 @@ class ChainWorker(ABC):
                         return
                     self._log.error("%s: %s: %s", self.name, type(exc).__name__, exc)
                     self._stop.wait(1.0)
+            if busy and not worked:
+                self.went_idle()
+            busy = worked
             if not worked:
                 self._stop.wait(self.idle_s)

@@ -142,6 +142,12 @@ class ProverWorker(ChainWorker):
             )  # fmt: skip
         return True
 
+    def went_idle(self) -> None:
+        """Nothing left to prove: the memory the prover's heap kept for reuse goes back."""
+        from .airbender import heap
+
+        heap.give_back()
+
     def _prove(self, chain_id: int, number: int) -> ProofRow:
         from .airbender import block_prover  # heavy: numba kernels, loaded when proving starts
 

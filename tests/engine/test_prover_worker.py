@@ -304,3 +304,25 @@ def test_empty_blocks_are_recorded_and_verified_as_the_identity(tmp_path: Path) 
             assert verdict.post_root == genesis.state_root  # nothing happened
     finally:
         node.stop()
+
+
+def test_the_prover_gives_its_kept_memory_back_once_it_goes_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from atlasdev.engine.airbender import heap
+    from atlasdev.engine.prover_worker import ProverWorker
+
+    given_back = threading.Event()
+    monkeypatch.setattr(heap, "give_back", given_back.set)
+    work = iter([True, True, False])  # two rounds with a block to prove, then none
+    worker = ProverWorker(SimpleNamespace(), [1])  # type: ignore[arg-type]
+    worker.idle_s = 0.01
+    worker.step = lambda chain_id: next(work, False)  # type: ignore[method-assign]
+    calls: list[bool] = []
+    went_idle = worker.went_idle
+    worker.went_idle = lambda: (calls.append(given_back.is_set()), went_idle())  # type: ignore[method-assign]
+    worker.start()
+    assert given_back.wait(30)
+    time.sleep(0.1)  # more idle rounds: nothing more to give back
+    worker.stop()
+    assert calls == [False]

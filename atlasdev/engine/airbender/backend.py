@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import device
+from . import device, heap
 from .extension import Ext
 from .fri import CommitState, FriParams, LayerOpening
 from .proof import RowOpening
@@ -109,9 +109,9 @@ class Backend(ABC):
         """Give cached memory back after an out-of-memory error (a GPU's pool)."""
 
     def memory_budget(self) -> int:
-        """Bytes the prover's arrays may take in all: half the host memory free now (a GPU
-        backend: its share of the device's)."""
-        return device.host_available_bytes() // 2
+        """Bytes the prover's arrays may take in all: half the host memory free now, counting
+        what this process's heap keeps free for it (a GPU backend: its share of the device's)."""
+        return (device.host_available_bytes() + heap.reusable_bytes()) // 2
 
     @abstractmethod
     def adopt(self, matrix: Matrix) -> Matrix:

@@ -68,7 +68,7 @@ def test_segments_are_kept_within_what_the_backends_budget_leaves(
 ) -> None:
     """prove_block hands prove_segments the backend's memory budget less one segment's working
     set (device.keep_budget), unless told how much to keep."""
-    from atlasdev.engine.airbender import device, prover
+    from atlasdev.engine.airbender import device, heap, prover
 
     class Stop(Exception):
         """Ends prove_block where prove_segments would start."""
@@ -81,6 +81,7 @@ def test_segments_are_kept_within_what_the_backends_budget_leaves(
 
     monkeypatch.setattr(prover, "prove_segments", spy)
     monkeypatch.setattr(device, "host_available_bytes", lambda: 10 << 30)
+    monkeypatch.setattr(heap, "reusable_bytes", lambda: 0)
     native = execute(BlockHeader(271, 1, 1000, 10**9), [], StateTree())
     for keep_bytes in (None, 777):
         with pytest.raises(Stop):

@@ -141,12 +141,15 @@ def test_backends_budget_half_the_free_host_memory_or_three_fifths_of_the_device
 ) -> None:
     import numpy as np
 
-    from atlasdev.engine.airbender import device
+    from atlasdev.engine.airbender import device, heap
     from atlasdev.engine.airbender.cpu import CPU
     from atlasdev.engine.airbender.gpu import ArrayBackend
 
     monkeypatch.setattr(device, "host_available_bytes", lambda: 10 << 30)
+    monkeypatch.setattr(heap, "reusable_bytes", lambda: 0)
     assert CPU.memory_budget() == ArrayBackend(np).memory_budget() == 5 << 30
+    monkeypatch.setattr(heap, "reusable_bytes", lambda: 2 << 30)  # freed, kept for reuse
+    assert CPU.memory_budget() == 6 << 30
     runtime = types.SimpleNamespace(memGetInfo=lambda: (1 << 30, 80 << 30))  # (free, total)
     cupy = types.ModuleType("cupy")
     cupy.cuda = types.SimpleNamespace(runtime=runtime)  # type: ignore[attr-defined]
