@@ -26,9 +26,31 @@ from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
 from .kernels import Kernels
 from .lookup import AuxTrace, LogUp
 
-FUSED = 4  # NTT stages per pass over memory (kernels.cu's ntt_*_stages4)
+FUSED = 4  # NTT stages per pass over memory, at most (kernels.cu's ntt_*_stagesK)
 OOD_CHUNK = 1024  # coefficients per partial sum of an out-of-domain value
 LOGUP_CHUNK = 16  # rows per item of the LogUp kernels: one inversion per chunk and interaction
+
+
+def dit_passes(log_n: int) -> list[tuple[int, int]]:
+    """(lo, k): the passes of a DIT over 2^log_n values, k stages from half-length 2^lo, four
+    from the bottom up, what is left in the last (so the first, which reads the values
+    bit-reversed, is a full one)."""
+    return [(lo, min(FUSED, log_n - lo)) for lo in range(0, log_n, FUSED)]
+
+
+def dif_passes(log_n: int) -> list[tuple[int, int]]:
+    """The passes of a DIF, in its order: four from the top down, what is left in the last (so
+    the first, which reads the coefficients, is a full one)."""
+    return [(max(0, hi - FUSED), min(FUSED, hi)) for hi in range(log_n, 0, -FUSED)]
+
+
+def _log2(n: int) -> int:
+    return n.bit_length() - 1
+
+
+def _montgomery(value: int) -> int:
+    """A factor c as c 2^32 mod P (the form the NTT kernels' factor_m takes)."""
+    return value % F.P * (1 << 32) % F.P
 
 
 class KernelArrays(Arrays):
@@ -38,27 +60,23 @@ class KernelArrays(Arrays):
         super().__init__(kernels.xp)
         self.kernels = kernels
 
-    def _stages(self, kind: str, a: Any, log_n: int, inverse: bool) -> None:
-        """Every butterfly stage of every row of ``a`` ("dit": half-lengths 1 up to n/2, "dif":
-        n/2 down to 1), four at a time while four are left."""
-        rows, n = a.shape
+    def _twiddles_m(self, log_n: int, inverse: bool) -> Any:
         key = ("montgomery-twiddles" + ("-inverse" if inverse else ""), log_n)
         if key not in self.cache:
             self.cache[key] = self.montgomery(self._twiddles(log_n, inverse))
-        tw = self.cache[key]
-        fused = list(range(0, log_n - FUSED + 1, FUSED))  # groups of four, from 2^0
-        single = range(len(fused) * FUSED, log_n)  # the stages left over, one at a time
-        steps = [("four", lo) for lo in fused] + [("one", lo) for lo in single]
-        for what, lo in steps if kind == "dit" else reversed(steps):
-            if what == "four":
-                self.kernels.launch(
-                    f"ntt_{kind}_stages4", rows * n >> FUSED, a, tw, rows, log_n, lo
-                )
-            else:
-                step = (n // 2) >> lo
-                self.kernels.launch(
-                    f"ntt_{kind}_stage", rows * n // 2, a, tw, rows, log_n, lo, step
-                )
+        return self.cache[key]
+
+    def _dit(self, a: Any, tw: Any, passes: list[tuple[int, int]], factor: int) -> None:
+        """DIT passes (lo, k) over ``a`` in place, the last one times ``factor``."""
+        rows, n = a.shape
+        for i, (lo, k) in enumerate(passes):
+            f = _montgomery(factor if i == len(passes) - 1 else 1)
+            self.kernels.launch(f"ntt_dit_stages{k}", rows * n >> k, a, tw, rows, _log2(n), lo, f)
+
+    def _dif(self, a: Any, tw: Any, passes: list[tuple[int, int]]) -> None:
+        rows, n = a.shape
+        for lo, k in passes:
+            self.kernels.launch(f"ntt_dif_stages{k}", rows * n >> k, a, tw, rows, _log2(n), lo)
 
     def scale(self, a: Any, factors: Any) -> Any:
         """Every row of ``a`` times ``factors`` (one per column, or an int), in place."""
@@ -74,22 +92,41 @@ class KernelArrays(Arrays):
         return F.montgomery(values, self.xp)
 
     def interpolate(self, values: Any) -> Any:
-        _, n = values.shape
-        log_n = n.bit_length() - 1
-        a = self.xp.ascontiguousarray(values[:, self.bitrev(log_n)])
-        self._stages("dit", a, log_n, inverse=True)
-        return self.scale(a, F.inv(n))
+        xp = self.xp
+        values = xp.ascontiguousarray(values, dtype=xp.uint32)
+        rows, n = values.shape
+        log_n = _log2(n)
+        tw, passes = self._twiddles_m(log_n, inverse=True), dit_passes(log_n)
+        if log_n < FUSED:  # too short for the first pass's 16-value groups
+            a = xp.ascontiguousarray(values[:, self.bitrev(log_n)])
+            self._dit(a, tw, passes, F.inv(n))  # (n = 1: no pass, and nothing to scale)
+            return a
+        a = xp.empty_like(values)
+        first = _montgomery(F.inv(n) if len(passes) == 1 else 1)
+        self.kernels.launch("ntt_dit_gather4", rows * n >> FUSED, a, values, tw, rows, log_n, first)
+        self._dit(a, tw, passes[1:], F.inv(n))
+        return a
 
     def evaluate_coset(self, coeffs: Any, log_blowup: int, shift: int = F.GENERATOR) -> Any:
         xp = self.xp
+        coeffs = xp.ascontiguousarray(coeffs, dtype=xp.uint32)
         c, n = coeffs.shape
-        m = n << log_blowup
-        log_m = m.bit_length() - 1
-        a = xp.zeros((c, m), dtype=xp.uint32)
-        a[:, :n] = self.scale(
-            xp.ascontiguousarray(coeffs, dtype=xp.uint32).copy(), self.powers(shift, n)
+        log_n = _log2(n)
+        log_m = log_n + log_blowup
+        tw, passes = self._twiddles_m(log_m, inverse=False), dif_passes(log_m)
+        if log_m < FUSED or log_blowup > FUSED:  # outside what the first pass's kernel reads
+            a = xp.zeros((c, n << log_blowup), dtype=xp.uint32)
+            a[:, :n] = self.scale(coeffs.copy(), self.powers(shift, n))
+            self._dif(a, tw, passes)
+            return a
+        key = ("montgomery-shift-powers", shift % F.P, n)
+        if key not in self.cache:
+            self.cache[key] = self.montgomery(self.powers(shift, n))
+        a = xp.empty((c, n << log_blowup), dtype=xp.uint32)
+        self.kernels.launch(
+            "ntt_dif_coeffs4", c << (log_m - FUSED), a, coeffs, self.cache[key], tw, c, log_n, log_m
         )
-        self._stages("dif", a, log_m, inverse=False)
+        self._dif(a, tw, passes[1:])
         return a
 
     def hash_leaves(self, cols: Any) -> Any:

@@ -135,103 +135,142 @@ DEVICE Ext einv(Ext a) {
     return escale(d, finv(norm));
 }
 
-/* ---- NTT: one butterfly stage of every column ------------------------------------------------ */
+/* ---- NTT: butterfly stages of every column, up to four per pass over memory ------------------ */
 
-/* Butterfly t of a stage over `rows` columns of 2^log_n values, pairs `length` = 2^log_length
- * apart: its column, the index of its upper value, and its twiddle's position j * step. */
-DEVICE u64 butterfly(u64 t, u64 log_n, u64 log_length, u64* j) {
-    u64 r = t >> (log_n - 1);
-    u64 b = t & ((1ull << (log_n - 1)) - 1);
-    *j = b & ((1ull << log_length) - 1);
-    return (r << log_n) + ((b - *j) << 1) + *j;
-}
-
-/* Cooley-Tukey (ntt._dit): bit-reversed in, natural out; stages length = 1, 2, ..., n/2. */
-KERNEL void ntt_dit_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_length, u64 step) {
-    u64 total = rows << (log_n - 1), length = 1ull << log_length;
-    for (u64 t = FIRST; t < total; t += STRIDE) {
-        u64 j, i = butterfly(t, log_n, log_length, &j);
-        u32 u = a[i], v = fmul_by(a[i + length], tw[j * step]);
-        a[i] = fadd(u, v);
-        a[i + length] = fsub(u, v);
-    }
-}
-
-/* Gentleman-Sande (ntt._dif): natural in, bit-reversed out; stages length = n/2, ..., 1. */
-KERNEL void ntt_dif_stage(u32* a, const u32* tw, u64 rows, u64 log_n, u64 log_length, u64 step) {
-    u64 total = rows << (log_n - 1), length = 1ull << log_length;
-    for (u64 t = FIRST; t < total; t += STRIDE) {
-        u64 j, i = butterfly(t, log_n, log_length, &j);
-        u32 u = a[i], v = a[i + length];
-        a[i] = fadd(u, v);
-        a[i + length] = fmul_by(fsub(u, v), tw[j * step]);
-    }
-}
-
-/* Four stages at once: each item loads a group of 16 values into registers, runs the four
- * stages among them, and stores them, so the matrix crosses memory once per four stages, not
+/* A pass runs K stages (K <= 4) at once: each item loads a group of 2^K values into registers,
+ * runs the K stages among them and stores them, so the matrix crosses memory once per pass, not
  * once per stage (the stages are bound by memory, not arithmetic). The stages have half-lengths
- * 2^lo .. 2^(lo+3): a group is the 16 values base + t 2^lo of one block of 2^(lo+4) values. */
+ * 2^lo .. 2^(lo+K-1): a group is the 2^K values base + t 2^lo of one block of 2^(lo+K). A
+ * butterfly at position j of the stage of half-length 2^l takes the twiddle tw[j 2^(log_n-1-l)]
+ * (tw: powers of the n-th root of unity, Montgomery form: fmul_by). */
 #define FUSED 4
-#define GROUP (1 << FUSED)
 
-DEVICE u64 group_base(u64 g, u64 log_n, u64 lo) {
-    u64 r = g >> (log_n - FUSED), q = g & ((1ull << (log_n - FUSED)) - 1);
+DEVICE u64 group_base(u64 g, u64 log_n, u64 lo, u64 k) {
+    u64 r = g >> (log_n - k), q = g & ((1ull << (log_n - k)) - 1);
     u64 o = q & ((1ull << lo) - 1), b = q >> lo;
-    return (r << log_n) + (b << (lo + FUSED)) + o;
+    return (r << log_n) + (b << (lo + k)) + o;
 }
 
-DEVICE void load_group(const u32* a, u64 base, u64 s, u32* x) {
+/* Cooley-Tukey (ntt._dit): half-lengths rising; o = the group's offset below 2^lo */
+template <int K> DEVICE void dit_stages(u32* x, const u32* tw, u64 log_n, u64 lo, u64 o) {
 #pragma unroll
-    for (int t = 0; t < GROUP; t++) x[t] = a[base + t * s];
-}
-
-DEVICE void store_group(u32* a, u64 base, u64 s, const u32* x) {
+    for (int q = 0; q < K; q++) { /* half-length 2^(lo+q): values 2^q apart in x */
+        u64 l = lo + q;
 #pragma unroll
-    for (int t = 0; t < GROUP; t++) a[base + t * s] = x[t];
-}
-
-KERNEL void ntt_dit_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) {
-    u64 total = rows << (log_n - FUSED), s = 1ull << lo;
-    for (u64 g = FIRST; g < total; g += STRIDE) {
-        u64 base = group_base(g, log_n, lo), o = base & (s - 1);
-        u32 x[GROUP];
-        load_group(a, base, s, x);
-#pragma unroll
-        for (int q = 0; q < FUSED; q++) { /* half-length 2^(lo+q): values 2^q apart in x */
-            u64 l = lo + q;
-#pragma unroll
-            for (int t = 0; t < GROUP; t++) {
-                if (t & (1 << q)) continue;
-                u64 j = (o + (u64)t * s) & ((1ull << l) - 1);
-                u32 u = x[t], v = fmul_by(x[t + (1 << q)], tw[j << (log_n - 1 - l)]);
-                x[t] = fadd(u, v);
-                x[t + (1 << q)] = fsub(u, v);
-            }
+        for (int t = 0; t < (1 << K); t++) {
+            if (t & (1 << q)) continue;
+            u64 j = (o + ((u64)t << lo)) & ((1ull << l) - 1);
+            u32 u = x[t], v = fmul_by(x[t + (1 << q)], tw[j << (log_n - 1 - l)]);
+            x[t] = fadd(u, v);
+            x[t + (1 << q)] = fsub(u, v);
         }
-        store_group(a, base, s, x);
     }
 }
 
-KERNEL void ntt_dif_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) {
-    u64 total = rows << (log_n - FUSED), s = 1ull << lo;
-    for (u64 g = FIRST; g < total; g += STRIDE) {
-        u64 base = group_base(g, log_n, lo), o = base & (s - 1);
-        u32 x[GROUP];
-        load_group(a, base, s, x);
+/* Gentleman-Sande (ntt._dif): half-lengths falling */
+template <int K> DEVICE void dif_stages(u32* x, const u32* tw, u64 log_n, u64 lo, u64 o) {
 #pragma unroll
-        for (int q = FUSED - 1; q >= 0; q--) {
-            u64 l = lo + q;
+    for (int q = K - 1; q >= 0; q--) {
+        u64 l = lo + q;
 #pragma unroll
-            for (int t = 0; t < GROUP; t++) {
-                if (t & (1 << q)) continue;
-                u64 j = (o + (u64)t * s) & ((1ull << l) - 1);
-                u32 u = x[t], v = x[t + (1 << q)];
-                x[t] = fadd(u, v);
-                x[t + (1 << q)] = fmul_by(fsub(u, v), tw[j << (log_n - 1 - l)]);
-            }
+        for (int t = 0; t < (1 << K); t++) {
+            if (t & (1 << q)) continue;
+            u64 j = (o + ((u64)t << lo)) & ((1ull << l) - 1);
+            u32 u = x[t], v = x[t + (1 << q)];
+            x[t] = fadd(u, v);
+            x[t + (1 << q)] = fmul_by(fsub(u, v), tw[j << (log_n - 1 - l)]);
         }
-        store_group(a, base, s, x);
+    }
+}
+
+/* One pass in place over `rows` columns of 2^log_n values; a DIT pass multiplies its outputs by
+ * factor_m (an interpolation's last pass: n^-1; R1, Montgomery's one, leaves them as they are). */
+template <int K, bool DIT> DEVICE void ntt_pass(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo, u32 factor_m) {
+    u64 total = rows << (log_n - K), s = 1ull << lo;
+    for (u64 g = FIRST; g < total; g += STRIDE) {
+        u64 base = group_base(g, log_n, lo, K), o = base & (s - 1);
+        u32 x[1 << K];
+#pragma unroll
+        for (int t = 0; t < (1 << K); t++) x[t] = a[base + t * s];
+        if (DIT) {
+            dit_stages<K>(x, tw, log_n, lo, o);
+            if (factor_m != R1) {
+#pragma unroll
+                for (int t = 0; t < (1 << K); t++) x[t] = fmul_by(x[t], factor_m);
+            }
+        } else {
+            dif_stages<K>(x, tw, log_n, lo, o);
+        }
+#pragma unroll
+        for (int t = 0; t < (1 << K); t++) a[base + t * s] = x[t];
+    }
+}
+
+KERNEL void ntt_dit_stages1(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo, u64 factor_m) { ntt_pass<1, true>(a, tw, rows, log_n, lo, (u32)factor_m); }
+KERNEL void ntt_dit_stages2(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo, u64 factor_m) { ntt_pass<2, true>(a, tw, rows, log_n, lo, (u32)factor_m); }
+KERNEL void ntt_dit_stages3(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo, u64 factor_m) { ntt_pass<3, true>(a, tw, rows, log_n, lo, (u32)factor_m); }
+KERNEL void ntt_dit_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo, u64 factor_m) { ntt_pass<4, true>(a, tw, rows, log_n, lo, (u32)factor_m); }
+KERNEL void ntt_dif_stages1(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) { ntt_pass<1, false>(a, tw, rows, log_n, lo, R1); }
+KERNEL void ntt_dif_stages2(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) { ntt_pass<2, false>(a, tw, rows, log_n, lo, R1); }
+KERNEL void ntt_dif_stages3(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) { ntt_pass<3, false>(a, tw, rows, log_n, lo, R1); }
+KERNEL void ntt_dif_stages4(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo) { ntt_pass<4, false>(a, tw, rows, log_n, lo, R1); }
+
+DEVICE u64 bitrev(u64 x, u64 bits) { /* x's low `bits` bits reversed */
+#ifdef __CUDACC__
+    return bits ? __brevll(x) >> (64 - bits) : 0ull;
+#else
+    u64 r = 0;
+    for (u64 i = 0; i < bits; i++, x >>= 1) r = (r << 1) | (x & 1);
+    return r;
+#endif
+}
+
+/* An interpolation's first pass (log_n >= 4), reading `values` in natural order where ntt._dit
+ * takes them bit-reversed, so no reordered copy is written first: item i of a column runs the
+ * group at bit-reversed positions 16 rev(i) + t, whose values are values[i + rev4(t) n/16]
+ * (rev over log_n bits of 16 rev(i) + t), so a warp's threads read neighbouring words and each
+ * writes 16 neighbouring ones. Times factor_m as ntt_pass. */
+KERNEL void ntt_dit_gather4(u32* out, const u32* values, const u32* tw, u64 rows, u64 log_n, u64 factor_m) {
+    u64 log_groups = log_n - FUSED, total = rows << log_groups, n = 1ull << log_n;
+    for (u64 g = FIRST; g < total; g += STRIDE) {
+        u64 r = g >> log_groups, i = g & ((1ull << log_groups) - 1);
+        const u32* column = values + r * n;
+        u32 x[1 << FUSED];
+#pragma unroll
+        for (int t = 0; t < (1 << FUSED); t++) {
+            u64 rev4 = ((t & 1) << 3) | ((t & 2) << 1) | ((t & 4) >> 1) | ((t & 8) >> 3);
+            x[t] = column[i + (rev4 << log_groups)];
+        }
+        dit_stages<FUSED>(x, tw, log_n, 0, 0);
+        if ((u32)factor_m != R1) {
+#pragma unroll
+            for (int t = 0; t < (1 << FUSED); t++) x[t] = fmul_by(x[t], (u32)factor_m);
+        }
+        u32* dst = out + r * n + (bitrev(i, log_groups) << FUSED);
+#pragma unroll
+        for (int t = 0; t < (1 << FUSED); t++) dst[t] = x[t];
+    }
+}
+
+/* A coset LDE's first pass: the four top stages of a DIF over 2^log_m values whose first
+ * 2^log_n are the coefficients times the coset shift's powers (shift_m, Montgomery form) and
+ * the rest zeros, read from `coeffs` (2^log_n a column) as they are needed: no padded copy,
+ * no scaling pass, and only the group's nonzero quarter (blowup 4) is read. */
+KERNEL void ntt_dif_coeffs4(u32* out, const u32* coeffs, const u32* shift_m, const u32* tw, u64 rows, u64 log_n, u64 log_m) {
+    u64 lo = log_m - FUSED, s = 1ull << lo, total = rows << lo, n = 1ull << log_n;
+    u64 live = n >> lo; /* how many of a group's 16 values are coefficients (16 >> log blowup) */
+    for (u64 g = FIRST; g < total; g += STRIDE) {
+        u64 r = g >> lo, o = g & (s - 1);
+        u32 x[1 << FUSED];
+#pragma unroll
+        for (int t = 0; t < (1 << FUSED); t++) {
+            u64 p = o + ((u64)t << lo);
+            x[t] = (u64)t < live ? fmul_by(coeffs[r * n + p], shift_m[p]) : 0u;
+        }
+        dif_stages<FUSED>(x, tw, log_m, lo, o);
+        u32* dst = out + (r << log_m) + o;
+#pragma unroll
+        for (int t = 0; t < (1 << FUSED); t++) dst[(u64)t << lo] = x[t];
     }
 }
 

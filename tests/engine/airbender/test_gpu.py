@@ -109,7 +109,23 @@ def test_extension_products(backend: ArrayBackend) -> None:
         assert tuple(int(v) for v in got[:, j]) == want
 
 
-@pytest.mark.parametrize(("log_n", "log_blowup"), [(0, 1), (1, 1), (3, 2), (6, 3), (10, 1)])
+@pytest.mark.parametrize(
+    ("log_n", "log_blowup"),
+    [
+        (0, 1),
+        (1, 1),
+        (2, 1),
+        (3, 2),
+        (2, 3),
+        (4, 2),
+        (5, 2),
+        (6, 3),
+        (7, 4),
+        (2, 5),
+        (10, 1),
+        (13, 2),
+    ],
+)  # first passes of 16 values where n or the LDE has them, passes of one to four stages after
 def test_ntt_and_coset_lde_match_the_cpu(
     backend: ArrayBackend, log_n: int, log_blowup: int
 ) -> None:

@@ -33,7 +33,7 @@ def _programs() -> str:
 
 def test_signatures_are_read_off_the_source() -> None:
     assert SIGNATURES["blake2s_nodes"] == ("u32*", "u64", "u32*")
-    assert set(SIGNATURES) >= {"ntt_dit_stage", "ntt_dif_stage", "rv32_witness", "fri_fold"}
+    assert set(SIGNATURES) >= {"ntt_dit_stages1", "ntt_dif_coeffs4", "rv32_witness", "fri_fold"}
     programs = signatures(_programs())
     quotient = (*["u32*"] * 4, "i64*", *["u32*"] * 4, "u64", "u64", "u32*")
     assert programs[straight_line.QUOTIENT] == quotient
