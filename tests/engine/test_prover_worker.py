@@ -316,13 +316,21 @@ def test_the_prover_gives_its_kept_memory_back_once_it_goes_idle(
     monkeypatch.setattr(heap, "give_back", given_back.set)
     work = iter([True, True, False])  # two rounds with a block to prove, then none
     worker = ProverWorker(SimpleNamespace(), [1])  # type: ignore[arg-type]
-    worker.idle_s = 0.01
-    worker.step = lambda chain_id: next(work, False)  # type: ignore[method-assign]
-    calls: list[bool] = []
+    worker.idle_s, worker.idle_after_s = 0.01, 0.3
+    last_work = 0.0
+
+    def step(chain_id: int) -> bool:
+        nonlocal last_work
+        worked = next(work, False)
+        last_work = time.monotonic() if worked else last_work
+        return worked
+
+    worker.step = step  # type: ignore[method-assign]
+    calls: list[float] = []
     went_idle = worker.went_idle
-    worker.went_idle = lambda: (calls.append(given_back.is_set()), went_idle())  # type: ignore[method-assign]
+    worker.went_idle = lambda: (calls.append(time.monotonic() - last_work), went_idle())  # type: ignore[method-assign]
     worker.start()
     assert given_back.wait(30)
-    time.sleep(0.1)  # more idle rounds: nothing more to give back
+    time.sleep(0.5)  # more idle rounds: nothing more to give back
     worker.stop()
-    assert calls == [False]
+    assert len(calls) == 1 and calls[0] >= 0.3  # once, and only after idle_after_s
