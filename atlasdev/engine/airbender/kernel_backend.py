@@ -26,7 +26,9 @@ from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
 from .kernels import Kernels
 from .lookup import AuxTrace, LogUp
 
-FUSED = 4  # NTT stages per pass over memory, at most (kernels.cu's ntt_*_stagesK)
+FUSED = 4  # NTT stages per pass in registers, at most (kernels.cu's ntt_*_stagesK)
+TILE_LOG = 12  # values in a shared-memory tile of the NTT (kernels.cu's ntt_*_tile), log 2
+TILE_SPAN = 9  # stages a tile pass above the first twelve takes at most (2^3 neighbouring words)
 OOD_CHUNK = 1024  # coefficients per partial sum of an out-of-domain value
 LOGUP_CHUNK = 16  # rows per item of the LogUp kernels: one inversion per chunk and interaction
 
@@ -51,6 +53,12 @@ def _log2(n: int) -> int:
 def _montgomery(value: int) -> int:
     """A factor c as c 2^32 mod P (the form the NTT kernels' factor_m takes)."""
     return value % F.P * (1 << 32) % F.P
+
+
+def tile_passes(lo: int, hi: int) -> list[tuple[int, int]]:
+    """(lo, k): tile passes over the stages lo .. hi - 1 (all at or above 12 - TILE_SPAN), up to
+    TILE_SPAN stages each, from the bottom up (a DIF runs them in reverse)."""
+    return [(s, min(TILE_SPAN, hi - s)) for s in range(lo, hi, TILE_SPAN)]
 
 
 class KernelArrays(Arrays):
@@ -101,10 +109,19 @@ class KernelArrays(Arrays):
             a = xp.ascontiguousarray(values[:, self.bitrev(log_n)])
             self._dit(a, tw, passes, F.inv(n))  # (n = 1: no pass, and nothing to scale)
             return a
+        tiles = tile_passes(FUSED, log_n) if log_n >= TILE_LOG else []
         a = xp.empty_like(values)
-        first = _montgomery(F.inv(n) if len(passes) == 1 else 1)
+        last = len(passes) == 1 and not tiles
+        first = _montgomery(F.inv(n) if last else 1)
         self.kernels.launch("ntt_dit_gather4", rows * n >> FUSED, a, values, tw, rows, log_n, first)
-        self._dit(a, tw, passes[1:], F.inv(n))
+        if not tiles:
+            self._dit(a, tw, passes[1:], F.inv(n))
+            return a
+        for i, (lo, k) in enumerate(tiles):
+            f = _montgomery(F.inv(n) if i == len(tiles) - 1 else 1)
+            self.kernels.launch(
+                "ntt_dit_tile", rows * n >> (TILE_LOG - 8), a, tw, rows, log_n, lo, k, f
+            )
         return a
 
     def evaluate_coset(self, coeffs: Any, log_blowup: int, shift: int = F.GENERATOR) -> Any:
@@ -114,8 +131,8 @@ class KernelArrays(Arrays):
         log_n = _log2(n)
         log_m = log_n + log_blowup
         tw, passes = self._twiddles_m(log_m, inverse=False), dif_passes(log_m)
-        if log_m < FUSED or log_blowup > FUSED:  # outside what the first pass's kernel reads
-            a = xp.zeros((c, n << log_blowup), dtype=xp.uint32)
+        if log_m < FUSED or (log_blowup > FUSED and log_m < TILE_LOG):
+            a = xp.zeros((c, n << log_blowup), dtype=xp.uint32)  # too short for the kernels below
             a[:, :n] = self.scale(coeffs.copy(), self.powers(shift, n))
             self._dif(a, tw, passes)
             return a
@@ -123,10 +140,30 @@ class KernelArrays(Arrays):
         if key not in self.cache:
             self.cache[key] = self.montgomery(self.powers(shift, n))
         a = xp.empty((c, n << log_blowup), dtype=xp.uint32)
+        if log_m < TILE_LOG:
+            self.kernels.launch(
+                "ntt_dif_coeffs4",
+                c << (log_m - FUSED),
+                a,
+                coeffs,
+                self.cache[key],
+                tw,
+                c,
+                log_n,
+                log_m,
+            )
+            self._dif(a, tw, passes[1:])
+            return a
+        # the stages above the first twelve in tiles from the top, the first one reading the
+        # coefficients, then the first twelve in one tile
+        tiles = [*reversed(tile_passes(TILE_LOG, log_m)), (0, TILE_LOG)]
+        items = c << (log_m - TILE_LOG + 8)  # a block of 256 threads a tile
+        lo, k = tiles[0]
         self.kernels.launch(
-            "ntt_dif_coeffs4", c << (log_m - FUSED), a, coeffs, self.cache[key], tw, c, log_n, log_m
+            "ntt_dif_coeffs_tile", items, a, coeffs, self.cache[key], tw, c, log_n, log_m, lo, k
         )
-        self._dif(a, tw, passes[1:])
+        for lo, k in tiles[1:]:
+            self.kernels.launch("ntt_dif_tile", items, a, tw, c, log_m, lo, k)
         return a
 
     def hash_leaves(self, cols: Any) -> Any:

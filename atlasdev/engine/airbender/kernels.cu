@@ -274,6 +274,128 @@ KERNEL void ntt_dif_coeffs4(u32* out, const u32* coeffs, const u32* shift_m, con
     }
 }
 
+/* ---- NTT passes of up to twelve stages, through a tile in shared memory --------------------- */
+
+/* A block of BLOCK_THREADS threads takes a tile of 2^12 values into shared memory: the 2^k
+ * values of a group of k stages (half-lengths 2^lo .. 2^(lo+k-1)) times 2^c neighbouring offsets
+ * (c = 12 - k <= lo), so that its loads and stores run along 2^c neighbouring words (8 at least:
+ * a 32-byte sector) or along whole runs where lo = 0. The k stages run in the tile four at a time
+ * (each thread: 16 values into registers, four stages, back), with a barrier between, and the
+ * tile goes back to memory: a 2^24-point LDE crosses memory in three passes instead of six.
+ *
+ * On the host (kernels.py's HostKernels) a block's threads run one after another between
+ * barriers, the last first, each EACH_THREAD phase in full before the next: the same values,
+ * and a phase whose threads read what another writes in that phase gives different ones. The
+ * tile's index v has its c offset bits at the bottom, then the k stage bits; TILE_AT pads a word
+ * in every 32 so that threads reading 16 or 2 words apart hit different banks. */
+#define TILE_LOG 12
+#define TILE (1u << TILE_LOG)
+#define TILE_AT(v) ((v) + ((v) >> 5))
+#ifdef __CUDACC__
+#define TILE_ARRAY __shared__ u32 tile[TILE_AT(TILE)]
+#define EACH_THREAD(t) { const u32 t = threadIdx.x;
+#define END_EACH_THREAD __syncthreads(); }
+#define TILES_FIRST ((u64)blockIdx.x)
+#define TILES_STRIDE ((u64)gridDim.x)
+#else
+#define TILE_ARRAY u32 tile[TILE_AT(TILE)]
+#define EACH_THREAD(t) for (u32 t##_ = BLOCK_THREADS; t##_-- > 0;) { const u32 t = t##_;
+#define END_EACH_THREAD }
+#define TILES_FIRST FIRST
+#define TILES_STRIDE STRIDE
+#endif
+
+/* Q stages (s0 .. s0+Q-1 of the pass) among the tile's values, by thread t */
+template <int Q, bool DIT>
+DEVICE void tile_stages(u32* tile, u32 t, const u32* tw, u64 log_n, u64 lo, u64 c, u64 s0, u64 offset) {
+    u32 low = (u32)(c + s0); /* the tile bit of stage s0 */
+    for (u32 g = t; g < (TILE >> Q); g += BLOCK_THREADS) {
+        u32 v0 = (g & ((1u << low) - 1)) | ((g >> low) << (low + Q)), x[1 << Q];
+#pragma unroll
+        for (int u = 0; u < (1 << Q); u++) x[u] = tile[TILE_AT(v0 + ((u32)u << low))];
+#pragma unroll
+        for (int i = 0; i < Q; i++) {
+            int q = DIT ? i : Q - 1 - i;
+            u64 s = s0 + q, l = lo + s;
+#pragma unroll
+            for (int u = 0; u < (1 << Q); u++) {
+                if (u & (1 << q)) continue;
+                u32 v = v0 + ((u32)u << low);
+                u64 j = ((u64)((v >> c) & ((1u << s) - 1)) << lo) + offset + (v & ((1u << c) - 1));
+                u32 w = tw[j << (log_n - 1 - l)];
+                if (DIT) {
+                    u32 a = x[u], b = fmul_by(x[u + (1 << q)], w);
+                    x[u] = fadd(a, b), x[u + (1 << q)] = fsub(a, b);
+                } else {
+                    u32 a = x[u], b = x[u + (1 << q)];
+                    x[u] = fadd(a, b), x[u + (1 << q)] = fmul_by(fsub(a, b), w);
+                }
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < (1 << Q); u++) tile[TILE_AT(v0 + ((u32)u << low))] = x[u];
+    }
+}
+
+template <bool DIT>
+DEVICE void tile_run(u32* tile, u32 t, const u32* tw, u64 log_n, u64 lo, u64 c, u64 s0, u64 q, u64 offset) {
+    if (q == 4) tile_stages<4, DIT>(tile, t, tw, log_n, lo, c, s0, offset);
+    else if (q == 3) tile_stages<3, DIT>(tile, t, tw, log_n, lo, c, s0, offset);
+    else if (q == 2) tile_stages<2, DIT>(tile, t, tw, log_n, lo, c, s0, offset);
+    else tile_stages<1, DIT>(tile, t, tw, log_n, lo, c, s0, offset);
+}
+
+/* A pass of k stages from half-length 2^lo over `rows` columns of 2^log_n values in `a`, its
+ * values read from `src` (a itself), or with COEFFS from 2^log_src coefficients a column times
+ * the coset shift's powers (the zeros above them not read: ntt_dif_coeffs4). A DIT pass
+ * multiplies by factor_m on the way out (R1: by one). */
+template <bool DIT, bool COEFFS>
+DEVICE void tile_pass(u32* a, const u32* src, const u32* shift_m, const u32* tw, u64 rows, u64 log_n, u64 log_src, u64 lo, u64 k, u32 factor_m) {
+    u64 c = TILE_LOG - k, log_high = lo - c, log_blocks = log_n - lo - k;
+    u64 tiles = rows << (log_blocks + log_high);
+    TILE_ARRAY;
+    for (u64 id = TILES_FIRST; id < tiles; id += TILES_STRIDE) {
+        u64 r = id >> (log_blocks + log_high);
+        u64 b = (id >> log_high) & ((1ull << log_blocks) - 1);
+        u64 offset = (id & ((1ull << log_high) - 1)) << c; /* the offset bits above the tile's */
+        u64 base = (b << (lo + k)) + offset;                /* value 0's position in its column */
+        EACH_THREAD(t)
+            for (u32 v = t; v < TILE; v += BLOCK_THREADS) {
+                u64 p = base + (v & ((1u << c) - 1)) + ((u64)(v >> c) << lo);
+                if (COEFFS)
+                    tile[TILE_AT(v)] = p < (1ull << log_src) ? fmul_by(src[(r << log_src) + p], shift_m[p]) : 0u;
+                else
+                    tile[TILE_AT(v)] = src[(r << log_n) + p];
+            }
+        END_EACH_THREAD
+        for (u64 done = 0; done < k; done += FUSED) { /* DIT: stages from the bottom; DIF: the top */
+            u64 q = k - done < FUSED ? k - done : FUSED, s0 = DIT ? done : k - done - q;
+            EACH_THREAD(t)
+                tile_run<DIT>(tile, t, tw, log_n, lo, c, s0, q, offset);
+            END_EACH_THREAD
+        }
+        EACH_THREAD(t)
+            for (u32 v = t; v < TILE; v += BLOCK_THREADS) {
+                u64 p = base + (v & ((1u << c) - 1)) + ((u64)(v >> c) << lo);
+                u32 x = tile[TILE_AT(v)];
+                a[(r << log_n) + p] = DIT && factor_m != R1 ? fmul_by(x, factor_m) : x;
+            }
+        END_EACH_THREAD
+    }
+}
+
+KERNEL void ntt_dit_tile(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo, u64 k, u64 factor_m) {
+    tile_pass<true, false>(a, a, tw, tw, rows, log_n, log_n, lo, k, (u32)factor_m);
+}
+
+KERNEL void ntt_dif_tile(u32* a, const u32* tw, u64 rows, u64 log_n, u64 lo, u64 k) {
+    tile_pass<false, false>(a, a, tw, tw, rows, log_n, log_n, lo, k, R1);
+}
+
+KERNEL void ntt_dif_coeffs_tile(u32* out, const u32* coeffs, const u32* shift_m, const u32* tw, u64 rows, u64 log_n, u64 log_m, u64 lo, u64 k) {
+    tile_pass<false, true>(out, coeffs, shift_m, tw, rows, log_m, log_n, lo, k, R1);
+}
+
 /* a[i] *= factors[i % period] over `count` values, in place: scaling by n^-1 (period 1) or by
  * powers of the coset shift along each column (period n), with no wide temporary. The factors
  * (and the NTTs' twiddles) come in Montgomery form, for fmul_by. */

@@ -33,6 +33,7 @@ from .extension import W_MONTGOMERY, W
 from .lookup import FM_ROWS
 
 SOURCE = Path(__file__).with_name("kernels.cu")
+BLOCK_THREADS = 256  # threads a CUDA block: the NTT's tiles are shared by a block's threads
 WITNESS_SOURCE = Path(__file__).with_name(rv32_witness.SOURCE_NAME)
 
 
@@ -82,6 +83,7 @@ typedef long long i64;
 #define W {W}u
 #define PARAM0 {int(PARAM0)}u
 #define FM_ROWS {FM_ROWS}ull
+#define BLOCK_THREADS {BLOCK_THREADS}u
 TABLE u32 IV[8] = {{{table(IV)}}};
 TABLE unsigned char SIGMA[10][16] = {{{sigma}}};
 """
@@ -211,7 +213,7 @@ class CudaKernels(Kernels):
     """kernels.cu through cupy.RawModule (NVRTC) on the current CUDA device."""
 
     name = "cuda"
-    BLOCK = 256
+    BLOCK = BLOCK_THREADS
     MAX_BLOCKS = 1 << 16
 
     def __init__(self, cupy: Any, extra: str = "") -> None:

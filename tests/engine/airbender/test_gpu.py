@@ -109,23 +109,14 @@ def test_extension_products(backend: ArrayBackend) -> None:
         assert tuple(int(v) for v in got[:, j]) == want
 
 
-@pytest.mark.parametrize(
-    ("log_n", "log_blowup"),
-    [
-        (0, 1),
-        (1, 1),
-        (2, 1),
-        (3, 2),
-        (2, 3),
-        (4, 2),
-        (5, 2),
-        (6, 3),
-        (7, 4),
-        (2, 5),
-        (10, 1),
-        (13, 2),
-    ],
-)  # first passes of 16 values where n or the LDE has them, passes of one to four stages after
+CASES = [(0, 1), (1, 1), (2, 1), (3, 2), (2, 3), (4, 2), (5, 2), (6, 3), (7, 4), (2, 5), (10, 1)]
+CASES += [(11, 1), (12, 2), (13, 1), (14, 3), (9, 5), (16, 2), (21, 1)]
+# register passes below 2^12 values (first passes of 16 values where n or the LDE has them, then
+# passes of one to four stages), tile passes from there (the first twelve stages in one tile, the
+# rest nine or fewer a tile, an LDE's first reading the coefficients)
+
+
+@pytest.mark.parametrize(("log_n", "log_blowup"), CASES)
 def test_ntt_and_coset_lde_match_the_cpu(
     backend: ArrayBackend, log_n: int, log_blowup: int
 ) -> None:
