@@ -70,6 +70,32 @@ def _best(backend: Backend, run: Callable[[], Any], repeats: int) -> tuple[float
     return best, result
 
 
+def _registers_only(
+    backend: Backend,
+    ops: _Ops,
+    values: Any,
+    coeffs: Any,
+    lde: Any,
+    repeats: int,
+    record: Callable[[str, float, str, int], None],
+) -> bool | None:
+    """The kernels' NTTs again with their passes in registers only, not in shared-memory tiles,
+    to compare on a GPU (None where the backend has no tiles): True if the values are the same."""
+    if not getattr(ops.arrays, "tiled", False):
+        return None
+    columns, n = coeffs.shape
+    log_n, m = n.bit_length() - 1, n << LOG_BLOWUP
+    ops.arrays.tiled = False  # type: ignore[union-attr]
+    try:
+        seconds, again = _best(backend, lambda: ops.interpolate(values), repeats)
+        record("interpolate_registers", seconds, "butterflies", columns * n // 2 * log_n)
+        seconds, lde_again = _best(backend, lambda: ops.lde(coeffs), repeats)
+        record("lde_registers", seconds, "butterflies", columns * m // 2 * (log_n + LOG_BLOWUP))
+    finally:
+        ops.arrays.tiled = True  # type: ignore[union-attr]
+    return bool((again == coeffs).all()) and bool((lde_again == lde).all())
+
+
 def run_kernels_bench(
     backend_name: str,
     log_n: int = 20,
@@ -99,6 +125,7 @@ def run_kernels_bench(
     record("interpolate", seconds, "butterflies", columns * n // 2 * log_n)
     seconds, lde = _best(backend, lambda: ops.lde(coeffs), repeats)
     record("lde", seconds, "butterflies", columns * m // 2 * (log_n + LOG_BLOWUP))
+    same_in_registers = _registers_only(backend, ops, here, coeffs, lde, repeats, record)
     leaf_cols = (
         lde[:LEAF_WORDS]
         if columns >= LEAF_WORDS
@@ -120,6 +147,8 @@ def run_kernels_bench(
         "steps": steps,
         "anchors_h100_plain_cupy": ANCHORS,
     }
+    if same_in_registers is not None:
+        result["registers_match_tiles"] = same_in_registers
     if check and backend_name != "cpu":
         result["root_matches_cpu"] = matrix.root == CPU.commit_values(values, LOG_BLOWUP).root
     return result

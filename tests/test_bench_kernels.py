@@ -14,22 +14,47 @@ def test_every_step_is_measured_and_the_root_checked(backend: str, columns: int)
         host_kernels()  # skips where there is no C++ compiler
     result = run_kernels_bench(backend, log_n=5, columns=columns, repeats=2)
     steps = result["steps"]
-    assert list(steps) == ["interpolate", "lde", "blake2s_leaves", "blake2s_nodes", "commit"]
+    registers = ["interpolate_registers", "lde_registers"] if backend == "host" else []
+    assert list(steps) == [
+        "interpolate",
+        "lde",
+        *registers,
+        "blake2s_leaves",
+        "blake2s_nodes",
+        "commit",
+    ]
     # 32 points: 5 stages of 16 butterflies a column; the LDE: 128 points, 7 stages of 64; the
     # leaves: the LDE's 128 rows; the level above them: 64 nodes
     counts = {
         "interpolate": ("butterflies", columns * 16 * 5),
         "lde": ("butterflies", columns * 64 * 7),
+        **{
+            f"{k}_registers": ("butterflies", steps[k]["butterflies"])
+            for k in ("interpolate", "lde")
+        },
         "blake2s_leaves": ("hashes", 128),
         "blake2s_nodes": ("hashes", 64),
     }
     for name, (unit, count) in counts.items():
+        if name not in steps:
+            continue
         step = steps[name]
         assert step[unit] == count and step["seconds"] > 0
         assert step[f"{unit}_per_second"] == pytest.approx(count / step["seconds"], abs=0.1)
     assert steps["commit"]["seconds"] > 0
     assert result.get("root_matches_cpu", True) is True
     assert ("root_matches_cpu" in result) == (backend != "cpu")
+    assert result.get("registers_match_tiles", True) is True  # the host kernels: both NTT paths
+    assert ("registers_match_tiles" in result) == (backend == "host")
+
+
+def test_the_kernels_ntt_is_timed_both_ways_and_compared() -> None:
+    from tests.engine.airbender.test_gpu import host_kernels
+
+    host_kernels()
+    result = run_kernels_bench("host", log_n=12, columns=2, repeats=1)  # tiles from 2^12 values
+    assert result["registers_match_tiles"] is True
+    assert result["steps"]["lde_registers"]["butterflies"] == 2 * (1 << 13) * 14
 
 
 def test_bad_sizes_are_refused() -> None:

@@ -67,6 +67,9 @@ class KernelArrays(Arrays):
     def __init__(self, kernels: Kernels) -> None:
         super().__init__(kernels.xp)
         self.kernels = kernels
+        # NTTs of 2^12 values or more in shared-memory tiles; False: in registers only (what
+        # `atlasdev bench kernels` compares them with on a GPU: the same values)
+        self.tiled = True
 
     def _twiddles_m(self, log_n: int, inverse: bool) -> Any:
         key = ("montgomery-twiddles" + ("-inverse" if inverse else ""), log_n)
@@ -109,7 +112,7 @@ class KernelArrays(Arrays):
             a = xp.ascontiguousarray(values[:, self.bitrev(log_n)])
             self._dit(a, tw, passes, F.inv(n))  # (n = 1: no pass, and nothing to scale)
             return a
-        tiles = tile_passes(FUSED, log_n) if log_n >= TILE_LOG else []
+        tiles = tile_passes(FUSED, log_n) if self.tiled and log_n >= TILE_LOG else []
         a = xp.empty_like(values)
         last = len(passes) == 1 and not tiles
         first = _montgomery(F.inv(n) if last else 1)
@@ -131,7 +134,8 @@ class KernelArrays(Arrays):
         log_n = _log2(n)
         log_m = log_n + log_blowup
         tw, passes = self._twiddles_m(log_m, inverse=False), dif_passes(log_m)
-        if log_m < FUSED or (log_blowup > FUSED and log_m < TILE_LOG):
+        tiled = self.tiled and log_m >= TILE_LOG
+        if log_m < FUSED or (log_blowup > FUSED and not tiled):
             a = xp.zeros((c, n << log_blowup), dtype=xp.uint32)  # too short for the kernels below
             a[:, :n] = self.scale(coeffs.copy(), self.powers(shift, n))
             self._dif(a, tw, passes)
@@ -140,7 +144,7 @@ class KernelArrays(Arrays):
         if key not in self.cache:
             self.cache[key] = self.montgomery(self.powers(shift, n))
         a = xp.empty((c, n << log_blowup), dtype=xp.uint32)
-        if log_m < TILE_LOG:
+        if not tiled:
             self.kernels.launch(
                 "ntt_dif_coeffs4",
                 c << (log_m - FUSED),
