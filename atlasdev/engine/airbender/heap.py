@@ -6,8 +6,8 @@ free: the kernel faults each new page in and zeroes it, which took a quarter of 
 prover's time on a 2-core machine (docs/BENCHMARKS.md). `keep_freed` makes glibc serve big
 arrays from its heap instead and keep what is freed there, so the next segment's arrays,
 mostly the same sizes, land on memory already mapped. `give_back` returns the free memory to
-the system (the prover calls it when it has nothing left to prove), and `reusable_bytes` counts
-it as free memory for the prover's budget meanwhile.
+the system (the prover's worker calls it after 30 s with nothing to prove), and
+`reusable_bytes` counts it as free memory for the prover's budget meanwhile.
 
 The policy is the process's: `keep_freed` must run before any other thread allocates (threads
 that had their own malloc arena would still map and unmap), so the command line calls it

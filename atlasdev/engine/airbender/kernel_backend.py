@@ -23,7 +23,7 @@ from .backend import Matrix, QuotientInputs, deep_sizes
 from .evaluation import QuotientKernel
 from .extension import Ext
 from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
-from .kernels import Kernels
+from .kernels import BLOCK_THREADS, Kernels
 from .lookup import AuxTrace, LogUp
 
 FUSED = 4  # NTT stages per pass in registers, at most (kernels.cu's ntt_*_stagesK)
@@ -53,6 +53,11 @@ def _log2(n: int) -> int:
 def _montgomery(value: int) -> int:
     """A factor c as c 2^32 mod P (the form the NTT kernels' factor_m takes)."""
     return value % F.P * (1 << 32) % F.P
+
+
+def _tile_items(rows: int, log_n: int) -> int:
+    """A tile pass's launch size: a block of threads for each tile of 2^TILE_LOG values."""
+    return (rows << log_n >> TILE_LOG) * BLOCK_THREADS
 
 
 def tile_passes(lo: int, hi: int) -> list[tuple[int, int]]:
@@ -123,7 +128,7 @@ class KernelArrays(Arrays):
         for i, (lo, k) in enumerate(tiles):
             f = _montgomery(F.inv(n) if i == len(tiles) - 1 else 1)
             self.kernels.launch(
-                "ntt_dit_tile", rows * n >> (TILE_LOG - 8), a, tw, rows, log_n, lo, k, f
+                "ntt_dit_tile", _tile_items(rows, log_n), a, tw, rows, log_n, lo, k, f
             )
         return a
 
@@ -161,7 +166,7 @@ class KernelArrays(Arrays):
         # the stages above the first twelve in tiles from the top, the first one reading the
         # coefficients, then the first twelve in one tile
         tiles = [*reversed(tile_passes(TILE_LOG, log_m)), (0, TILE_LOG)]
-        items = c << (log_m - TILE_LOG + 8)  # a block of 256 threads a tile
+        items = _tile_items(c, log_m)
         lo, k = tiles[0]
         self.kernels.launch(
             "ntt_dif_coeffs_tile", items, a, coeffs, self.cache[key], tw, c, log_n, log_m, lo, k
