@@ -195,39 +195,30 @@ def quotient_chunks(q_values: np.ndarray, log_n: int, chunks: int) -> np.ndarray
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _evaluate_at_kernel(coeffs, pows, out):
-    """sum_k c_k x^k per column, x^k given as 4 base rows. Products are below p^2 < 2^62, so
-    three of them and a reduced sum fit a u64: reduce once per three terms, not per term."""
+def _evaluate_at_kernel(coeffs, pows_m, out):
+    """sum_k c_k x^k per column, x^k's Montgomery forms given as 4 base rows: each product
+    fmul_by(c_k, .) is canonical, below p < 2^31, so a u64 sums 2^33 of them with one
+    remainder at the end, and the loop vectorizes (a remainder every few terms kept it scalar)."""
     n = coeffs.shape[1]
+    p0, p1, p2, p3 = pows_m[0], pows_m[1], pows_m[2], pows_m[3]
     for c in prange(coeffs.shape[0]):
-        a0 = a1 = a2 = a3 = np.uint64(0)
-        k = 0
-        while k + 3 <= n:
-            v0, v1, v2 = (
-                np.uint64(coeffs[c, k]),
-                np.uint64(coeffs[c, k + 1]),
-                np.uint64(coeffs[c, k + 2]),
-            )
-            a0 = (a0 + v0 * pows[0, k] + v1 * pows[0, k + 1] + v2 * pows[0, k + 2]) % P_U64
-            a1 = (a1 + v0 * pows[1, k] + v1 * pows[1, k + 1] + v2 * pows[1, k + 2]) % P_U64
-            a2 = (a2 + v0 * pows[2, k] + v1 * pows[2, k + 1] + v2 * pows[2, k + 2]) % P_U64
-            a3 = (a3 + v0 * pows[3, k] + v1 * pows[3, k + 1] + v2 * pows[3, k + 2]) % P_U64
-            k += 3
-        while k < n:
-            v = np.uint64(coeffs[c, k])
-            a0 = (a0 + v * pows[0, k]) % P_U64
-            a1 = (a1 + v * pows[1, k]) % P_U64
-            a2 = (a2 + v * pows[2, k]) % P_U64
-            a3 = (a3 + v * pows[3, k]) % P_U64
-            k += 1
-        out[c, 0], out[c, 1], out[c, 2], out[c, 3] = u32(a0), u32(a1), u32(a2), u32(a3)
+        row = coeffs[c]
+        s0 = s1 = s2 = s3 = np.uint64(0)
+        for k in range(n):
+            v = row[k]
+            s0 += np.uint64(fmul_by(v, p0[k]))
+            s1 += np.uint64(fmul_by(v, p1[k]))
+            s2 += np.uint64(fmul_by(v, p2[k]))
+            s3 += np.uint64(fmul_by(v, p3[k]))
+        out[c, 0], out[c, 1] = u32(s0 % P_U64), u32(s1 % P_U64)
+        out[c, 2], out[c, 3] = u32(s2 % P_U64), u32(s3 % P_U64)
 
 
 def evaluate_at(coeffs: np.ndarray, x: Ext) -> list[Ext]:
     """Every column's polynomial (base coefficients) at the extension point x."""
-    pows = ext.powers(x, coeffs.shape[1]).T.astype(np.uint64)
+    pows_m = np.ascontiguousarray(ext.powers(x, coeffs.shape[1], first=F.R1).T)
     out = np.empty((coeffs.shape[0], 4), dtype=np.uint32)
-    _evaluate_at_kernel(coeffs, pows, out)
+    _evaluate_at_kernel(coeffs, pows_m, out)
     return [tuple(int(v) for v in row) for row in out]  # type: ignore[misc]
 
 
