@@ -30,8 +30,9 @@ from numba import uint32 as u32
 from . import air as A
 from .air import Air, Expr, Where
 from .evaluation import RowsKernel
-from .extension import Ext, kadd, kinv, kmul, kscale
-from .field import fadd
+from .extension import W_MONTGOMERY as W_M
+from .extension import Ext, kscale_lanes
+from .field import fadd, finv, fmul, fmul_by, fmul_lanes, fsub
 
 Z, BETA = 0, 1  # challenge indices
 FM_ROWS = 5  # the rows program's output per interaction: the fingerprint (4), the multiplicity
@@ -122,41 +123,87 @@ def _fingerprint_at(fm, k, j):
 @njit(parallel=True, cache=True, nogil=True)
 def _helpers(fm, out, first):
     """fm holds per interaction its fingerprint (4 rows) then its multiplicity (1 row); out
-    gets h = m1/f1 + m2/f2 per pair, inverting fingerprints in blocks."""
+    gets h = m1/f1 + m2/f2 per pair. Each fingerprint is inverted through its norm, as `kinv`
+    does: f(-x) b(-x^2) / N with b(x^2) = f(x) f(-x) and N = b(y) b(-y) in the base field, all
+    element by element in loops that vectorize (Montgomery products), and only the norms go
+    through Montgomery's trick, in blocks, as two interleaved chains of base products: where
+    one chain of extension products took 0.66 s a segment, this takes 0.22 s."""
     n = fm.shape[1]
     count = fm.shape[0] // FM_ROWS
     block = 1024
     for b in prange((n + block - 1) // block):
         lo, hi = b * block, min(n, (b + 1) * block)
-        inv = np.empty((4, hi - lo), dtype=np.uint32)
+        size = hi - lo
+        d = np.empty((4, size), dtype=np.uint32)  # f(-x) b(-x^2): the inverse times N
+        norm = np.empty(size, dtype=np.uint32)
+        inv = np.empty(size, dtype=np.uint32)
         for k in range(count):
-            a0, a1, a2, a3 = u32(1), u32(0), u32(0), u32(0)
-            for j in range(lo, hi):
-                inv[0, j - lo], inv[1, j - lo], inv[2, j - lo], inv[3, j - lo] = a0, a1, a2, a3
-                f0, f1, f2, f3 = _fingerprint_at(fm, k, j)
-                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, f0, f1, f2, f3)
-            a0, a1, a2, a3 = kinv(a0, a1, a2, a3)
-            col = first + 4 * (k // 2)
-            for j in range(hi - 1, lo - 1, -1):
-                i0, i1, i2, i3 = kmul(
-                    inv[0, j - lo], inv[1, j - lo], inv[2, j - lo], inv[3, j - lo], a0, a1, a2, a3
+            r = FM_ROWS * k
+            f0s, f1s, f2s, f3s = fm[r, lo:hi], fm[r + 1, lo:hi], fm[r + 2, lo:hi], fm[r + 3, lo:hi]
+            for j in range(size):
+                norm[j], d[0, j], d[1, j], d[2, j], d[3, j] = _norm_parts(
+                    f0s[j], f1s[j], f2s[j], f3s[j]
                 )
-                f0, f1, f2, f3 = _fingerprint_at(fm, k, j)
-                a0, a1, a2, a3 = kmul(a0, a1, a2, a3, f0, f1, f2, f3)
-                t0, t1, t2, t3 = kscale(i0, i1, i2, i3, fm[FM_ROWS * k + 4, j])
-                if k % 2 == 0:
-                    out[col, j], out[col + 1, j], out[col + 2, j], out[col + 3, j] = t0, t1, t2, t3
-                else:
-                    out[col, j], out[col + 1, j], out[col + 2, j], out[col + 3, j] = kadd(
-                        out[col, j],
-                        out[col + 1, j],
-                        out[col + 2, j],
-                        out[col + 3, j],
-                        t0,
-                        t1,
-                        t2,
-                        t3,
-                    )
+            _invert_in_place(norm, inv)
+            col = first + 4 * (k // 2)
+            ms = fm[r + 4, lo:hi]
+            o0, o1, o2, o3 = (
+                out[col, lo:hi],
+                out[col + 1, lo:hi],
+                out[col + 2, lo:hi],
+                out[col + 3, lo:hi],
+            )
+            if k % 2 == 0:
+                for j in range(size):
+                    s = fmul_lanes(inv[j], ms[j])  # m / N
+                    o0[j], o1[j], o2[j], o3[j] = kscale_lanes(d[0, j], d[1, j], d[2, j], d[3, j], s)
+            else:  # the pair's second: added to its first
+                for j in range(size):
+                    s = fmul_lanes(inv[j], ms[j])
+                    t0, t1, t2, t3 = kscale_lanes(d[0, j], d[1, j], d[2, j], d[3, j], s)
+                    o0[j], o1[j] = fadd(o0[j], t0), fadd(o1[j], t1)
+                    o2[j], o3[j] = fadd(o2[j], t2), fadd(o3[j], t3)
+
+
+@njit(inline="always", cache=True)
+def _norm_parts(f0, f1, f2, f3):
+    """f's norm N and f(-x) b(-x^2), whose product by 1/N is 1/f: b(x^2) = f(x) f(-x) =
+    b0 + b2 x^2 with b0 = f0^2 + W (f2^2 - 2 f1 f3), b2 = 2 f0 f2 - f1^2 - W f3^2, and
+    N = b0^2 - W b2^2 (x^4 = W), in Montgomery products that vectorize."""
+    b0 = fadd(
+        fmul_lanes(f0, f0), fmul_by(fsub(fmul_lanes(f2, f2), fmul_lanes(fadd(f1, f1), f3)), W_M)
+    )
+    b2 = fsub(
+        fsub(fmul_lanes(fadd(f0, f0), f2), fmul_lanes(f1, f1)), fmul_by(fmul_lanes(f3, f3), W_M)
+    )
+    norm = fsub(fmul_lanes(b0, b0), fmul_by(fmul_lanes(b2, b2), W_M))
+    d0 = fsub(fmul_lanes(f0, b0), fmul_by(fmul_lanes(f2, b2), W_M))
+    d1 = fsub(fmul_by(fmul_lanes(f3, b2), W_M), fmul_lanes(f1, b0))
+    d2 = fsub(fmul_lanes(f2, b0), fmul_lanes(f0, b2))
+    d3 = fsub(fmul_lanes(f1, b2), fmul_lanes(f3, b0))
+    return norm, d0, d1, d2, d3
+
+
+@njit(cache=True, nogil=True)
+def _invert_in_place(values, inv):
+    """inv[j] = 1 / values[j] (0 for all where any is 0) by Montgomery's trick, the two halves'
+    chains interleaved: a chain is bound by its products' latency, two side by side are not."""
+    size = values.shape[0]
+    half = size // 2
+    a, b = u32(1), u32(1)
+    for j in range(half):
+        inv[j], inv[j + half] = a, b
+        a, b = fmul(a, values[j]), fmul(b, values[j + half])
+    for j in range(2 * half, size):
+        inv[j] = b
+        b = fmul(b, values[j])
+    both = finv(fmul(a, b))
+    a, b = fmul(both, b), fmul(both, a)  # 1 / a, 1 / b
+    for j in range(size - 1, 2 * half - 1, -1):
+        inv[j], b = fmul(inv[j], b), fmul(b, values[j])
+    for j in range(half - 1, -1, -1):
+        inv[j], a = fmul(inv[j], a), fmul(a, values[j])
+        inv[j + half], b = fmul(inv[j + half], b), fmul(b, values[j + half])
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -110,3 +110,33 @@ def test_a_fingerprint_is_z_minus_the_tuple_in_powers_of_beta(length: int) -> No
         want = ext.esub(want, ext.emul(power, ext.lift(v)))
         power = ext.emul(power, beta)
     assert tuple(got) == want
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 7, 8, 1023])
+def test_batch_inversion_chains_invert_every_value(size: int) -> None:
+    """Two interleaved chains, the second taking the odd tail: every slot is the inverse."""
+    values = np.random.default_rng(size).integers(1, P, size=size, dtype=np.uint32)
+    values[: min(size, 2)] = [P - 1, 1][: min(size, 2)]
+    inv = np.zeros(size, dtype=np.uint32)
+    lookup._invert_in_place(values, inv)
+    assert [int(v) * int(i) % P for v, i in zip(values, inv, strict=True)] == [1] * size
+
+
+def test_helper_columns_are_m1_over_f1_plus_m2_over_f2() -> None:
+    """The helpers' norm-based inversion against Python's inverses in the extension."""
+    from atlasdev.engine.airbender import extension as ext
+
+    rng = np.random.default_rng(7)
+    n, count = 37, 3  # a block shorter than 1024 rows; pairs (0, 1) and (2,)
+    fm = rng.integers(0, P, size=(lookup.FM_ROWS * count, n), dtype=np.uint32)
+    fm[: lookup.FM_ROWS, 0] = [P - 1, P - 1, P - 1, P - 1, P - 1]
+    out = np.zeros((8, n), dtype=np.uint32)
+    lookup._helpers(fm, out, 0)
+    for j in range(n):
+        terms = []
+        for k in range(count):
+            r = lookup.FM_ROWS * k
+            f = tuple(int(v) for v in fm[r : r + 4, j])
+            terms.append(ext.emul(ext.einv(f), (int(fm[r + 4, j]), 0, 0, 0)))  # type: ignore[arg-type]
+        want = [ext.eadd(terms[0], terms[1]), terms[2]]
+        assert [tuple(int(v) for v in out[4 * h : 4 * h + 4, j]) for h in (0, 1)] == want
