@@ -127,7 +127,7 @@ def _helpers(fm, out, first):
     does: f(-x) b(-x^2) / N with b(x^2) = f(x) f(-x) and N = b(y) b(-y) in the base field, all
     element by element in loops that vectorize (Montgomery products), and only the norms go
     through Montgomery's trick, in blocks, as two interleaved chains of base products: where
-    one chain of extension products took 0.66 s a segment, this takes 0.22 s."""
+    one chain of extension products took 0.44-0.66 s a segment here, this takes 0.18 s."""
     n = fm.shape[1]
     count = fm.shape[0] // FM_ROWS
     block = 1024
