@@ -6,9 +6,10 @@
  * items FIRST, FIRST + STRIDE, ...; on the host a launch runs the threads one after another,
  * FIRST and STRIDE set by host_threads before each (kernels.py's HostKernels: one thread taking
  * every item in order, or several, the last first, which changes the values wherever an item
- * reads what another item of the same launch writes). No kernel uses shared memory, barriers or
- * atomics: all these runs compute the same values, and those must equal the CPU backend's
- * (cpu.py) bit for bit.
+ * reads what another item of the same launch writes). No kernel uses atomics, and only the NTT's
+ * tile passes use shared memory and barriers, written so that the host runs a block's threads
+ * phase by phase between its barriers (EACH_THREAD, below): all these runs compute the same
+ * values, and those must equal the CPU backend's (cpu.py) bit for bit.
  *
  * kernels.py puts a prelude before this file: the integer types, P and W (field.py), and the
  * Blake2s tables IV, SIGMA and PARAM0 (zkos/blake2s.py), so no constant is typed twice. The
