@@ -1,8 +1,9 @@
 """A background thread that works on every chain in turn: the prover's and the gateway's loop.
 
 Each round calls `step(chain_id)` for every chain; a round in which no step did anything is
-followed by a short sleep (and, some time after a busy spell, by `went_idle`). An exception in a step is logged and the loop goes on after a pause
-(at shutdown the store closes under a step: then the loop just ends). `stop()` ends the loop
+followed by a short sleep (and, some time after a busy spell, by `went_idle`). An exception in
+a step is logged and the loop goes on after a pause (at shutdown the store closes under a
+step: then the loop just ends). `stop()` ends the loop
 between steps; a step in flight finishes or is abandoned with the daemon thread.
 """
 

@@ -313,18 +313,19 @@ def deep(
     products."""
     m = points.shape[0]
     n, log_blowup = deep_sizes(coeffs, m.bit_length() - 1)
-    f_trace = np.zeros((4, n), dtype=np.uint32)
     gpows_m = montgomery(gpows)
-    offset = 0
-    for mat in coeffs[:n_trace]:
-        if mat.shape[0]:
-            _accumulate(mat, gpows_m[offset : offset + mat.shape[0]], f_trace)
-        offset += mat.shape[0]
+
+    def accumulate(acc: np.ndarray, mats: list[np.ndarray], offset: int) -> int:
+        for mat in mats:
+            if mat.shape[0]:
+                _accumulate(mat, gpows_m[offset : offset + mat.shape[0]], acc)
+            offset += mat.shape[0]
+        return offset
+
+    f_trace = np.zeros((4, n), dtype=np.uint32)
+    offset = accumulate(f_trace, coeffs[:n_trace], 0)
     f_all = f_trace.copy()
-    for mat in coeffs[n_trace:]:
-        if mat.shape[0]:
-            _accumulate(mat, gpows_m[offset : offset + mat.shape[0]], f_all)
-        offset += mat.shape[0]
+    accumulate(f_all, coeffs[n_trace:], offset)
     f_trace = ntt.evaluate_coset(f_trace, log_blowup)
     f_all = ntt.evaluate_coset(f_all, log_blowup)
     out = np.empty((4, m), dtype=np.uint32)

@@ -166,18 +166,25 @@ def finv(a):
 
 @njit(cache=True, nogil=True)
 def batch_inverse(values, out):
-    """out[i] = 1 / values[i] for nonzero values, with one inversion (Montgomery's trick)."""
-    n = values.shape[0]
-    if n == 0:
-        return
-    acc = u32(1)
-    for i in range(n):
-        out[i] = acc
-        acc = fmul(acc, values[i])
-    acc = finv(acc)
-    for i in range(n - 1, -1, -1):
-        out[i] = fmul(out[i], acc)
-        acc = fmul(acc, values[i])
+    """out[i] = 1 / values[i] (0 for all where any is 0) with one inversion (Montgomery's
+    trick), the two halves' chains interleaved: a chain is bound by its products' latency, two
+    side by side are not (LogUp's helpers: 0.18 s a segment with both of these changes)."""
+    size = values.shape[0]
+    half = size // 2
+    a, b = u32(1), u32(1)
+    for j in range(half):
+        out[j], out[j + half] = a, b
+        a, b = fmul(a, values[j]), fmul(b, values[j + half])
+    for j in range(2 * half, size):
+        out[j] = b
+        b = fmul(b, values[j])
+    both = finv(fmul(a, b))
+    a, b = fmul(both, b), fmul(both, a)  # 1 / a, 1 / b
+    for j in range(size - 1, 2 * half - 1, -1):
+        out[j], b = fmul(out[j], b), fmul(b, values[j])
+    for j in range(half - 1, -1, -1):
+        out[j], a = fmul(out[j], a), fmul(a, values[j])
+        out[j + half], b = fmul(out[j + half], b), fmul(b, values[j + half])
 
 
 # ---- numpy vectors ------------------------------------------------------------------------------

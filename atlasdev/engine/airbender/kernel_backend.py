@@ -51,8 +51,8 @@ def _log2(n: int) -> int:
 
 
 def _montgomery(value: int) -> int:
-    """A factor c as c 2^32 mod P (the form the NTT kernels' factor_m takes)."""
-    return value % F.P * (1 << 32) % F.P
+    """A factor as the NTT kernels' factor_m takes it (F.montgomery, as a launch's int)."""
+    return int(F.montgomery(value % F.P))
 
 
 def _tile_items(rows: int, log_n: int) -> int:
@@ -82,17 +82,30 @@ class KernelArrays(Arrays):
             self.cache[key] = self.montgomery(self._twiddles(log_n, inverse))
         return self.cache[key]
 
-    def _dit(self, a: Any, tw: Any, passes: list[tuple[int, int]], factor: int) -> None:
-        """DIT passes (lo, k) over ``a`` in place, the last one times ``factor``."""
+    def _dit(
+        self, a: Any, tw: Any, passes: list[tuple[int, int]], factor: int, tiled: bool
+    ) -> None:
+        """DIT passes (lo, k) over ``a`` in place, in registers or in tiles (kernels.cu's
+        ntt_dit_stagesK, ntt_dit_tile), the last one times ``factor``."""
         rows, n = a.shape
         for i, (lo, k) in enumerate(passes):
             f = _montgomery(factor if i == len(passes) - 1 else 1)
-            self.kernels.launch(f"ntt_dit_stages{k}", rows * n >> k, a, tw, rows, _log2(n), lo, f)
+            if tiled:
+                items = _tile_items(rows, _log2(n))
+                self.kernels.launch("ntt_dit_tile", items, a, tw, rows, _log2(n), lo, k, f)
+            else:
+                self.kernels.launch(
+                    f"ntt_dit_stages{k}", rows * n >> k, a, tw, rows, _log2(n), lo, f
+                )
 
-    def _dif(self, a: Any, tw: Any, passes: list[tuple[int, int]]) -> None:
+    def _dif(self, a: Any, tw: Any, passes: list[tuple[int, int]], tiled: bool) -> None:
         rows, n = a.shape
         for lo, k in passes:
-            self.kernels.launch(f"ntt_dif_stages{k}", rows * n >> k, a, tw, rows, _log2(n), lo)
+            if tiled:
+                items = _tile_items(rows, _log2(n))
+                self.kernels.launch("ntt_dif_tile", items, a, tw, rows, _log2(n), lo, k)
+            else:
+                self.kernels.launch(f"ntt_dif_stages{k}", rows * n >> k, a, tw, rows, _log2(n), lo)
 
     def scale(self, a: Any, factors: Any) -> Any:
         """Every row of ``a`` times ``factors`` (one per column, or an int), in place."""
@@ -115,21 +128,14 @@ class KernelArrays(Arrays):
         tw, passes = self._twiddles_m(log_n, inverse=True), dit_passes(log_n)
         if log_n < FUSED:  # too short for the first pass's 16-value groups
             a = xp.ascontiguousarray(values[:, self.bitrev(log_n)])
-            self._dit(a, tw, passes, F.inv(n))  # (n = 1: no pass, and nothing to scale)
+            self._dit(a, tw, passes, F.inv(n), tiled=False)  # (n = 1: no pass, nothing to scale)
             return a
-        tiles = tile_passes(FUSED, log_n) if self.tiled and log_n >= TILE_LOG else []
+        tiled = self.tiled and log_n >= TILE_LOG
+        rest = tile_passes(FUSED, log_n) if tiled else passes[1:]  # after the first four stages
         a = xp.empty_like(values)
-        last = len(passes) == 1 and not tiles
-        first = _montgomery(F.inv(n) if last else 1)
+        first = _montgomery(1 if rest else F.inv(n))
         self.kernels.launch("ntt_dit_gather4", rows * n >> FUSED, a, values, tw, rows, log_n, first)
-        if not tiles:
-            self._dit(a, tw, passes[1:], F.inv(n))
-            return a
-        for i, (lo, k) in enumerate(tiles):
-            f = _montgomery(F.inv(n) if i == len(tiles) - 1 else 1)
-            self.kernels.launch(
-                "ntt_dit_tile", _tile_items(rows, log_n), a, tw, rows, log_n, lo, k, f
-            )
+        self._dit(a, tw, rest, F.inv(n), tiled)
         return a
 
     def evaluate_coset(self, coeffs: Any, log_blowup: int, shift: int = F.GENERATOR) -> Any:
@@ -143,7 +149,7 @@ class KernelArrays(Arrays):
         if log_m < FUSED or (log_blowup > FUSED and not tiled):
             a = xp.zeros((c, n << log_blowup), dtype=xp.uint32)  # too short for the kernels below
             a[:, :n] = self.scale(coeffs.copy(), self.powers(shift, n))
-            self._dif(a, tw, passes)
+            self._dif(a, tw, passes, tiled=False)
             return a
         key = ("montgomery-shift-powers", shift % F.P, n)
         if key not in self.cache:
@@ -161,18 +167,17 @@ class KernelArrays(Arrays):
                 log_n,
                 log_m,
             )
-            self._dif(a, tw, passes[1:])
+            self._dif(a, tw, passes[1:], tiled=False)
             return a
         # the stages above the first twelve in tiles from the top, the first one reading the
         # coefficients, then the first twelve in one tile
         tiles = [*reversed(tile_passes(TILE_LOG, log_m)), (0, TILE_LOG)]
-        items = _tile_items(c, log_m)
         lo, k = tiles[0]
         self.kernels.launch(
-            "ntt_dif_coeffs_tile", items, a, coeffs, self.cache[key], tw, c, log_n, log_m, lo, k
-        )
-        for lo, k in tiles[1:]:
-            self.kernels.launch("ntt_dif_tile", items, a, tw, c, log_m, lo, k)
+            "ntt_dif_coeffs_tile", _tile_items(c, log_m), a, coeffs, self.cache[key], tw, c,
+            log_n, log_m, lo, k,
+        )  # fmt: skip
+        self._dif(a, tw, tiles[1:], tiled=True)
         return a
 
     def hash_leaves(self, cols: Any) -> Any:

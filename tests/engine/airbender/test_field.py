@@ -1,6 +1,7 @@
 """BabyBear and its quartic extension: the three forms (Python, numba, numpy) agree."""
 
 import numpy as np
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -120,3 +121,13 @@ def test_frobenius_order() -> None:
     # Every nonzero element of the extension has order dividing p^4 - 1.
     a = (3, 1, 4, 1)
     assert ext.epow(a, P**4 - 1) == ext.ONE
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 7, 8, 1023])
+def test_batch_inversion_chains_invert_every_value(size: int) -> None:
+    """Two interleaved chains, the second taking the odd tail: every slot is the inverse."""
+    values = np.random.default_rng(size).integers(1, P, size=size, dtype=np.uint32)
+    values[: min(size, 2)] = [P - 1, 1][: min(size, 2)]
+    inv = np.zeros(size, dtype=np.uint32)
+    field.batch_inverse(values, inv)
+    assert [int(v) * int(i) % P for v, i in zip(values, inv, strict=True)] == [1] * size

@@ -112,16 +112,6 @@ def test_a_fingerprint_is_z_minus_the_tuple_in_powers_of_beta(length: int) -> No
     assert tuple(got) == want
 
 
-@pytest.mark.parametrize("size", [0, 1, 2, 3, 7, 8, 1023])
-def test_batch_inversion_chains_invert_every_value(size: int) -> None:
-    """Two interleaved chains, the second taking the odd tail: every slot is the inverse."""
-    values = np.random.default_rng(size).integers(1, P, size=size, dtype=np.uint32)
-    values[: min(size, 2)] = [P - 1, 1][: min(size, 2)]
-    inv = np.zeros(size, dtype=np.uint32)
-    lookup._invert_in_place(values, inv)
-    assert [int(v) * int(i) % P for v, i in zip(values, inv, strict=True)] == [1] * size
-
-
 def test_helper_columns_are_m1_over_f1_plus_m2_over_f2() -> None:
     """The helpers' norm-based inversion against Python's inverses in the extension."""
     from atlasdev.engine.airbender import extension as ext
