@@ -248,8 +248,9 @@ def _quotient(code, n_regs, pre, main, aux, pub, nxt, consts, alpha, alpha_m, in
         lo, hi = blk * BLOCK, min(m, (blk + 1) * BLOCK)
         regs = np.zeros((n_regs, 4, BLOCK), dtype=np.uint32)
         acc = np.zeros((4, 4, BLOCK), dtype=np.uint32)
+        # out_lo = lo as _rows passes it (a literal 0 would compile _run_block a second time)
         _run_block(
-            code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, alpha_m, regs, acc, out, 0
+            code, n_regs, lo, hi, pre, main, aux, pub, nxt, consts, alpha, alpha_m, regs, acc, out, lo
         )  # fmt: skip
         first = u64(lo)  # unsigned indices, so that the loop vectorizes (as in _run_block)
         for j in range(u64(hi - lo)):

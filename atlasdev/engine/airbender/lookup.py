@@ -117,46 +117,52 @@ def add_logup(air: Air, interactions: list[Interaction]) -> LogUp:
 @njit(parallel=True, cache=True, nogil=True)
 def _helpers(fm, out, first):
     """fm holds per interaction its fingerprint (4 rows) then its multiplicity (1 row); out
-    gets h = m1/f1 + m2/f2 per pair. Each fingerprint is inverted through its norm, as `kinv`
-    does: f(-x) b(-x^2) / N with b(x^2) = f(x) f(-x) and N = b(y) b(-y) in the base field, all
-    element by element in loops that vectorize (Montgomery products), and only the norms go
-    through Montgomery's trick (field.batch_inverse: base products), in blocks: where
-    one chain of extension products took 0.44-0.66 s a segment here, this takes 0.18 s."""
+    gets h = m1/f1 + m2/f2 per pair, in blocks of rows on both cores (`_helpers_block`)."""
     n = fm.shape[1]
-    count = fm.shape[0] // FM_ROWS
     block = 1024
     for b in prange((n + block - 1) // block):
-        lo, hi = b * block, min(n, (b + 1) * block)
-        size = hi - lo
-        d = np.empty((4, size), dtype=np.uint32)  # f(-x) b(-x^2): the inverse times N
-        norm = np.empty(size, dtype=np.uint32)
-        inv = np.empty(size, dtype=np.uint32)
-        for k in range(count):
-            r = FM_ROWS * k
-            f0s, f1s, f2s, f3s = fm[r, lo:hi], fm[r + 1, lo:hi], fm[r + 2, lo:hi], fm[r + 3, lo:hi]
-            for j in range(size):
-                norm[j], d[0, j], d[1, j], d[2, j], d[3, j] = _norm_parts(
-                    f0s[j], f1s[j], f2s[j], f3s[j]
-                )
-            batch_inverse(norm, inv)
-            col = first + 4 * (k // 2)
-            ms = fm[r + 4, lo:hi]
-            o0, o1, o2, o3 = (
-                out[col, lo:hi],
-                out[col + 1, lo:hi],
-                out[col + 2, lo:hi],
-                out[col + 3, lo:hi],
+        _helpers_block(fm, out, first, b * block, min(n, (b + 1) * block))
+
+
+@njit(cache=True, nogil=True)
+def _helpers_block(fm, out, first, lo, hi):
+    """The helpers on rows lo..hi. Each fingerprint is inverted through its norm, as `kinv`
+    does: f(-x) b(-x^2) / N with b(x^2) = f(x) f(-x) and N = b(y) b(-y) in the base field, all
+    element by element in loops that vectorize (Montgomery products), and only the norms go
+    through Montgomery's trick (field.batch_inverse: base products): where one chain of
+    extension products took 0.44-0.66 s a segment here, this takes 0.18 s. (A function of its
+    own, not the parallel loop's body: numba's parallel passes took 27 s to compile it inline.)"""
+    count = fm.shape[0] // FM_ROWS
+    size = hi - lo
+    d = np.empty((4, size), dtype=np.uint32)  # f(-x) b(-x^2): the inverse times N
+    norm = np.empty(size, dtype=np.uint32)
+    inv = np.empty(size, dtype=np.uint32)
+    for k in range(count):
+        r = FM_ROWS * k
+        f0s, f1s, f2s, f3s = fm[r, lo:hi], fm[r + 1, lo:hi], fm[r + 2, lo:hi], fm[r + 3, lo:hi]
+        for j in range(size):
+            norm[j], d[0, j], d[1, j], d[2, j], d[3, j] = _norm_parts(
+                f0s[j], f1s[j], f2s[j], f3s[j]
             )
-            if k % 2 == 0:
-                for j in range(size):
-                    s = fmul_lanes(inv[j], ms[j])  # m / N
-                    o0[j], o1[j], o2[j], o3[j] = kscale_lanes(d[0, j], d[1, j], d[2, j], d[3, j], s)
-            else:  # the pair's second: added to its first
-                for j in range(size):
-                    s = fmul_lanes(inv[j], ms[j])
-                    t0, t1, t2, t3 = kscale_lanes(d[0, j], d[1, j], d[2, j], d[3, j], s)
-                    o0[j], o1[j] = fadd(o0[j], t0), fadd(o1[j], t1)
-                    o2[j], o3[j] = fadd(o2[j], t2), fadd(o3[j], t3)
+        batch_inverse(norm, inv)
+        col = first + 4 * (k // 2)
+        ms = fm[r + 4, lo:hi]
+        o0, o1, o2, o3 = (
+            out[col, lo:hi],
+            out[col + 1, lo:hi],
+            out[col + 2, lo:hi],
+            out[col + 3, lo:hi],
+        )
+        if k % 2 == 0:
+            for j in range(size):
+                s = fmul_lanes(inv[j], ms[j])  # m / N
+                o0[j], o1[j], o2[j], o3[j] = kscale_lanes(d[0, j], d[1, j], d[2, j], d[3, j], s)
+        else:  # the pair's second: added to its first
+            for j in range(size):
+                s = fmul_lanes(inv[j], ms[j])
+                t0, t1, t2, t3 = kscale_lanes(d[0, j], d[1, j], d[2, j], d[3, j], s)
+                o0[j], o1[j] = fadd(o0[j], t0), fadd(o1[j], t1)
+                o2[j], o3[j] = fadd(o2[j], t2), fadd(o3[j], t3)
 
 
 @njit(inline="always", cache=True)

@@ -126,7 +126,7 @@ def _dif(a, tw):
 @njit(cache=True, nogil=True)
 def _dit(a, tw):
     """Cooley-Tukey: bit-reversed order in, natural out."""
-    length = 1
+    length = np.int64(1)  # not the literal 1: that would compile _stage once more for it
     while length < a.shape[0]:
         _stage(a, tw, length, True)
         length *= 2
