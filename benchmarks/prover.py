@@ -48,14 +48,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(v) for v in args.transfers.split(",")]
-    result = run_prover_bench(
-        args.backend,
-        sizes,
-        args.max_log_n,
-        not args.no_check,
-        log=lambda line: print(line, file=sys.stderr),
-        progress=lambda partial: write_result(args.out, partial, echo=False),  # kept if cut off
-    )
+    try:
+        result = run_prover_bench(
+            args.backend,
+            sizes,
+            args.max_log_n,
+            not args.no_check,
+            log=lambda line: print(line, file=sys.stderr),
+            progress=lambda partial: write_result(args.out, partial, echo=False),  # if cut off
+        )
+    except block_prover.SegmentTooBig as exc:
+        sys.exit(f"prover.py: {exc} (--max-log-n)")
     write_result(args.out, result)
 
 

@@ -794,6 +794,21 @@ def test_bench_prover_on_host_kernels_without_a_compiler_is_one_line(
     assert "Traceback" not in result.output
 
 
+def test_bench_prover_with_segments_bigger_than_the_memory_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atlasdev.engine.airbender.cpu import CPU
+
+    monkeypatch.setattr(type(CPU), "memory_limit", lambda self: 300 << 20)
+    result = invoke("bench", "prover", "--transfers", "0", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "error: a segment of 2^16 rows needs about 0.6 GiB and the cpu backend has 0.3 GiB: "
+        "prove in smaller segments (--max-log-n)"
+    )
+    assert "Traceback" not in result.output and not (tmp_path / "prover-cpu.json").exists()
+
+
 def test_bench_kernels_writes_its_rates(tmp_path: Path) -> None:
     result = invoke("bench", "kernels", "--log-n", "4", "--repeats", "1", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output

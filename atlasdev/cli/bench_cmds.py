@@ -78,6 +78,7 @@ def _on_backend(
     import json
 
     from ..bench_prover import BACKENDS
+    from ..engine.airbender.block_prover import SegmentTooBig
     from ..engine.airbender.kernels import KernelsUnavailable
 
     if backend not in BACKENDS:
@@ -92,6 +93,8 @@ def _on_backend(
         result = run(lambda line: typer.echo(line, err=True))
     except KernelsUnavailable as exc:
         raise CliError(f"--backend {backend}: {exc}") from None
+    except SegmentTooBig as exc:
+        raise CliError(f"{exc} (--max-log-n)") from None
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{kind}-{backend}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

@@ -139,6 +139,16 @@ def test_a_block_too_big_for_the_gpu_is_proven_on_the_cpu(
     assert worker.backend == "gpu" and worker.max_log_n == 18  # 2^19 rows on 12 GiB, then less
 
 
+def test_a_segment_too_big_for_the_memory_is_taken_as_out_of_memory() -> None:
+    """block_prover refuses such a segment before proving it: a GPU worker then proves the block
+    on the CPU and later ones in smaller segments, as for CuPy's out-of-memory error."""
+    from atlasdev.engine import prover_worker
+    from atlasdev.engine.airbender.block_prover import SegmentTooBig
+
+    assert prover_worker.out_of_memory(SegmentTooBig("a segment of 2^22 rows needs about 40 GiB"))
+    assert not prover_worker.out_of_memory(ValueError("a segment of 2^22 rows"))
+
+
 def _lend_a_gpu(monkeypatch: pytest.MonkeyPatch, memory: int) -> None:
     from atlasdev.engine.airbender import device
 

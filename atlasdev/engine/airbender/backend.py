@@ -108,10 +108,15 @@ class Backend(ABC):
     def release(self) -> None:
         """Give cached memory back after an out-of-memory error (a GPU's pool)."""
 
+    def memory_limit(self) -> int:
+        """All the memory the prover's arrays could take: the host's free memory now and what
+        this process's heap keeps free (a GPU backend: the device's); 0 where unknown."""
+        return device.host_available_bytes() + heap.reusable_bytes()
+
     def memory_budget(self) -> int:
-        """Bytes the prover's arrays may take in all: half the host memory free now, counting
-        what this process's heap keeps free for it (a GPU backend: its share of the device's)."""
-        return (device.host_available_bytes() + heap.reusable_bytes()) // 2
+        """Bytes the prover's arrays may take in all: half of `memory_limit` (a GPU backend:
+        its share of the device's)."""
+        return self.memory_limit() // 2
 
     @abstractmethod
     def adopt(self, matrix: Matrix) -> Matrix:

@@ -44,6 +44,11 @@ class BlockProofError(ValueError):
     """The block cannot be proven (the message says why)."""
 
 
+class SegmentTooBig(MemoryError):
+    """A segment's working set exceeds all the memory the backend has (a GPU worker takes it
+    as it takes an out-of-memory error: smaller segments)."""
+
+
 def publics_of(words: list[int]) -> list[int]:
     """The STARK's public inputs: each output word as (low, high) 16-bit limbs."""
     return [v for w in words for v in (w & 0xFFFF, w >> 16)]
@@ -142,6 +147,18 @@ def segment_log(rows: int, max_log_n: int = MAX_SEGMENT_LOG) -> int:
     return min(max(rv32_trace.trace_length(rows).bit_length() - 1, MIN_LOG_N), max_log_n)
 
 
+def _check_fits(backend: Backend, log_n: int) -> None:
+    """Refuse a segment bigger than all the memory there is (10 KiB a row, measured: 21.6 GiB
+    for 2^21 rows on the CPU), before it takes the machine's memory and gets its process
+    killed."""
+    need, limit = device.DEVICE_BYTES_PER_ROW << log_n, backend.memory_limit()
+    if limit and need > limit:
+        raise SegmentTooBig(
+            f"a segment of 2^{log_n} rows needs about {need / 2**30:.1f} GiB and the "
+            f"{backend.name} backend has {limit / 2**30:.1f} GiB: prove in smaller segments"
+        )
+
+
 def prove_block(
     program: Program,
     input_words: np.ndarray,
@@ -183,6 +200,7 @@ def prove_block(
     except rv32_trace.TraceError as e:
         raise BlockProofError(str(e)) from None
     seconds["replay"] = time.perf_counter() - t0
+    _check_fits(backend, log_n)
     t0 = time.perf_counter()
     pk = proving_key(program, log_n, params)
     seconds["setup"] = time.perf_counter() - t0

@@ -358,10 +358,15 @@ class ArrayBackend(Backend):
         if self.xp.__name__ == "cupy":
             self.xp.cuda.runtime.deviceSynchronize()
 
+    def memory_limit(self) -> int:
+        if self.xp.__name__ != "cupy":
+            return super().memory_limit()
+        return int(self.xp.cuda.runtime.memGetInfo()[1])  # the device's whole memory
+
     def memory_budget(self) -> int:
         if self.xp.__name__ != "cupy":
             return super().memory_budget()
-        return device.device_budget(int(self.xp.cuda.runtime.memGetInfo()[1]))
+        return device.device_budget(self.memory_limit())
 
     def release(self) -> None:
         """Give cached device memory back (after an out-of-memory error)."""

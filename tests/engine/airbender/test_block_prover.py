@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from atlasdev.engine.airbender import block_prover, verifier
+from atlasdev.engine.airbender.cpu import CPU
 from atlasdev.engine.zkos.block import BlockHeader, execute
 from atlasdev.engine.zkos.image import Image, load_image
 from atlasdev.engine.zkos.tree import StateTree
@@ -87,3 +88,34 @@ def test_segments_are_kept_within_what_the_backends_budget_leaves(
         with pytest.raises(Stop):
             block_prover.prove_block(program(), native.input_words, keep_bytes=keep_bytes)
     assert kept == [(5 << 30) - (device.DEVICE_BYTES_PER_ROW << 16), 777]  # 2^16 rows
+
+
+def test_a_segment_bigger_than_all_the_memory_is_refused_before_proving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The empty block's one 2^16-row segment needs 640 MiB (10 KiB a row): with less than that
+    the prover says so in one line instead of taking the machine's memory."""
+    native = execute(BlockHeader(271, 1, 1000, 10**9), [], StateTree())
+    monkeypatch.setattr(type(CPU), "memory_limit", lambda self: 300 << 20)
+    monkeypatch.setattr(block_prover, "proving_key", lambda *a: pytest.fail("proving went on"))
+    with pytest.raises(block_prover.SegmentTooBig) as refused:
+        block_prover.prove_block(program(), native.input_words)
+    assert str(refused.value) == (
+        "a segment of 2^16 rows needs about 0.6 GiB and the cpu backend has 0.3 GiB: "
+        "prove in smaller segments"
+    )
+    assert isinstance(refused.value, MemoryError)  # a GPU worker halves its segments for it
+
+
+@pytest.mark.parametrize(
+    ("limit", "fits"), [(640 << 20, True), ((640 << 20) - 1, False), (0, True)]
+)
+def test_a_segment_fits_in_its_working_set_or_where_the_memory_is_unknown(
+    monkeypatch: pytest.MonkeyPatch, limit: int, fits: bool
+) -> None:
+    monkeypatch.setattr(type(CPU), "memory_limit", lambda self: limit)
+    if fits:
+        block_prover._check_fits(CPU, 16)
+    else:
+        with pytest.raises(block_prover.SegmentTooBig):
+            block_prover._check_fits(CPU, 16)
