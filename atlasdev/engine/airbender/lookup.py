@@ -131,7 +131,7 @@ def _helpers_block(fm, out, first, lo, hi):
     element by element in loops that vectorize (Montgomery products), and only the norms go
     through Montgomery's trick (field.batch_inverse: base products): where one chain of
     extension products took 0.44-0.66 s a segment here, this takes 0.18 s. (A function of its
-    own, not the parallel loop's body: numba's parallel passes took 27 s to compile it inline.)"""
+    own: as the parallel loop's body it took numba 27 s to compile, now 7 s and 3 s.)"""
     count = fm.shape[0] // FM_ROWS
     size = hi - lo
     d = np.empty((4, size), dtype=np.uint32)  # f(-x) b(-x^2): the inverse times N
