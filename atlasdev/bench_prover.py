@@ -64,6 +64,25 @@ def make_backend(name: str) -> Backend:
     return named(name)
 
 
+def timed_backend(name: str) -> tuple[Backend, dict[str, list[float]]]:
+    """``name``'s backend with every kernel launch timed (kernels.TimedKernels), and the table
+    its launches add to; only the backends with kernels (gpu, host) have launches to time."""
+    from .engine.airbender.kernel_backend import KernelBackend
+    from .engine.airbender.kernels import TimedKernels
+
+    backend = make_backend(name)
+    if not isinstance(backend, KernelBackend):
+        raise ValueError(f"the {name} backend launches no kernels to time (gpu or host do)")
+    timing = TimedKernels(backend.kernels)
+    return KernelBackend(timing), timing.seconds
+
+
+def kernel_times(seconds: dict[str, list[float]]) -> dict[str, Any]:
+    """The timed launches' table, the slowest kernel first."""
+    ranked = sorted(seconds.items(), key=lambda item: -item[1][0])
+    return {name: {"seconds": round(s, 4), "launches": int(k)} for name, (s, k) in ranked}
+
+
 def _gpu_pool_bytes(backend: Backend) -> int | None:
     xp = getattr(backend, "xp", None)
     if xp is None or xp.__name__ != "cupy":
@@ -78,13 +97,18 @@ def run_prover_bench(
     check: bool = True,
     log: Callable[[str], None] = lambda line: None,
     progress: Callable[[dict[str, Any]], None] = lambda partial: None,
+    kernels_timed: bool = False,
 ) -> dict[str, Any]:
     """The runs as a result dict; ``progress`` gets it after each block (a caller whose time
-    may run out keeps what was measured)."""
+    may run out keeps what was measured). With ``kernels_timed`` each block is proven once more
+    with every kernel launch timed (`timed_backend`): its table and that proof's seconds."""
+    timed, seconds = timed_backend(backend_name) if kernels_timed else (None, {})
     backend = make_backend(backend_name)
     program = block_prover.Program.of(load_image())
     # the GPU's kernels (and the RV32IM AIR's programs) compile here, not in the first block's time
     backend.warm_up(program.air.air, program.air.logup)
+    if timed is not None:
+        timed.warm_up(program.air.air, program.air.logup)
     runs: list[dict[str, Any]] = []
     result = {
         "what": f"zkOS block proofs on the {backend.name} backend, default parameters",
@@ -130,6 +154,14 @@ def run_prover_bench(
         if check and backend_name != "cpu":
             reference = block_prover.prove_block(program, native.input_words, max_log_n=max_log_n)
             run["byte_identical_to_cpu"] = reference.proof == proof.proof
+        if timed is not None:
+            seconds.clear()
+            again = block_prover.prove_block(
+                program, native.input_words, max_log_n=max_log_n, backend=timed
+            )
+            run["kernel_times"] = kernel_times(seconds)
+            run["kernel_times_prove_seconds"] = round(again.seconds["prove"], 2)
+            run["kernel_times_same_proof"] = again.proof == proof.proof
         log(
             f"{n} transfers: {proof.cycles:,} cycles in {proof.segments} x 2^{proof.log_n} rows, "
             f"{wall:.1f} s ({run['proven_cycles_per_second']:,} cycles/s), "

@@ -41,11 +41,17 @@ if [ "$STAGE" = bench ]; then
   # process also pays first touches of fresh host and device memory (and, before its clock,
   # builds the AIR's quotient and LogUp programs for the GPU, from CuPy's disk cache after
   # the check stage). 1 transfer = 2 x 2^18 rows, checked against a CPU proof; 100 transfers
-  # = 3 x 2^22 rows (the block); 6 transfers = one 2^20-row segment. prover.py rewrites
-  # its result file after each block: one cut off by its timeout keeps the blocks before
-  for spec in "1,1 18 check 170" "100,100 22 no 220" "6,6 20 no 70"; do
+  # = 3 x 2^22 rows (the block), each then proven once more with its kernel launches
+  # timed one by one ("times": where the device time goes); 6 transfers = one 2^20-row segment.
+  # prover.py rewrites its result file after each block: one cut off by its timeout keeps the
+  # blocks before
+  for spec in "1,1 18 check 170" "100,100 22 times 220" "6,6 20 no 70"; do
     set -- $spec
-    flag=$([ "$3" = check ] || echo --no-check)
+    case "$3" in
+      check) flag="" ;;
+      times) flag="--no-check --kernel-times" ;;
+      *) flag="--no-check" ;;
+    esac
     timeout "$4" python3 benchmarks/prover.py --backend gpu --transfers "$1" --max-log-n "$2" \
       $flag --out "$OUT/prover-gpu-${1%%,*}tx-2e$2.json" 2>&1 | tee -a "$OUT/bench.log"
   done

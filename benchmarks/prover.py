@@ -41,6 +41,11 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
+        "--kernel-times",
+        action="store_true",
+        help="gpu or host: each block once more with its kernel launches timed one by one",
+    )
+    parser.add_argument(
         "--max-log-n",
         type=int,
         default=block_prover.MAX_SEGMENT_LOG,
@@ -56,9 +61,12 @@ def main() -> None:
             not args.no_check,
             log=lambda line: print(line, file=sys.stderr),
             progress=lambda partial: write_result(args.out, partial, echo=False),  # if cut off
+            kernels_timed=args.kernel_times,
         )
     except block_prover.SegmentTooBig as exc:
         sys.exit(f"prover.py: {exc} (--max-log-n)")
+    except ValueError as exc:  # --kernel-times on a backend without kernels
+        sys.exit(f"prover.py: {exc}")
     write_result(args.out, result)
 
 

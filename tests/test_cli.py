@@ -809,6 +809,14 @@ def test_bench_prover_with_segments_bigger_than_the_memory_is_one_line(
     assert "Traceback" not in result.output and not (tmp_path / "prover-cpu.json").exists()
 
 
+def test_bench_prover_kernel_times_need_a_backend_with_kernels(tmp_path: Path) -> None:
+    result = invoke("bench", "prover", "--kernel-times", "--transfers", "0", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: --kernel-times: the cpu backend launches no kernels (gpu or host)"
+    )
+
+
 def test_bench_kernels_writes_its_rates(tmp_path: Path) -> None:
     result = invoke("bench", "kernels", "--log-n", "4", "--repeats", "1", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output

@@ -128,6 +128,14 @@ def prover(
             help="With another backend than cpu, also prove on the CPU and compare the bytes.",
         ),
     ] = True,
+    kernel_times: Annotated[
+        bool,
+        typer.Option(
+            "--kernel-times",
+            help="gpu or host: prove each block once more with every kernel launch timed "
+            "(serialised) and report the seconds kernel by kernel.",
+        ),
+    ] = False,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the result file prover-BACKEND.json.")
     ] = Path("benchmarks/results"),
@@ -146,13 +154,17 @@ def prover(
         ) from None
     if any(n < 0 or n > 20_000 for n in sizes):
         raise CliError("--transfers: each block size must be in 0..20000")
+    if kernel_times and backend not in ("gpu", "host"):
+        raise CliError(f"--kernel-times: the {backend} backend launches no kernels (gpu or host)")
     from ..bench_prover import run_prover_bench
 
     result, path = _on_backend(
         backend,
         "prover",
         out,
-        lambda log: run_prover_bench(backend, sizes, max_log_n, check, log=log),
+        lambda log: run_prover_bench(
+            backend, sizes, max_log_n, check, log=log, kernels_timed=kernel_times
+        ),
     )
     lines = [
         f"{r['transfers']} transfers: {r['proven_cycles_per_second']:,} cycles/s end to end, "

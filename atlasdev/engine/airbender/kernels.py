@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,34 @@ class Kernels(ABC):
     def launch(self, kernel: str, items: int, *args: Any) -> None:
         """Run ``kernel`` over ``items`` items with ``args`` (arrays and ints, as its
         declaration in the source says: ``signatures``)."""
+
+
+class TimedKernels(Kernels):
+    """Kernels whose every launch waits for the device before and after and adds its seconds to
+    ``seconds[kernel]`` (with a launch count): where a proof's device time goes, kernel by
+    kernel (`atlasdev bench prover --kernel-times`). The launches are serialised, so the proof
+    takes longer than a plain one; its values are the same."""
+
+    def __init__(self, inner: Kernels, seconds: dict[str, list[float]] | None = None) -> None:
+        self.inner = inner
+        self.xp, self.name, self.signatures = inner.xp, inner.name, inner.signatures
+        self.seconds: dict[str, list[float]] = {} if seconds is None else seconds
+
+    def with_source(self, extra: str) -> TimedKernels:
+        return TimedKernels(self.inner.with_source(extra), self.seconds)  # one table for all
+
+    def _wait(self) -> None:
+        if self.xp.__name__ == "cupy":
+            self.xp.cuda.runtime.deviceSynchronize()
+
+    def launch(self, kernel: str, items: int, *args: Any) -> None:
+        self._wait()
+        start = time.perf_counter()
+        self.inner.launch(kernel, items, *args)
+        self._wait()
+        entry = self.seconds.setdefault(kernel, [0.0, 0])
+        entry[0] += time.perf_counter() - start
+        entry[1] += 1
 
 
 def _arguments(

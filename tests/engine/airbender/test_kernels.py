@@ -17,6 +17,7 @@ from atlasdev.engine.airbender.kernels import (
     CudaKernels,
     HostKernels,
     KernelsUnavailable,
+    TimedKernels,
     signatures,
 )
 
@@ -102,6 +103,27 @@ def test_host_threads_change_what_a_racy_kernel_computes() -> None:
     assert values["three"] == [0, 8, 8, 9, 8, 8, 9, 8, 8, 9]  # threads 2, 1, then 0
     with pytest.raises(ValueError, match="threads must be at least 1"):
         HostKernels(threads=0)
+
+
+def test_timed_kernels_count_every_launch_and_change_no_value() -> None:
+    """Each launch's seconds and count go to one table, also those of kernels built after
+    (with_source: the AIR's programs); the values are the untimed kernels'."""
+    from atlasdev.engine.airbender.kernel_backend import KernelArrays
+    from tests.engine.airbender.test_gpu import host_kernels
+
+    plain = host_kernels()
+    timed = TimedKernels(plain)
+    values = np.random.default_rng(5).integers(0, 2**31 - 2**27, (3, 1 << 14), dtype=np.uint32)
+    coeffs = KernelArrays(timed).interpolate(values)
+    assert np.array_equal(coeffs, KernelArrays(plain).interpolate(values))
+    assert timed.seconds.keys() == {"ntt_dit_gather4", "ntt_dit_tile"}
+    assert timed.seconds["ntt_dit_gather4"][1] == 1 and timed.seconds["ntt_dit_tile"][1] == 2
+    assert all(seconds > 0 for seconds, _ in timed.seconds.values())
+    racy = timed.with_source(RACY)
+    b = np.arange(10, dtype=np.uint32)
+    racy.launch("double_in_place", 10, b, 10)
+    assert b.tolist() == [2 * v for v in range(10)]
+    assert timed.seconds["double_in_place"][1] == 1 and racy.seconds is timed.seconds
 
 
 def test_the_host_build_is_cached_and_a_missing_compiler_is_one_line(
