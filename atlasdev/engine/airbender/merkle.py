@@ -135,7 +135,7 @@ def _hash_layer(children, out):
             for i in range(DIGEST_WORDS):
                 w[(8 + i) * TILE + j] = children[2 * (start + j), i]
                 w[(16 + i) * TILE + j] = children[2 * (start + j) + 1, i]
-        _compress_lanes(w, lanes, u64(64), True)
+        _compress_lanes(w, lanes, u64(64), np.bool_(True))  # not a literal: one compile
         _store(w, lanes, out, start)
 
 
