@@ -64,13 +64,13 @@ def make_backend(name: str) -> Backend:
     return named(name)
 
 
-def timed_backend(name: str) -> tuple[Backend, dict[str, list[float]]]:
-    """``name``'s backend with every kernel launch timed (kernels.TimedKernels), and the table
-    its launches add to; only the backends with kernels (gpu, host) have launches to time."""
+def timed_backend(name: str, backend: Backend) -> tuple[Backend, dict[str, list[float]]]:
+    """``backend`` (named ``name``) with every kernel launch timed (kernels.TimedKernels): its
+    own kernels, built once, and the table their launches add to; only the backends with
+    kernels (gpu, host) have launches to time."""
     from .engine.airbender.kernel_backend import KernelBackend
     from .engine.airbender.kernels import TimedKernels
 
-    backend = make_backend(name)
     if not isinstance(backend, KernelBackend):
         raise ValueError(f"the {name} backend launches no kernels to time (gpu or host do)")
     timing = TimedKernels(backend.kernels)
@@ -102,8 +102,8 @@ def run_prover_bench(
     """The runs as a result dict; ``progress`` gets it after each block (a caller whose time
     may run out keeps what was measured). With ``kernels_timed`` each block is proven once more
     with every kernel launch timed (`timed_backend`): its table and that proof's seconds."""
-    timed, seconds = timed_backend(backend_name) if kernels_timed else (None, {})
     backend = make_backend(backend_name)
+    timed, seconds = timed_backend(backend_name, backend) if kernels_timed else (None, {})
     program = block_prover.Program.of(load_image())
     # the GPU's kernels (and the RV32IM AIR's programs) compile here, not in the first block's time
     backend.warm_up(program.air.air, program.air.logup)

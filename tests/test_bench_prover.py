@@ -39,7 +39,7 @@ def test_kernel_times_are_reported_after_the_blocks_own_figures(
             entry[0], entry[1] = entry[0] + 0.5, entry[1] + 1
             return super().commit_values(values, log_blowup)
 
-    monkeypatch.setattr(bench_prover, "timed_backend", lambda name: (Counting(), seconds))
+    monkeypatch.setattr(bench_prover, "timed_backend", lambda *_: (Counting(), seconds))
     seen: list[bool] = []
     result = run_prover_bench(
         "cpu",
@@ -55,4 +55,4 @@ def test_kernel_times_are_reported_after_the_blocks_own_figures(
 
 def test_only_backends_with_kernels_have_launches_to_time() -> None:
     with pytest.raises(ValueError, match="the numpy backend launches no kernels to time"):
-        bench_prover.timed_backend("numpy")
+        bench_prover.timed_backend("numpy", bench_prover.make_backend("numpy"))

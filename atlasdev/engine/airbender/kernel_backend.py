@@ -23,11 +23,9 @@ from .backend import Matrix, QuotientInputs, deep_sizes
 from .evaluation import QuotientKernel
 from .extension import Ext
 from .gpu import ArrayBackend, ArrayMatrix, Arrays, _host
-from .kernels import BLOCK_THREADS, Kernels
+from .kernels import BLOCK_THREADS, FUSED, TILE_LOG, Kernels
 from .lookup import AuxTrace, LogUp
 
-FUSED = 4  # NTT stages per pass in registers, at most (kernels.cu's ntt_*_stagesK)
-TILE_LOG = 12  # values in a shared-memory tile of the NTT (kernels.cu's ntt_*_tile), log 2
 TILE_SPAN = 9  # stages a tile pass above the first twelve takes at most (2^3 neighbouring words)
 OOD_CHUNK = 1024  # coefficients per partial sum of an out-of-domain value
 LOGUP_CHUNK = 16  # rows per item of the LogUp kernels: one inversion per chunk and interaction

@@ -143,8 +143,7 @@ DEVICE Ext einv(Ext a) {
  * once per stage (the stages are bound by memory, not arithmetic). The stages have half-lengths
  * 2^lo .. 2^(lo+K-1): a group is the 2^K values base + t 2^lo of one block of 2^(lo+K). A
  * butterfly at position j of the stage of half-length 2^l takes the twiddle tw[j 2^(log_n-1-l)]
- * (tw: powers of the n-th root of unity, Montgomery form: fmul_by). */
-#define FUSED 4
+ * (tw: powers of the n-th root of unity, Montgomery form: fmul_by). FUSED (4): the prelude. */
 
 DEVICE u64 group_base(u64 g, u64 log_n, u64 lo, u64 k) {
     u64 r = g >> (log_n - k), q = g & ((1ull << (log_n - k)) - 1);
@@ -289,8 +288,7 @@ KERNEL void ntt_dif_coeffs4(u32* out, const u32* coeffs, const u32* shift_m, con
  * and a phase whose threads read what another writes in that phase gives different ones. The
  * tile's index v has its c offset bits at the bottom, then the k stage bits; TILE_AT pads a word
  * in every 32 so that threads reading 16 or 2 words apart hit different banks. */
-#define TILE_LOG 12
-#define TILE (1u << TILE_LOG)
+#define TILE (1u << TILE_LOG) /* TILE_LOG (12): the prelude */
 #define TILE_AT(v) ((v) + ((v) >> 5))
 #ifdef __CUDACC__
 #define TILE_ARRAY __shared__ u32 tile[TILE_AT(TILE)]
@@ -350,6 +348,11 @@ DEVICE void tile_run(u32* tile, u32 t, const u32* tw, u64 log_n, u64 lo, u64 c, 
  * values read from `src` (a itself), or with COEFFS from 2^log_src coefficients a column times
  * the coset shift's powers (the zeros above them not read: ntt_dif_coeffs4). A DIT pass
  * multiplies by factor_m on the way out (R1: by one). */
+/* Where the tile's value v sits in its column: c offset bits at the bottom, the stage bits at lo */
+DEVICE u64 tile_position(u64 base, u32 v, u64 c, u64 lo) {
+    return base + (v & ((1u << c) - 1)) + ((u64)(v >> c) << lo);
+}
+
 template <bool DIT, bool COEFFS>
 DEVICE void tile_pass(u32* a, const u32* src, const u32* shift_m, const u32* tw, u64 rows, u64 log_n, u64 log_src, u64 lo, u64 k, u32 factor_m) {
     u64 c = TILE_LOG - k, log_high = lo - c, log_blocks = log_n - lo - k;
@@ -362,7 +365,7 @@ DEVICE void tile_pass(u32* a, const u32* src, const u32* shift_m, const u32* tw,
         u64 base = (b << (lo + k)) + offset;                /* value 0's position in its column */
         EACH_THREAD(t)
             for (u32 v = t; v < TILE; v += BLOCK_THREADS) {
-                u64 p = base + (v & ((1u << c) - 1)) + ((u64)(v >> c) << lo);
+                u64 p = tile_position(base, v, c, lo);
                 if (COEFFS)
                     tile[TILE_AT(v)] = p < (1ull << log_src) ? fmul_by(src[(r << log_src) + p], shift_m[p]) : 0u;
                 else
@@ -377,7 +380,7 @@ DEVICE void tile_pass(u32* a, const u32* src, const u32* shift_m, const u32* tw,
         }
         EACH_THREAD(t)
             for (u32 v = t; v < TILE; v += BLOCK_THREADS) {
-                u64 p = base + (v & ((1u << c) - 1)) + ((u64)(v >> c) << lo);
+                u64 p = tile_position(base, v, c, lo);
                 u32 x = tile[TILE_AT(v)];
                 a[(r << log_n) + p] = DIT && factor_m != R1 ? fmul_by(x, factor_m) : x;
             }

@@ -35,6 +35,8 @@ from .lookup import FM_ROWS
 
 SOURCE = Path(__file__).with_name("kernels.cu")
 BLOCK_THREADS = 256  # threads a CUDA block: the NTT's tiles are shared by a block's threads
+FUSED = 4  # NTT stages per pass in registers, at most (kernels.cu's ntt_*_stagesK)
+TILE_LOG = 12  # values in a shared-memory tile of the NTT (kernels.cu's ntt_*_tile), log 2
 WITNESS_SOURCE = Path(__file__).with_name(rv32_witness.SOURCE_NAME)
 
 
@@ -85,6 +87,8 @@ typedef long long i64;
 #define PARAM0 {int(PARAM0)}u
 #define FM_ROWS {FM_ROWS}ull
 #define BLOCK_THREADS {BLOCK_THREADS}u
+#define FUSED {FUSED}
+#define TILE_LOG {TILE_LOG}
 TABLE u32 IV[8] = {{{table(IV)}}};
 TABLE unsigned char SIGMA[10][16] = {{{sigma}}};
 """
