@@ -31,7 +31,7 @@ from . import device, lookup, prover, rv32_air, rv32_trace, rv32_witness, verifi
 from .backend import Backend
 from .cpu import CPU
 from .elf import load_elf
-from .emulator import PROVER_COLUMNS, Trace, emulate
+from .emulator import PROVER_COLUMNS, ST_CYCLE_LIMIT, EmulatorError, Trace, emulate
 from .kernel_backend import KernelBackend
 from .proof import MalformedProof, SegmentedProof
 from .rom import Rom
@@ -118,6 +118,7 @@ def verifying_key(
     return proving_key(program, log_n, params).vk
 
 
+MAX_CYCLES = 1 << rv32_air.MAX_ROWS_LOG  # a longer run needs more rows than a proof covers
 MAX_SEGMENT_LOG = 18  # segments of 2^18 rows: faster per cycle than larger ones, under 3 GiB
 MIN_LOG_N = 16  # the byte table's size
 BLOCK_MAGIC = b"ATLBLK01"
@@ -179,15 +180,18 @@ def prove_block(
     m = program.image.memory
     payload = struct.pack("<I", len(input_words)) + np.asarray(input_words, dtype="<u4").tobytes()
     elf = load_elf(to_elf(program.image, payload), mem_size=m.end - m.text_base)
-    probe = elf.run()  # untraced: how long a trace to allocate
-    result = emulate(
-        elf.mem.copy(),
-        elf.mem_base,
-        elf.initial_regs(),
-        elf.entry,
-        probe.cycles,
-        Trace.allocate(probe.cycles, PROVER_COLUMNS),  # what the replay reads: 12 B a cycle
-    )
+    # what the replay reads, 12 B a cycle, in a buffer for the longest run (1.5 GiB of address
+    # space): its pages are the system's zero pages until written, so the run costs the memory
+    # it records (sizing the trace by a first, untraced run took a fifth of this step's time)
+    trace = Trace.allocate(MAX_CYCLES, PROVER_COLUMNS)
+    try:
+        result = emulate(elf.mem, elf.mem_base, elf.initial_regs(), elf.entry, MAX_CYCLES, trace)
+    except EmulatorError as e:
+        if e.status == ST_CYCLE_LIMIT:
+            raise BlockProofError(
+                f"the block's run is longer than {MAX_CYCLES:,} cycles, more than a proof covers"
+            ) from None
+        raise BlockProofError(f"the block's run failed: {e}") from None
     assert result.trace is not None
     seconds["execute"] = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -53,6 +53,15 @@ def _public_words(native: object) -> np.ndarray:
     return np.array([pv.chain_id, 0, pv.number, 0, *root[:4]], dtype=np.uint32)
 
 
+def test_a_run_longer_than_a_proof_covers_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    native = execute(BlockHeader(271, 1, 1000, 10**9), [], StateTree())  # 4,324 cycles
+    monkeypatch.setattr(block_prover, "MAX_CYCLES", 4_000)
+    with pytest.raises(block_prover.BlockProofError, match="longer than 4,000 cycles"):
+        block_prover.prove_block(program(), native.input_words)
+
+
 def test_another_image_does_not_verify_the_proof() -> None:
     proof, _ = empty_block()
     img = load_image()
