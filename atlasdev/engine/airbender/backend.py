@@ -55,7 +55,7 @@ def quotient_points(log_n: int, chunks: int) -> int:
     """log e for a quotient of degree below chunks * n: e = n times chunks rounded up to a power
     of two. The blown-up coset's first e bit-reversed positions are the coset g <w_e>, and
     a point's next row (x w_n) lies in it too, so the constraints are evaluated there alone:
-    half of the blown-up coset for degree-3 constraints (blowup 4), where all of it was."""
+    all of the blown-up coset for degree-3 constraints at blowup 2, half of it at blowup 4."""
     return log_n + max(0, chunks - 1).bit_length()
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from atlasdev.engine.airbender import fri, ntt
 from atlasdev.engine.airbender.field import P
+from atlasdev.engine.airbender.stark import StarkParams
 from atlasdev.engine.airbender.transcript import Transcript
 
 PARAMS = fri.FriParams(log_blowup=2, num_queries=12, pow_bits=4)
@@ -78,3 +79,4 @@ def test_tampered_openings_are_rejected() -> None:
 
 def test_conjectured_security() -> None:
     assert fri.FriParams(log_blowup=2, num_queries=44, pow_bits=16).conjectured_bits() == 104
+    assert StarkParams().fri.conjectured_bits() == 104  # the default: rate 1/2, 88 queries

@@ -109,9 +109,9 @@ def test_the_proof_bytes_are_pinned() -> None:
     import hashlib
 
     _, data = honest()
-    assert len(data) == 22328
+    assert len(data) == 19768
     digest = hashlib.sha256(data).hexdigest()
-    assert digest == "b1d190c3aef035566bb5629b98314ddda10213b7b7f96a135d950813e5a79d0d"
+    assert digest == "86c0ffa744d00f134f24e9f99a05c0b6df96fd7d99bb2f8b70469ef8684dd6bf"
 
 
 @pytest.mark.parametrize("log_n", [3, 4, 9])
