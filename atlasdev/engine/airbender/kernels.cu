@@ -255,7 +255,7 @@ KERNEL void ntt_dit_gather4(u32* out, const u32* values, const u32* tw, u64 rows
 /* A coset LDE's first pass: the four top stages of a DIF over 2^log_m values whose first
  * 2^log_n are the coefficients times the coset shift's powers (shift_m, Montgomery form) and
  * the rest zeros, read from `coeffs` (2^log_n a column) as they are needed: no padded copy,
- * no scaling pass, and only the group's nonzero quarter (blowup 4) is read. */
+ * no scaling pass, and only the group's nonzero part (half at blowup 2) is read. */
 KERNEL void ntt_dif_coeffs4(u32* out, const u32* coeffs, const u32* shift_m, const u32* tw, u64 rows, u64 log_n, u64 log_m) {
     u64 lo = log_m - FUSED, s = 1ull << lo, total = rows << lo, n = 1ull << log_n;
     u64 live = n >> lo; /* how many of a group's 16 values are coefficients (16 >> log blowup) */

@@ -157,6 +157,9 @@ def _arguments(
         raise TypeError(f"{kernel} takes {len(types)} arguments, not {len(args)}")
     for i, (kind, arg) in enumerate(zip(types, args, strict=True)):
         if not kind.endswith("*"):
+            # out of range (a negative int): the host build would wrap it, CuPy's launch refuse it
+            if isinstance(arg, int | np.integer) and not 0 <= int(arg) < 1 << 64:
+                raise ValueError(f"{kernel}: argument {i} ({int(arg)}) is not a u64")
             continue
         flags = getattr(arg, "flags", None)
         if flags is None or not flags.c_contiguous or arg.dtype != DTYPES[kind]:

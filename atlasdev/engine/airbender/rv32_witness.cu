@@ -14,7 +14,7 @@
  * Every value is written as a field element (fe: v mod P), as
  * segment_witness's _column does. status[j] = 1: the emulator's result differs from the AIR's;
  * 2: a register access's timestamp gap is out of range; 3: a lookup key outside its table (the
- * caller has segment_witness say which). */
+ * caller has segment_witness say which); 4: a step's ROM row past the ROM. */
 
 #ifdef __CUDACC__
 #define COUNT(p) atomicAdd((p), 1u)
@@ -172,6 +172,10 @@ KERNEL void rv32_witness(const u32* in, u64 t_rows, u64 n, u64 base, const u32* 
         }
 #define IN(k) ((i64)in[(u64)j * N_INPUTS + (k)])
         i64 rr = IN(IN_ROM_ROW), x = IN(IN_X), b = IN(IN_B), d = IN(IN_D);
+        if (rr >= (i64)rom_len) { /* not a ROM row: reported, never read (a GPU would fault) */
+            status[j] = 4;
+            continue;
+        }
         i64 f[N_FIELDS];
         for (int k = 0; k < N_FIELDS; k++) f[k] = rom[(u64)k * rom_len + (u64)rr];
         i64 pc = f[ROM_PC], op = f[ROM_OP];

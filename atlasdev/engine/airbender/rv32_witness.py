@@ -61,6 +61,9 @@ def prelude() -> str:
     return "\n".join(lines) + "\n"
 
 
+ROW_PAST_ROM = 4  # the kernel's status for a step whose ROM row the ROM does not have
+
+
 def segment_witness(
     kernels: Kernels, rv: Rv32Air, rom: Rom, run: rv32_trace.Run, segment: Segment, log_n: int
 ) -> Any:
@@ -79,7 +82,10 @@ def segment_witness(
         rom.columns.shape[1], words(rv32_trace.BYTE_SUM_INVERSES), words(col, np.int64), m,
         status,
     )  # fmt: skip
-    if int(status.max()):
+    worst = int(status.max())
+    if worst == ROW_PAST_ROM:
+        raise rv32_trace.TraceError("a step's ROM row is past the program's ROM")
+    if worst:
         rv32_trace.segment_witness(rv, rom, run, segment, log_n)  # raises TraceError: why
         raise rv32_trace.TraceError("the witness kernel refused a row that NumPy accepts")
     if segment.last:

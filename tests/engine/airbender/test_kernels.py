@@ -71,6 +71,8 @@ def test_host_launches_check_their_arguments() -> None:
         host.launch("blake2s_nodes", 4, children, 4, np.zeros((4, 8), dtype=np.uint32).T)
     with pytest.raises(TypeError, match="NumPy arrays and ints"):
         host.launch("blake2s_nodes", 4, children, 4.0, out)
+    with pytest.raises(ValueError, match=r"argument 1 \(-1\) is not a u64"):
+        host.launch("blake2s_nodes", 4, children, -1, out)
 
 
 RACY = """

@@ -126,3 +126,15 @@ def test_a_false_trace_is_refused_with_numpys_reason(kernels: Kernels) -> None:
     (segment,) = false.segments(16)
     with pytest.raises(rv32_trace.TraceError, match=r"the emulator wrote 0x29 .* computes 0x28"):
         rv32_witness.segment_witness(kernels, rv, rom, false, segment, 16)
+
+
+def test_a_rom_row_past_the_rom_is_reported_not_read(kernels: Kernels) -> None:
+    """On a GPU the read would fault and lose the device's context; the kernel refuses the row."""
+    rv, rom, run = _run([*isa.li(5, 40), E("addi", 17, 0, 93), E("ecall")])
+    steps = run.steps.copy()
+    steps[1, rv32_trace.STEP.index("rom_row")] = rom.columns.shape[1]
+    (segment,) = run.segments(16)
+    with pytest.raises(rv32_trace.TraceError, match="ROM row is past the program's ROM"):
+        rv32_witness.segment_witness(
+            kernels, rv, rom, dataclasses.replace(run, steps=steps), segment, 16
+        )
