@@ -31,7 +31,7 @@ from . import device, lookup, prover, rv32_air, rv32_trace, rv32_witness, verifi
 from .backend import Backend
 from .cpu import CPU
 from .elf import load_elf
-from .emulator import PROVER_COLUMNS, ST_CYCLE_LIMIT, EmulatorError, Trace, emulate
+from .emulator import ST_CYCLE_LIMIT, EmulatorError, record
 from .kernel_backend import KernelBackend
 from .proof import MalformedProof, SegmentedProof
 from .rom import Rom
@@ -180,12 +180,8 @@ def prove_block(
     m = program.image.memory
     payload = struct.pack("<I", len(input_words)) + np.asarray(input_words, dtype="<u4").tobytes()
     elf = load_elf(to_elf(program.image, payload), mem_size=m.end - m.text_base)
-    # what the replay reads, 12 B a cycle, in a buffer for the longest run (1.5 GiB of address
-    # space): its pages are the system's zero pages until written, so the run costs the memory
-    # it records (sizing the trace by a first, untraced run took a fifth of this step's time)
-    trace = Trace.allocate(MAX_CYCLES, PROVER_COLUMNS)
-    try:
-        result = emulate(elf.mem, elf.mem_base, elf.initial_regs(), elf.entry, MAX_CYCLES, trace)
+    try:  # the trace the replay reads: 12 B a cycle
+        result = record(elf.mem, elf.mem_base, elf.initial_regs(), elf.entry, MAX_CYCLES)
     except EmulatorError as e:
         if e.status == ST_CYCLE_LIMIT:
             raise BlockProofError(

@@ -690,13 +690,7 @@ def emulate(
     the memory: N_COLS * 4 bytes per row); pass a Trace to reuse its buffer, or to record a
     prover's three columns (Trace.allocate(rows, PROVER_COLUMNS)).
     """
-    if mem.dtype != np.uint8 or mem.ndim != 1 or not mem.flags.c_contiguous or len(mem) % 4:
-        raise ValueError("mem must be a contiguous u8 array whose length is a multiple of 4")
-    if mem_base % 4 or not 0 <= mem_base <= (1 << 32) - len(mem):
-        raise ValueError(f"mem_base {mem_base:#x} must be word aligned and mem within 4 GiB")
-    if regs.dtype != np.uint32 or regs.shape != (32,) or not regs.flags.c_contiguous:
-        raise ValueError("regs must be a contiguous u32[32] array")
-    regs[0] = 0
+    _check_machine(mem, mem_base, regs)
     out = np.zeros(out_capacity, dtype=np.uint8)
     tr: Trace | None = None
     if trace is True:
@@ -717,3 +711,45 @@ def emulate(
             msg = describe(int(status), mem, mem_base, regs, int(end_pc), max_cycles)
         raise EmulatorError(msg, int(status), int(end_pc), int(cycles))
     return Result(int(status), int(cycles), int(end_pc), regs, bytes(out[:n_out]), tr)
+
+
+def record(
+    mem: np.ndarray,
+    mem_base: int,
+    regs: np.ndarray,
+    pc: int,
+    max_cycles: int,
+    rows: int = 1 << 24,
+    out_capacity: int = 1 << 16,
+) -> Result:
+    """`emulate` recording a prover's trace (PROVER_COLUMNS) for a run of unknown length: room
+    for ``rows`` rows, doubled each time the run needs more (the rows so far copied once), up to
+    max_cycles. One run, where sizing the trace by a first, untraced run took a second."""
+    _check_machine(mem, mem_base, regs)
+    out = np.zeros(out_capacity, dtype=np.uint8)
+    array = np.empty((max(1, min(rows, max_cycles)), len(PROVER_COLUMNS)), dtype=np.uint32)
+    done, n_out = 0, 0
+    while True:
+        status, cycles, pc, n_out = run_traced(
+            mem, mem_base, regs, pc, max_cycles - done, out, n_out, array[done:]
+        )
+        done += int(cycles)
+        if status != ST_CYCLE_LIMIT or done >= max_cycles:
+            break
+        grown = np.empty((min(2 * len(array), max_cycles), array.shape[1]), dtype=np.uint32)
+        grown[:done] = array[:done]
+        array = grown
+    if status != ST_HALT:
+        msg = describe(int(status), mem, mem_base, regs, int(pc), max_cycles)
+        raise EmulatorError(msg, int(status), int(pc), done)
+    return Result(int(status), done, int(pc), regs, bytes(out[:n_out]), Trace(array, done))
+
+
+def _check_machine(mem: np.ndarray, mem_base: int, regs: np.ndarray) -> None:
+    if mem.dtype != np.uint8 or mem.ndim != 1 or not mem.flags.c_contiguous or len(mem) % 4:
+        raise ValueError("mem must be a contiguous u8 array whose length is a multiple of 4")
+    if mem_base % 4 or not 0 <= mem_base <= (1 << 32) - len(mem):
+        raise ValueError(f"mem_base {mem_base:#x} must be word aligned and mem within 4 GiB")
+    if regs.dtype != np.uint32 or regs.shape != (32,) or not regs.flags.c_contiguous:
+        raise ValueError("regs must be a contiguous u32[32] array")
+    regs[0] = 0

@@ -178,6 +178,20 @@ def test_a_provers_trace_holds_the_full_traces_columns() -> None:
         em.Trace.allocate(4, ("pc",))
 
 
+def test_a_recorded_trace_grows_to_the_run() -> None:
+    prog = _program()
+    whole = prog.run(trace=True).trace
+    assert whole is not None and whole.rows > 64
+    res = em.record(prog.mem.copy(), BASE, prog.initial_regs(), prog.entry, 10**6, rows=16)
+    assert res.status == em.ST_HALT and res.trace is not None and res.trace.rows == whole.rows
+    for name in em.PROVER_COLUMNS:
+        assert np.array_equal(res.trace.column(name), whole.column(name)), name
+    assert res.output == prog.run().output and res.exit_code == 7
+    with pytest.raises(em.EmulatorError, match="cycle limit 50 reached") as err:
+        em.record(prog.mem.copy(), BASE, prog.initial_regs(), prog.entry, 50, rows=16)
+    assert err.value.cycles == 50
+
+
 def test_trace_capacity_ends_the_run() -> None:
     prog = _program()
     with pytest.raises(em.EmulatorError, match="trace capacity 50 reached") as err:
