@@ -204,7 +204,7 @@ def test_doctor_names_the_gpu_its_cuda_and_the_kernel_compiler(
         "gpu       NVIDIA RTX 4070, 8.0 GiB, compute 8.9, CUDA 12.4 (driver 12.8), CuPy 14.2.0, "
         "NVRTC 12.9"
     ) in text
-    assert "--prover gpu: available, segments of 2^18 rows; --prover auto: gpu" in text
+    assert "--prover gpu: available, segments of 2^19 rows; --prover auto: gpu" in text
     assert json.loads(invoke("doctor", "--json").stdout)["gpu"]["nvrtc"] == "12.9"
 
 
@@ -803,7 +803,7 @@ def test_bench_prover_with_segments_bigger_than_the_memory_is_one_line(
     result = invoke("bench", "prover", "--transfers", "0", "--out", str(tmp_path))
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
-        "error: a segment of 2^16 rows needs about 0.6 GiB and the cpu backend has 0.3 GiB: "
+        "error: a segment of 2^16 rows needs about 0.5 GiB and the cpu backend has 0.3 GiB: "
         "prove in smaller segments (--max-log-n)"
     )
     assert "Traceback" not in result.output and not (tmp_path / "prover-cpu.json").exists()

@@ -176,7 +176,7 @@ def test_gpu_segments_are_as_big_as_its_memory_holds(
 
     monkeypatch.setattr(block_prover, "prove_block", prove_block)
     monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: CpuBackend())
-    for memory, log_n in ((80 << 30, 22), (8 << 30, 18)):
+    for memory, log_n in ((80 << 30, 22), (8 << 30, 19)):
         _lend_a_gpu(monkeypatch, memory)
         worker = prover_worker.ProverWorker(node.store, [chain_id], backend="gpu")
         assert worker._prove(chain_id, 1).backend == "gpu"

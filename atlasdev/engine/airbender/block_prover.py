@@ -149,9 +149,8 @@ def segment_log(rows: int, max_log_n: int = MAX_SEGMENT_LOG) -> int:
 
 
 def _check_fits(backend: Backend, log_n: int) -> None:
-    """Refuse a segment bigger than all the memory there is (10 KiB a row, measured: 21.6 GiB
-    for 2^21 rows on the CPU), before it takes the machine's memory and gets its process
-    killed."""
+    """Refuse a segment bigger than all the memory there is (8 KiB a row: device.py), before
+    it takes the machine's memory and gets its process killed."""
     need, limit = device.DEVICE_BYTES_PER_ROW << log_n, backend.memory_limit()
     if limit and need > limit:
         raise SegmentTooBig(

@@ -102,7 +102,7 @@ def test_segments_are_kept_within_what_the_backends_budget_leaves(
 def test_a_segment_bigger_than_all_the_memory_is_refused_before_proving(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The empty block's one 2^16-row segment needs 640 MiB (10 KiB a row): with less than that
+    """The empty block's one 2^16-row segment needs 512 MiB (8 KiB a row): with less than that
     the prover says so in one line instead of taking the machine's memory."""
     native = execute(BlockHeader(271, 1, 1000, 10**9), [], StateTree())
     monkeypatch.setattr(type(CPU), "memory_limit", lambda self: 300 << 20)
@@ -110,14 +110,14 @@ def test_a_segment_bigger_than_all_the_memory_is_refused_before_proving(
     with pytest.raises(block_prover.SegmentTooBig) as refused:
         block_prover.prove_block(program(), native.input_words)
     assert str(refused.value) == (
-        "a segment of 2^16 rows needs about 0.6 GiB and the cpu backend has 0.3 GiB: "
+        "a segment of 2^16 rows needs about 0.5 GiB and the cpu backend has 0.3 GiB: "
         "prove in smaller segments"
     )
     assert isinstance(refused.value, MemoryError)  # a GPU worker halves its segments for it
 
 
 @pytest.mark.parametrize(
-    ("limit", "fits"), [(640 << 20, True), ((640 << 20) - 1, False), (0, True)]
+    ("limit", "fits"), [(512 << 20, True), ((512 << 20) - 1, False), (0, True)]
 )
 def test_a_segment_fits_in_its_working_set_or_where_the_memory_is_unknown(
     monkeypatch: pytest.MonkeyPatch, limit: int, fits: bool

@@ -97,7 +97,7 @@ def test_a_cupy_that_fails_to_import_is_a_reason(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize(
-    ("gib", "log_n"), [(1, 16), (4, 17), (8, 18), (12, 19), (24, 20), (80, 22), (141, 22)]
+    ("gib", "log_n"), [(1, 16), (4, 18), (8, 19), (12, 19), (24, 20), (80, 22), (141, 22)]
 )
 def test_gpu_segments_fill_at_most_three_fifths_of_its_memory(gib: int, log_n: int) -> None:
     from atlasdev.engine.airbender.device import DEVICE_BYTES_PER_ROW, segment_log
