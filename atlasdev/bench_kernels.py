@@ -25,11 +25,12 @@ from .bench_prover import make_backend
 from .engine.airbender import field, merkle, ntt
 from .engine.airbender.backend import Backend
 from .engine.airbender.cpu import CPU
+from .engine.airbender.stark import DEFAULT_PARAMS
 
 # issue 8: plain CuPy kernels on one H100
 ANCHORS = {"butterflies_per_second": 150e9, "blake2s_64_byte_hashes_per_second": 17e9}
 LEAF_WORDS = 16  # a 64-byte leaf: one compression
-LOG_BLOWUP = 2  # the prover's (blowup 4)
+LOG_BLOWUP = DEFAULT_PARAMS.log_blowup  # the prover's (blowup 2)
 
 
 class _Ops:

@@ -31,7 +31,7 @@ if [ "$STAGE" = check ]; then
     | tee -a "$OUT/gpu.txt"
   timeout 240 python3 -m pytest -q -p no:cacheprovider $WORKERS -k "cuda or nvrtc" $TESTS 2>&1 \
     | tee "$OUT/tests.log"
-  # 16 columns, LDE to 2^24: butterflies and Blake2s hashes per second beside plain CuPy's on
+  # 16 columns, LDE to 2^23: butterflies and Blake2s hashes per second beside plain CuPy's on
   # an H100, the commitment's root checked against the CPU's
   timeout 60 python3 benchmarks/kernels.py --backend gpu --log-n 22 \
     --out "$OUT/kernels-gpu.json" 2>&1 | tee -a "$OUT/tests.log"

@@ -4,7 +4,8 @@
                                  [--repeats 3] [--no-check] [--out FILE]
 
 (`atlasdev bench kernels` runs the same measurement, atlasdev/bench_kernels.py.) Interpolation
-over 2^log-n points, the LDE to four times as many, Blake2s over 64-byte leaves of the LDE and
+over 2^log-n points, the LDE to the prover's blowup (twice as many; four times before 2026-12-01),
+Blake2s over 64-byte leaves of the LDE and
 one tree level above them, and a whole commitment, each the best of --repeats runs, beside the
 issue's anchors for plain CuPy kernels on one H100 (150 G butterflies/s, 17 G Blake2s hashes/s).
 Prints JSON and writes benchmarks/results/kernels-BACKEND.json (or --out).

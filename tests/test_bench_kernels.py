@@ -23,17 +23,17 @@ def test_every_step_is_measured_and_the_root_checked(backend: str, columns: int)
         "blake2s_nodes",
         "commit",
     ]
-    # 32 points: 5 stages of 16 butterflies a column; the LDE: 128 points, 7 stages of 64; the
-    # leaves: the LDE's 128 rows; the level above them: 64 nodes
+    # 32 points: 5 stages of 16 butterflies a column; the LDE (the prover's blowup 2): 64 points,
+    # 6 stages of 32; the leaves: the LDE's 64 rows; the level above them: 32 nodes
     counts = {
         "interpolate": ("butterflies", columns * 16 * 5),
-        "lde": ("butterflies", columns * 64 * 7),
+        "lde": ("butterflies", columns * 32 * 6),
         **{
             f"{k}_registers": ("butterflies", steps[k]["butterflies"])
             for k in ("interpolate", "lde")
         },
-        "blake2s_leaves": ("hashes", 128),
-        "blake2s_nodes": ("hashes", 64),
+        "blake2s_leaves": ("hashes", 64),
+        "blake2s_nodes": ("hashes", 32),
     }
     for name, (unit, count) in counts.items():
         if name not in steps:
@@ -54,7 +54,7 @@ def test_the_kernels_ntt_is_timed_both_ways_and_compared() -> None:
     host_kernels()
     result = run_kernels_bench("host", log_n=12, columns=2, repeats=1)  # tiles from 2^12 values
     assert result["registers_match_tiles"] is True
-    assert result["steps"]["lde_registers"]["butterflies"] == 2 * (1 << 13) * 14
+    assert result["steps"]["lde_registers"]["butterflies"] == 2 * (1 << 12) * 13
 
 
 def test_bad_sizes_are_refused() -> None:
