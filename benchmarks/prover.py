@@ -6,7 +6,7 @@
 
 For each block size (native ETH transfers from dev accounts, executed natively first so that the
 public values can be compared), the block's input runs through the zkOS image on the emulator and
-is proven with the default parameters (blowup 2, 88 queries, 16 bits of proof of work); the
+is proven with the default parameters (blowup 2, 100 queries, 16 bits of proof of work); the
 proof is verified. A block whose run needs more than 2^max-log-n rows is proven in segments of
 that size (continuations; `segments` in the output). The first proof in a process also builds the proving key for its trace size
 (the preprocessed commitment, reported as "setup"), which later blocks of that size reuse.

@@ -165,7 +165,9 @@ class ProverWorker(ChainWorker):
         try:
             backend, proof = self.backend, self._prove_on_backend(program, words)
         except Exception as exc:
-            if self.backend == "cpu":
+            # a block the prover cannot prove (its run faults or outlasts a proof) fails the
+            # same on the CPU: not a reason to drop the GPU
+            if self.backend == "cpu" or isinstance(exc, block_prover.BlockProofError):
                 raise
             backend, proof = "cpu", self._fall_back(chain_id, number, exc, program, words)
         if proof.public != replay.result.public:

@@ -231,6 +231,28 @@ def test_a_gpu_that_fails_is_dropped_for_the_cpu(
         assert f"the GPU backend failed ({reason}" in caplog.text
 
 
+def test_a_block_that_cannot_be_proven_keeps_the_gpu(
+    proving_node: tuple[Node, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its run faults or outlasts a proof: it would fail on the CPU too, so the GPU stays."""
+    from atlasdev.engine import prover_worker
+    from atlasdev.engine.airbender.cpu import CpuBackend
+
+    def unprovable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise block_prover.BlockProofError("the block's run is longer than 4,000 cycles")
+
+    node, _ = proving_node
+    assert node.store is not None
+    chain_id = next(iter(node.chains))
+    _lend_a_gpu(monkeypatch, 8 << 30)
+    monkeypatch.setattr(prover_worker, "airbender_backend", lambda name: CpuBackend())
+    monkeypatch.setattr(block_prover, "prove_block", unprovable)
+    worker = prover_worker.ProverWorker(node.store, [chain_id], backend="gpu")
+    with pytest.raises(block_prover.BlockProofError, match="longer than 4,000 cycles"):
+        worker._prove(chain_id, 1)
+    assert worker.backend == "gpu"
+
+
 def test_the_gateway_verifies_the_proofs_in_order(proving_node: tuple[Node, str]) -> None:
     node, _ = proving_node
     assert node.store is not None

@@ -118,10 +118,11 @@ def verifying_key(
     return proving_key(program, log_n, params).vk
 
 
-MAX_CYCLES = 1 << rv32_air.MAX_ROWS_LOG  # a longer run needs more rows than a proof covers
+MAX_CYCLES = (1 << rv32_air.MAX_ROWS_LOG) - 1  # a run needs a row more than its cycles
 MAX_SEGMENT_LOG = 18  # segments of 2^18 rows: faster per cycle than larger ones, under 3 GiB
 MIN_LOG_N = 16  # the byte table's size
-BLOCK_MAGIC = b"ATLBLK01"
+BLOCK_MAGIC = b"ATLBLK02"  # 02: FRI at rate 1/2 (2026-12-01)
+OLD_MAGICS = {b"ATLBLK01": "FRI at rate 1/4"}  # formats this version no longer verifies
 
 
 @dataclass
@@ -269,7 +270,12 @@ def _encode(boundaries: list[int], proof: SegmentedProof) -> bytes:
 
 
 def _decode(data: bytes) -> tuple[list[int], SegmentedProof]:
-    if data[: len(BLOCK_MAGIC)] != BLOCK_MAGIC:
+    magic = data[: len(BLOCK_MAGIC)]
+    if magic in OLD_MAGICS:
+        raise MalformedProof(
+            f"a proof in an earlier atlasdev's format ({OLD_MAGICS[magic]}): prove the block again"
+        )
+    if magic != BLOCK_MAGIC:
         raise MalformedProof("not an atlasdev block proof (bad magic)")
     at = len(BLOCK_MAGIC)
     if len(data) < at + 4:

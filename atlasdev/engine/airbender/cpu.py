@@ -309,8 +309,8 @@ def deep(
     trace's at zeta * w) folded into one function of degree < n, with powers of gamma. The
     columns are combined by their coefficients, then the combination (four base polynomials,
     one per coefficient of the extension) is evaluated on the coset: the same values as
-    combining the blown-up columns (evaluation is linear), from a quarter of the reads and
-    products."""
+    combining the blown-up columns (evaluation is linear), from 2^-log_blowup of the reads
+    and products."""
     m = points.shape[0]
     n, log_blowup = deep_sizes(coeffs, m.bit_length() - 1)
     gpows_m = montgomery(gpows)

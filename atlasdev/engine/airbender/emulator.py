@@ -691,6 +691,7 @@ def emulate(
     prover's three columns (Trace.allocate(rows, PROVER_COLUMNS)).
     """
     _check_machine(mem, mem_base, regs)
+    regs[0] = 0
     out = np.zeros(out_capacity, dtype=np.uint8)
     tr: Trace | None = None
     if trace is True:
@@ -723,9 +724,11 @@ def record(
     out_capacity: int = 1 << 16,
 ) -> Result:
     """`emulate` recording a prover's trace (PROVER_COLUMNS) for a run of unknown length: room
-    for ``rows`` rows, doubled each time the run needs more (the rows so far copied once), up to
-    max_cycles. One run, where sizing the trace by a first, untraced run took a second."""
+    for ``rows`` rows, doubled each time the run needs more (the rows so far copied at each
+    doubling: under one copy a row in all), up to max_cycles. One run, where sizing the trace
+    by a first, untraced run took a second."""
     _check_machine(mem, mem_base, regs)
+    regs[0] = 0
     out = np.zeros(out_capacity, dtype=np.uint8)
     array = np.empty((max(1, min(rows, max_cycles)), len(PROVER_COLUMNS)), dtype=np.uint32)
     done, n_out = 0, 0
@@ -746,10 +749,10 @@ def record(
 
 
 def _check_machine(mem: np.ndarray, mem_base: int, regs: np.ndarray) -> None:
+    """Refuse a machine state the kernels would misread (they check nothing)."""
     if mem.dtype != np.uint8 or mem.ndim != 1 or not mem.flags.c_contiguous or len(mem) % 4:
         raise ValueError("mem must be a contiguous u8 array whose length is a multiple of 4")
     if mem_base % 4 or not 0 <= mem_base <= (1 << 32) - len(mem):
         raise ValueError(f"mem_base {mem_base:#x} must be word aligned and mem within 4 GiB")
     if regs.dtype != np.uint32 or regs.shape != (32,) or not regs.flags.c_contiguous:
         raise ValueError("regs must be a contiguous u32[32] array")
-    regs[0] = 0

@@ -157,7 +157,7 @@ def _arguments(
         raise TypeError(f"{kernel} takes {len(types)} arguments, not {len(args)}")
     for i, (kind, arg) in enumerate(zip(types, args, strict=True)):
         if not kind.endswith("*"):
-            # out of range (a negative int): the host build would wrap it, CuPy's launch refuse it
+            # out of range (a negative int): ctypes would wrap it, np.uint64 refuse it
             if isinstance(arg, int | np.integer) and not 0 <= int(arg) < 1 << 64:
                 raise ValueError(f"{kernel}: argument {i} ({int(arg)}) is not a u64")
             continue

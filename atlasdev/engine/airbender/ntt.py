@@ -183,8 +183,8 @@ def coset_block_factors(log_n: int, log_blowup: int, shift: int) -> np.ndarray:
     over log_blowup bits). A DIF of size m over the coefficients padded with zeros leaves,
     after its first log_blowup stages, block k holding c_i * (shift * w_m^rev(k))^i: the
     coset shift * w_m^rev(k) * <w_n>, which its other stages transform on their own. So the
-    LDE scales each block once and runs size-n DIFs: no zeros written, no passes over the
-    whole 4n values for the first stages."""
+    LDE scales each block once and runs size-n DIFs: no zeros written, no passes over all
+    the blown-up values for the first stages."""
     w_m = field.root_of_unity(log_n + log_blowup)
     rows = [
         field.powers(shift * pow(w_m, int(r), field.P) % field.P, 1 << log_n)

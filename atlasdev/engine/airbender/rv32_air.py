@@ -25,7 +25,7 @@ What a row holds and why (the design, with what is not covered yet, is in docs/p
   initial and final values) is on the last segment only.
 
 Each constraint has degree <= 3 and each lookup tuple is linear in the cells, which keeps LogUp's
-paired helper columns at degree 3 and the quotient at two chunks (blowup 4).
+paired helper columns at degree 3 and the quotient at two chunks (2n points: blowup 2).
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def segment_witness(
         raise rv32_trace.TraceError("a step's ROM row is past the program's ROM")
     if worst:
         rv32_trace.segment_witness(rv, rom, run, segment, log_n)  # raises TraceError: why
-        raise rv32_trace.TraceError("the witness kernel refused a row that NumPy accepts")
+        raise RuntimeError("the witness kernel refused a row that NumPy accepts")  # a bug
     if segment.last:
         _add_table(xp, m, rv, run, n)
     return m

@@ -1,7 +1,7 @@
 """What prover and verifier agree on before any proof: parameters, keys and the transcript's start.
 
-Security (docs/prover.md has the arithmetic): FRI at rate 1/2 (blowup 2) with 88 queries and 16
-bits of proof of work gives 88 * 1 + 16 = 104 conjectured bits; every challenge is drawn from the
+Security (docs/prover.md has the arithmetic): FRI at rate 1/2 (blowup 2) with 100 queries and 16
+bits of proof of work gives 100 * 1 + 16 = 116 conjectured bits; every challenge is drawn from the
 degree-4 extension (~2^124 elements), so the algebraic steps (LogUp, the constraint combination,
 the out-of-domain point, DEEP, FRI folding) each fail with probability below 2^-100 for traces up
 to 2^22 rows.
@@ -19,10 +19,9 @@ from .transcript import Transcript
 @dataclass(frozen=True)
 class StarkParams:
     # rate 1/2: the degree-3 constraints' quotient (degree < 2n) needs no more points, and
-    # every committed matrix is half of what rate 1/4 makes, for twice the queries
-    # (docs/decisions.md: the prover 22 % faster, proofs 1.9 times the bytes)
+    # every committed matrix is half of what rate 1/4 makes, for more queries (docs/decisions.md)
     log_blowup: int = 1
-    num_queries: int = 88
+    num_queries: int = 100
     pow_bits: int = 16
     log_arity: int = 3
     log_final_degree: int = 4

@@ -12,6 +12,8 @@ import pytest
 
 from atlasdev.engine.airbender import block_prover, verifier
 from atlasdev.engine.airbender.cpu import CPU
+from atlasdev.engine.airbender.emulator import ST_ILLEGAL, EmulatorError
+from atlasdev.engine.airbender.proof import MalformedProof
 from atlasdev.engine.zkos.block import BlockHeader, execute
 from atlasdev.engine.zkos.image import Image, load_image
 from atlasdev.engine.zkos.tree import StateTree
@@ -60,6 +62,26 @@ def test_a_run_longer_than_a_proof_covers_is_refused_in_one_line(
     monkeypatch.setattr(block_prover, "MAX_CYCLES", 4_000)
     with pytest.raises(block_prover.BlockProofError, match="longer than 4,000 cycles"):
         block_prover.prove_block(program(), native.input_words)
+
+
+def test_a_run_that_fails_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def faulting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise EmulatorError("illegal instruction 0x00000000 at pc 0x00010040", ST_ILLEGAL, 64, 9)
+
+    native = execute(BlockHeader(271, 1, 1000, 10**9), [], StateTree())
+    monkeypatch.setattr(block_prover, "record", faulting)
+    with pytest.raises(block_prover.BlockProofError) as refused:
+        block_prover.prove_block(program(), native.input_words)
+    assert str(refused.value) == (
+        "the block's run failed: illegal instruction 0x00000000 at pc 0x00010040"
+    )
+
+
+def test_a_proof_in_an_earlier_format_says_so() -> None:
+    proof, _ = empty_block()
+    old = b"ATLBLK01" + proof.proof[len(block_prover.BLOCK_MAGIC) :]
+    with pytest.raises(MalformedProof, match=r"an earlier atlasdev's format .*prove the block"):
+        block_prover.verify_block(program(), old, proof.report)
 
 
 def test_another_image_does_not_verify_the_proof() -> None:

@@ -79,4 +79,4 @@ def test_tampered_openings_are_rejected() -> None:
 
 def test_conjectured_security() -> None:
     assert fri.FriParams(log_blowup=2, num_queries=44, pow_bits=16).conjectured_bits() == 104
-    assert StarkParams().fri.conjectured_bits() == 104  # the default: rate 1/2, 88 queries
+    assert StarkParams().fri.conjectured_bits() == 116  # the default: rate 1/2, 100 queries

@@ -178,15 +178,26 @@ def test_a_provers_trace_holds_the_full_traces_columns() -> None:
         em.Trace.allocate(4, ("pc",))
 
 
-def test_a_recorded_trace_grows_to_the_run() -> None:
+@pytest.mark.parametrize(("rows", "cycles_over"), [(16, 10**6), (-1, 10**6), (0, 0), (0, 10**6)])
+def test_a_recorded_trace_grows_to_the_run(rows: int, cycles_over: int) -> None:
+    """From 16 rows, from one row short of the run, from exactly its length, and with a cycle
+    limit of exactly its length (rows and the limit counted from the run's cycles)."""
     prog = _program()
-    whole = prog.run(trace=True).trace
+    plain = prog.run(trace=True)
+    whole = plain.trace
     assert whole is not None and whole.rows > 64
-    res = em.record(prog.mem.copy(), BASE, prog.initial_regs(), prog.entry, 10**6, rows=16)
+    room = rows if rows > 0 else whole.rows + rows
+    mem, regs = prog.mem.copy(), prog.initial_regs()
+    res = em.record(mem, BASE, regs, prog.entry, whole.rows + cycles_over, rows=room)
     assert res.status == em.ST_HALT and res.trace is not None and res.trace.rows == whole.rows
     for name in em.PROVER_COLUMNS:
         assert np.array_equal(res.trace.column(name), whole.column(name)), name
-    assert res.output == prog.run().output and res.exit_code == 7
+    assert res.output == plain.output and res.exit_code == 7
+    assert res.pc == plain.pc and np.array_equal(res.regs, plain.regs)
+
+
+def test_a_recording_past_its_cycle_limit_is_refused() -> None:
+    prog = _program()
     with pytest.raises(em.EmulatorError, match="cycle limit 50 reached") as err:
         em.record(prog.mem.copy(), BASE, prog.initial_regs(), prog.entry, 50, rows=16)
     assert err.value.cycles == 50
