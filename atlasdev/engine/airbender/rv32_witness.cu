@@ -10,11 +10,12 @@
  *
  * The prelude (rv32_witness.py) defines: C_<COLUMN> (slots of `col`, which maps them to the
  * AIR's column indices), IN_<STEP> and N_INPUTS (the words of a row of `in`), ROM_<FIELD> (rows
- * of `rom`), OP_<OP>, N_FIELDS, N_REGS, TS_PER_ROW, TABLE_ROWS (the byte tables' rows, 2^16).
+ * of `rom`), OP_<OP>, N_FIELDS, N_REGS, TS_PER_ROW, TABLE_ROWS (the byte tables' rows, 2^16),
+ * ROW_PAST_ROM.
  * Every value is written as a field element (fe: v mod P), as
  * segment_witness's _column does. status[j] = 1: the emulator's result differs from the AIR's;
  * 2: a register access's timestamp gap is out of range; 3: a lookup key outside its table (the
- * caller has segment_witness say which); 4: a step's ROM row past the ROM. */
+ * caller has segment_witness say which); ROW_PAST_ROM (4): a step's ROM row past the ROM. */
 
 #ifdef __CUDACC__
 #define COUNT(p) atomicAdd((p), 1u)
@@ -173,7 +174,7 @@ KERNEL void rv32_witness(const u32* in, u64 t_rows, u64 n, u64 base, const u32* 
 #define IN(k) ((i64)in[(u64)j * N_INPUTS + (k)])
         i64 rr = IN(IN_ROM_ROW), x = IN(IN_X), b = IN(IN_B), d = IN(IN_D);
         if (rr >= (i64)rom_len) { /* not a ROM row: reported, never read (a GPU would fault) */
-            status[j] = 4;
+            status[j] = ROW_PAST_ROM;
             continue;
         }
         i64 f[N_FIELDS];

@@ -48,6 +48,9 @@ SLOTS = (
 assert [int(op) for op in Op] == list(range(1, len(Op) + 1)), "the flags are indexed by op - 1"
 
 
+ROW_PAST_ROM = 4  # the kernel's status for a step whose ROM row the ROM does not have
+
+
 def prelude() -> str:
     """The names rv32_witness.cu uses, from the modules that own them."""
     define = lambda name, value: f"#define {name} {value}"  # noqa: E731
@@ -58,10 +61,8 @@ def prelude() -> str:
     lines += [define(f"OP_{op.name}", int(op)) for op in Op]
     lines += [define("N_FIELDS", len(FIELDS)), define("N_REGS", N_REGS)]
     lines += [define("TS_PER_ROW", TS_PER_ROW), define("TABLE_ROWS", 1 << BYTE_TABLE_LOG)]
+    lines += [define("ROW_PAST_ROM", ROW_PAST_ROM)]
     return "\n".join(lines) + "\n"
-
-
-ROW_PAST_ROM = 4  # the kernel's status for a step whose ROM row the ROM does not have
 
 
 def segment_witness(
