@@ -1,5 +1,7 @@
 """Shared fixtures: free ports, and `atlasdev up --headless` running on a temp data dir."""
 
+import contextlib
+import random
 import signal
 import socket
 import subprocess
@@ -24,25 +26,32 @@ settings.register_profile("atlasdev", deadline=None)
 settings.load_profile("atlasdev")
 
 
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands out for outgoing connections and port-0 binds."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; the IANA range starts higher still
+
+
 def free_port_base(count: int = 2) -> int:
     """A port p such that p .. p+count are free on 127.0.0.1 right now: ``count`` L2s and the
-    L1 after them, as `with_port_base` places them."""
+    L1 after them, as `with_port_base` places them.
+
+    Drawn at random below the ephemeral range: a port that the kernel picked for a port-0 bind
+    and that was then released can be handed to another socket (an outgoing connection, another
+    test's bind) before the node binds it, which made `address already in use` flakes."""
+    low = _ephemeral_low()
     for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count + 1 > 65535:
-            continue
-        ok = True
-        for p in range(base, base + count + 1):
-            with socket.socket() as s:
-                try:
+        base = random.randrange(10_000, max(10_001, low - count - 1))
+        try:
+            with contextlib.ExitStack() as stack:
+                for p in range(base, base + count + 1):
+                    s = stack.enter_context(socket.socket())
                     s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
+        except OSError:
+            continue
+        return base
     raise RuntimeError("no free port range")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from atlasdev.cli.inputs import feed_id, feed_label, hex_bytes, parse_signer
 from atlasdev.engine.accounts import dev_accounts
 from atlasdev.engine.transactions import decode_raw_transaction
 from atlasdev.rpc_client import NodeUnreachable, RpcClient, RpcError
+from tests.conftest import free_port_base
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -43,9 +43,8 @@ def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = No
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on (and, below the ephemeral range, nothing takes meanwhile)."""
+    return free_port_base(0)
 
 
 def assert_one_line_error(result: Any, *needles: str) -> None:
@@ -741,7 +740,7 @@ def test_serve_a_real_node(tmp_path: Path) -> None:
     from atlasdev.cli._app import CliError
     from atlasdev.profiles import load_profile, with_port_base
 
-    profile = with_port_base(load_profile("solo"), closed_port())
+    profile = with_port_base(load_profile("solo"), free_port_base(1))
     url = f"http://127.0.0.1:{profile.chains[0].rpc_port}"
     stop, ready = threading.Event(), threading.Event()
     errors: list[BaseException] = []
