@@ -16,6 +16,7 @@ says on which rows it must vanish.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -138,6 +139,7 @@ class Air:
     n_pubcols: int = 0
     # claim i is the value of auxiliary column claims[i] on the last row
     claims: list[int] = field(default_factory=list)
+    _max_degree: tuple[int, int] = field(default=(-1, 1), init=False, repr=False, compare=False)
 
     def add(self, where: Where, expr: Expr, name: str) -> None:
         if where is not Where.TRANSITION and uses_next_row(expr):
@@ -146,7 +148,14 @@ class Air:
 
     @property
     def max_degree(self) -> int:
-        return max((degree(c.expr) for c in self.constraints), default=1)
+        """Read at every segment a verifier checks: computed once per constraint count (`add`
+        is how constraints are added)."""
+        count, value = self._max_degree
+        if count != len(self.constraints):
+            memo: dict[int, int] = {}  # shared subexpressions once
+            value = max((degree(c.expr, memo) for c in self.constraints), default=1)
+            self._max_degree = (len(self.constraints), value)
+        return value
 
     @property
     def quotient_chunks(self) -> int:
@@ -163,15 +172,20 @@ class Air:
         return [*shape, len(self.claims), *self.claims, *cells]
 
 
-def degree(e: Expr) -> int:
-    """The degree in trace cells (challenges and publics are constants)."""
+def degree(e: Expr, memo: dict[int, int] | None = None) -> int:
+    """The degree in trace cells (challenges and publics are constants); ``memo`` keeps the
+    degrees of nodes seen (by id) across calls."""
     if e.op in ("pre", "main", "aux", "pubcol"):
         return 1
     if e.op in ("const", "chal", "pub", "claim", "inv"):
         return 0
-    if e.op == "mul":
-        return degree(e.args[0]) + degree(e.args[1])
-    return max(degree(a) for a in e.args)
+    memo = {} if memo is None else memo
+    if id(e) not in memo:
+        if e.op == "mul":
+            memo[id(e)] = degree(e.args[0], memo) + degree(e.args[1], memo)
+        else:
+            memo[id(e)] = max(degree(a, memo) for a in e.args)
+    return memo[id(e)]
 
 
 def uses_next_row(e: Expr) -> bool:
@@ -234,6 +248,13 @@ class Point:
     claims: list[Ext] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=16)
+def _order(exprs: tuple[Expr, ...]) -> list[Expr]:
+    """`nodes` of a verifier's expressions, once per list (an AIR's constraints are evaluated
+    at every segment of every proof; the tuple holds them, so their ids stay theirs)."""
+    return nodes(exprs)
+
+
 def evaluate(exprs: list[Expr], at: Point) -> list[Ext]:
     """The values of ``exprs`` at one point, in the extension field."""
     value: dict[int, Ext] = {}
@@ -247,7 +268,7 @@ def evaluate(exprs: list[Expr], at: Point) -> list[Ext]:
         "pub": lambda e: ext.lift(at.publics[e.value]),
         "claim": lambda e: at.claims[e.value],
     }
-    for e in nodes(exprs):
+    for e in _order(tuple(exprs)):
         if e.op in leaf:
             value[id(e)] = leaf[e.op](e)
             continue

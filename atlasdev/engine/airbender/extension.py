@@ -12,6 +12,8 @@ kernels; extension columns are stored as 4 base columns.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 from numba import uint32 as u32
@@ -123,6 +125,54 @@ def einv(a: Ext) -> Ext:
 
 def from_words(words: list[int]) -> Ext:
     return (words[0], words[1], words[2], words[3])
+
+
+# ---- NumPy: many elements at once (the verifier's queries) --------------------------------------
+# An array of elements is u64 of shape (4, ...), coefficient first, every value below p: a
+# product of two is below 2^62 and a sum of four below 2^64, as in kmul. The other operand may
+# be such an array or one Ext (the same element for all).
+
+
+def _parts(b: np.ndarray | Ext) -> tuple[Any, Any, Any, Any]:
+    return (b[0], b[1], b[2], b[3])
+
+
+def eadd_v(a: np.ndarray, b: np.ndarray | Ext) -> np.ndarray:
+    return np.stack([(x + y) % P_U64 for x, y in zip(a, _parts(b), strict=True)])
+
+
+def esub_v(a: np.ndarray, b: np.ndarray | Ext) -> np.ndarray:
+    return np.stack([(x + (P_U64 - y)) % P_U64 for x, y in zip(a, _parts(b), strict=True)])
+
+
+def emul_v(a: np.ndarray, b: np.ndarray | Ext) -> np.ndarray:
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = (np.uint64(v) if isinstance(v, int) else v for v in _parts(b))
+    w, p = np.uint64(W), P_U64
+    return np.stack([
+        (a0 * b0 + (a1 * b3 + a2 * b2 + a3 * b1) % p * w) % p,
+        (a0 * b1 + a1 * b0 + (a2 * b3 + a3 * b2) % p * w) % p,
+        (a0 * b2 + a1 * b1 + a2 * b0 + a3 * b3 % p * w) % p,
+        (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % p,
+    ])  # fmt: skip
+
+
+def escale_v(a: np.ndarray, k: np.ndarray | int) -> np.ndarray:
+    """Each element times a base element (one for all, or one each)."""
+    return a * np.asarray(k, dtype=np.uint64) % P_U64
+
+
+def einv_v(a: np.ndarray) -> np.ndarray:
+    """einv of each element; the base-field norms are inverted one by one (pow)."""
+    conj = np.stack([a[0], (P_U64 - a[1]) % P_U64, a[2], (P_U64 - a[3]) % P_U64])
+    b = emul_v(a, conj)
+    norm = (b[0] * b[0] % P_U64 + (P_U64 - b[2] * b[2] % P_U64 * np.uint64(W) % P_U64)) % P_U64
+    if not norm.all():
+        raise ZeroDivisionError("0 has no inverse in the extension")
+    inv_norm = np.array([pow(int(v), P - 2, P) for v in norm.ravel()], dtype=np.uint64)
+    zero = np.zeros_like(b[0])
+    half = np.stack([b[0], zero, (P_U64 - b[2]) % P_U64, zero])
+    return escale_v(emul_v(conj, half), inv_norm.reshape(norm.shape))
 
 
 # ---- numba: inlined into kernels ----------------------------------------------------------------

@@ -12,7 +12,8 @@ a leaf in every layer, folds it itself and checks that the result is the value t
 committed to, and at the end that it agrees with the final polynomial.
 
 The prover's half (`commit_phase`, `open_queries`) uses numba kernels; the verifier's half
-(`verify`) uses Python ints and hashlib only.
+(`replay`, `check_queries`) uses Python ints, NumPy (every query through a layer at once) and
+hashlib.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from numba import njit, prange
 from . import extension as ext
 from . import field, merkle, ntt
 from .extension import Ext, kadd, kmul, kscale, ksub
-from .field import P, fmul
+from .field import P_U64, P, fmul
 from .transcript import Transcript
 
 
@@ -210,36 +211,53 @@ class FriError(ValueError):
 
 def point(log_m: int, shift: int, position: int) -> int:
     """The domain point at a bit-reversed position of shift * <w_m>."""
-    rev = int(ntt.bit_reverse(position, log_m))
-    return shift * pow(field.root_of_unity(log_m), rev, P) % P
+    return shift * pow(field.root_of_unity(log_m), _bit_reverse(position, log_m), P) % P
 
 
-def fold_leaf(values: list[Ext], leaf: int, log_m: int, shift: int, beta: Ext) -> Ext:
-    """Fold one opened leaf (2^k values of a layer on shift * <w_m>) down to one value."""
+def _bit_reverse(x: int, bits: int) -> int:
+    """The low ``bits`` bits of x in reverse order (x < 2^bits)."""
+    return int(f"{x:0{bits}b}"[::-1], 2) if bits else 0
+
+
+def fold_leaves(
+    values: np.ndarray, leaves: list[int], log_m: int, shift: int, beta: Ext
+) -> np.ndarray:
+    """Fold each query's opened leaf down to one value: ``values`` (4, queries, 2^k) holds the
+    2^k values of leaf ``leaves[q]`` of a layer on shift * <w_m>; the result is (4, queries).
+
+    Value j of a leaf of 2^k sits at position leaf 2^k + j, whose point is shift w^r with
+    r = rev_k(j) 2^(log_m - k) + rev(leaf): 1/x is a factor of the leaf's (one power per
+    query) times one of a 2^k-th root of unity's powers (the same for every leaf). Each binary
+    fold squares the domain and keeps the leaf's index, so the leaf's factor squares too."""
     inv2 = field.inv(2)
-    while len(values) > 1:
-        half = len(values) // 2
-        folded = []
-        # 1/x for x = shift w^r on the layer's domain is (1/shift) w^(m - r): one small power
-        w, m, inv_shift = field.root_of_unity(log_m), 1 << log_m, field.inv(shift)
-        for i in range(half):
-            a, b = values[2 * i], values[2 * i + 1]
-            r = int(ntt.bit_reverse(2 * (leaf * half + i), log_m))
-            inv_x = inv_shift * pow(w, (m - r) % m, P) % P
-            s = ext.escale(ext.eadd(a, b), inv2)
-            d = ext.escale(ext.esub(a, b), inv2 * inv_x % P)
-            folded.append(ext.eadd(s, ext.emul(beta, d)))
-        values = folded
-        log_m -= 1
-        shift = shift * shift % P
+    bits = values.shape[2].bit_length() - 1
+    w_inv = field.inv(field.root_of_unity(log_m))
+    inv_shift = field.inv(shift)
+    per_leaf = np.array(
+        [inv_shift * pow(w_inv, _bit_reverse(leaf, log_m - bits), P) % P for leaf in leaves],
+        dtype=np.uint64,
+    )
+    while values.shape[2] > 1:
+        half = values.shape[2] // 2
+        step = pow(w_inv, 1 << (log_m - bits), P)  # the inverse of a 2^bits-th root of unity
+        per_pair = [pow(step, _bit_reverse(2 * i, bits), P) for i in range(half)]
+        inv_x = per_leaf[:, None] * np.array(per_pair, dtype=np.uint64) % P_U64  # (queries, half)
+        a, b = values[:, :, 0::2], values[:, :, 1::2]
+        s = ext.escale_v(ext.eadd_v(a, b), inv2)
+        d = ext.escale_v(ext.esub_v(a, b), inv_x * np.uint64(inv2) % P_U64)
+        values = ext.eadd_v(s, ext.emul_v(d, beta))
+        log_m, bits = log_m - 1, bits - 1
+        w_inv = w_inv * w_inv % P
+        per_leaf = per_leaf * per_leaf % P_U64
         beta = ext.emul(beta, beta)
-    return values[0]
+    return values[:, :, 0]
 
 
-def _evaluate(coeffs: list[Ext], x: int) -> Ext:
-    acc = ext.ZERO
+def _evaluate(coeffs: list[Ext], xs: np.ndarray) -> np.ndarray:
+    """The polynomial at each of the base points ``xs``: (4, len(xs))."""
+    acc = np.zeros((4, len(xs)), dtype=np.uint64)
     for c in reversed(coeffs):
-        acc = ext.eadd(ext.escale(acc, x), c)
+        acc = ext.eadd_v(ext.escale_v(acc, xs), c)
     return acc
 
 
@@ -273,36 +291,46 @@ def check_queries(
     proof: FriProof,
     betas: list[Ext],
     positions: list[int],
-    first_values: list[Ext],
+    first_values: np.ndarray,
     log_degree: int,
     log_domain: int,
     params: FriParams,
 ) -> None:
     """Check every query: each opened leaf under its layer's root, holding the value the layer
-    before folded to (the first layer: the caller's value), down to the final polynomial."""
+    before folded to (the first layer: the caller's values, one row of 4 words a query), down
+    to the final polynomial. The queries go through each layer together (NumPy), their Merkle
+    paths one by one (hashlib)."""
     schedule = layer_schedule(log_degree, params)
     if len(proof.queries) != len(positions):
         raise FriError(f"FRI: {len(proof.queries)} query openings, expected {len(positions)}")
-    for q, (pos, expected, openings) in enumerate(
-        zip(positions, first_values, proof.queries, strict=True)
-    ):
+    for q, openings in enumerate(proof.queries):
         if len(openings) != len(schedule):
             raise FriError(
                 f"FRI query {q}: {len(openings)} layer openings, expected {len(schedule)}"
             )
-        shift, log_m = field.GENERATOR, log_domain
-        for layer, (k, root, beta, opening) in enumerate(
-            zip(schedule, proof.layer_roots, betas, openings, strict=True)
-        ):
+    count = len(positions)
+    pos = list(positions)
+    expected = np.asarray(first_values, dtype=np.uint64).reshape(count, 4).T
+    shift, log_m = field.GENERATOR, log_domain
+    for layer, (k, root, beta) in enumerate(zip(schedule, proof.layer_roots, betas, strict=True)):
+        openings = [layers[layer] for layers in proof.queries]
+        for q, opening in enumerate(openings):
             if len(opening.values) != 1 << k or len(opening.path) != log_m - k:
                 raise FriError(f"FRI query {q}, layer {layer}: malformed opening")
-            leaf = pos >> k
-            if opening.values[pos & ((1 << k) - 1)] != expected:
+        words = np.array([o.values for o in openings], dtype="<u4").reshape(count, 1 << k, 4)
+        leaves = [p >> k for p in pos]
+        picked = words[np.arange(count), [p & ((1 << k) - 1) for p in pos]].T
+        for q in range(count):
+            if (picked[:, q] != expected[:, q]).any():
                 raise FriError(f"FRI query {q}, layer {layer}: value differs from the layer before")
-            digest = merkle.leaf_digest([c for v in opening.values for c in v])
-            if not merkle.verify_path(root, leaf, digest, opening.path):
+            digest = merkle.leaf_digest(words[q])
+            if not merkle.verify_path(root, leaves[q], digest, openings[q].path):
                 raise FriError(f"FRI query {q}, layer {layer}: Merkle path does not open the root")
-            expected = fold_leaf(opening.values, leaf, log_m, shift, beta)
-            pos, log_m, shift = leaf, log_m - k, pow(shift, 1 << k, P)
-        if _evaluate(proof.final_coeffs, point(log_m, shift, pos)) != expected:
+        values = words.astype(np.uint64).transpose(2, 0, 1)
+        expected = fold_leaves(values, leaves, log_m, shift, beta)
+        pos, log_m, shift = leaves, log_m - k, pow(shift, 1 << k, P)
+    xs = np.array([point(log_m, shift, p) for p in pos], dtype=np.uint64)
+    final = _evaluate(proof.final_coeffs, xs)
+    for q in range(count):
+        if (final[:, q] != expected[:, q]).any():
             raise FriError(f"FRI query {q}: the final polynomial disagrees")

@@ -195,7 +195,10 @@ def commit(cols: np.ndarray) -> MerkleTree:
 # ---- the verifier's side: hashlib only ----------------------------------------------------------
 
 
-def leaf_digest(words: list[int]) -> bytes:
+def leaf_digest(words: list[int] | np.ndarray) -> bytes:
+    """A leaf's digest: Blake2s of its words, u32 little-endian (a list, or an array of them)."""
+    if isinstance(words, np.ndarray):
+        return hashlib.blake2s(np.ascontiguousarray(words, dtype="<u4").tobytes()).digest()
     return hashlib.blake2s(struct.pack(f"<{len(words)}I", *words)).digest()
 
 

@@ -85,15 +85,15 @@ class StarkProof:
         lookup_nonce = r.u64()
         claims = r.exts()
         ood_current, ood_next = r.exts(), r.exts()
-        layer_roots = r.list(r.digest)
+        layer_roots = r.digests()
         final = r.exts()
         nonce = r.u64()
         fri_queries = [
-            r.list(lambda: LayerOpening(r.exts(), r.list(r.digest))) for _ in range(r.count())
+            r.list(lambda: LayerOpening(r.exts(), r.digests())) for _ in range(r.count())
         ]
         queries = []
         for _ in range(r.count()):
-            rows = [RowOpening(r.words(), r.list(r.digest)) for _ in range(4)]
+            rows = [RowOpening(r.words(), r.digests()) for _ in range(4)]
             queries.append(QueryOpening(*rows))
         if r.pos != len(data):
             raise MalformedProof(f"{len(data) - r.pos} trailing bytes after the proof")
@@ -177,23 +177,35 @@ class _Writer:
 MAX_COUNT = 1 << 24  # no list in a proof is longer; a larger count is corruption
 
 
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+
 class _Reader:
+    """Reads in place (`unpack_from`): a block proof's thousands of short lists are most of
+    what decoding costs."""
+
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
 
-    def raw(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
+    def _take(self, n: int) -> int:
+        """Where the next n bytes start (then skipped), or MalformedProof if they are not all there."""
+        at = self.pos
+        if at + n > len(self.data):
             raise MalformedProof("proof truncated")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+        self.pos = at + n
+        return at
+
+    def raw(self, n: int) -> bytes:
+        at = self._take(n)
+        return self.data[at : at + n]
 
     def u32(self) -> int:
-        return struct.unpack("<I", self.raw(4))[0]
+        return _U32.unpack_from(self.data, self._take(4))[0]
 
     def u64(self) -> int:
-        return struct.unpack("<Q", self.raw(8))[0]
+        return _U64.unpack_from(self.data, self._take(8))[0]
 
     def count(self) -> int:
         n = self.u32()
@@ -204,10 +216,16 @@ class _Reader:
     def digest(self) -> bytes:
         return self.raw(32)
 
+    def digests(self) -> list[bytes]:
+        """A length-prefixed list of 32-byte digests (a Merkle path)."""
+        n = self.count()
+        at, data = self._take(32 * n), self.data
+        return [data[i : i + 32] for i in range(at, at + 32 * n, 32)]
+
     def words(self) -> list[int]:
         n = self.count()
-        ws = list(struct.unpack(f"<{n}I", self.raw(4 * n)))
-        if any(w >= P for w in ws):
+        ws = list(struct.unpack_from(f"<{n}I", self.data, self._take(4 * n)))
+        if ws and max(ws) >= P:
             raise MalformedProof("a field element in the proof is not reduced")
         return ws
 
@@ -215,7 +233,8 @@ class _Reader:
         ws = self.words()
         if len(ws) % 4:
             raise MalformedProof("an extension element list has a partial element")
-        return [(ws[i], ws[i + 1], ws[i + 2], ws[i + 3]) for i in range(0, len(ws), 4)]
+        it = iter(ws)
+        return list(zip(it, it, it, it, strict=True))
 
     def list(self, get):  # type: ignore[no-untyped-def]
         return [get() for _ in range(self.count())]

@@ -1,5 +1,7 @@
-"""The STARK verifier: Python ints and hashlib, sharing with the prover only the field, the hash,
-the transcript and the AIR's constraint definitions.
+"""The STARK verifier: Python ints, NumPy and hashlib, sharing with the prover only the field,
+the hash, the transcript and the AIR's constraint definitions. The queries' openings are checked
+together, as NumPy arrays (a block proof's segments have 100 queries each); Merkle paths one by
+one.
 
 It replays the transcript from the proof's commitments, checks the constraint identity at the
 out-of-domain point (the combined constraints equal the quotient times the vanishing
@@ -10,13 +12,15 @@ Each failure raises `InvalidProof` with the step that failed.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import extension as ext
 from . import field, fri, merkle
 from .air import Air, Point, Where, evaluate
 from .evaluation import GROUPS
 from .extension import Ext
-from .field import P
-from .proof import MalformedProof, RowOpening, SegmentedProof, StarkProof
+from .field import P_U64, P
+from .proof import MalformedProof, QueryOpening, RowOpening, SegmentedProof, StarkProof
 from .stark import VerifyingKey, start_transcript
 from .transcript import Transcript
 
@@ -118,29 +122,58 @@ def _verify_segment(
         raise InvalidProof(f"{len(proof.queries)} trace openings, expected {len(positions)}")
     roots = [vk.pre_root, proof.main_root, proof.aux_root, proof.quotient_root]
     names = ["preprocessed", "main", "auxiliary", "quotient"]
-    gpows = _powers(gamma, sum(widths) + 1)
+    for q, opening in enumerate(proof.queries):
+        rows: list[RowOpening] = [opening.pre, opening.main, opening.aux, opening.quotient]
+        for name, row, width in zip(names, rows, widths, strict=True):
+            if len(row.values) != width or len(row.path) != log_m:
+                raise InvalidProof(f"query {q}: malformed {name} opening")
+    # each matrix's opened rows, a query a row
+    by_matrix = [[_rows(o)[i] for o in proof.queries] for i in range(4)]
+    matrices = [
+        np.array([row.values for row in rows], dtype="<u4").reshape(len(positions), width)
+        for rows, width in zip(by_matrix, widths, strict=True)
+    ]
+    for q, (pos, opening) in enumerate(zip(positions, proof.queries, strict=True)):
+        for name, root, matrix, row in zip(names, roots, matrices, _rows(opening), strict=True):
+            if not merkle.verify_path(root, pos, merkle.leaf_digest(matrix[q]), row.path):
+                raise InvalidProof(f"query {q}: {name} row is not under its commitment")
+    gpows = _powers(gamma, sum(widths) + 1)  # (4, columns + 1)
     f_z = _combine(proof.ood_current, gpows)
     f_tzn = _combine(proof.ood_next, gpows)
     zeta_next = ext.escale(zeta, field.root_of_unity(log_n))
-    first_values = []
-    for q, (pos, opening) in enumerate(zip(positions, proof.queries, strict=True)):
-        rows: list[RowOpening] = [opening.pre, opening.main, opening.aux, opening.quotient]
-        for name, root, row, width in zip(names, roots, rows, widths, strict=True):
-            if len(row.values) != width or len(row.path) != log_m:
-                raise InvalidProof(f"query {q}: malformed {name} opening")
-            if not merkle.verify_path(root, pos, merkle.leaf_digest(row.values), row.path):
-                raise InvalidProof(f"query {q}: {name} row is not under its commitment")
-        values = [v for row in rows for v in row.values]
-        x = fri.point(log_m, field.GENERATOR, pos)
-        f_trace = _combine_base(values[:n_trace], gpows)
-        f_all = ext.eadd(f_trace, _combine_base(values[n_trace:], gpows[n_trace:]))
-        lhs = ext.emul(ext.esub(f_all, f_z), ext.einv(ext.esub(ext.lift(x), zeta)))
-        rhs = ext.emul(ext.esub(f_trace, f_tzn), ext.einv(ext.esub(ext.lift(x), zeta_next)))
-        first_values.append(ext.eadd(lhs, ext.emul(gpows[-1], rhs)))
+    # DEEP at every query at once: (4, queries) arrays
+    weights = gpows.T
+    f_trace = np.zeros((4, len(positions)), dtype=np.uint64)
+    start = 0
+    for matrix, width in zip(matrices[:3], widths[:3], strict=True):
+        f_trace = ext.eadd_v(f_trace, _combine_rows(matrix, weights[start : start + width]))
+        start += width
+    f_all = ext.eadd_v(f_trace, _combine_rows(matrices[3], weights[start : start + widths[3]]))
+    xs = np.array([fri.point(log_m, field.GENERATOR, pos) for pos in positions], dtype=np.uint64)
+    points = np.zeros((4, len(positions)), dtype=np.uint64)
+    points[0] = xs
+    denominators = ext.einv_v(
+        np.concatenate([ext.esub_v(points, zeta), ext.esub_v(points, zeta_next)], axis=1)
+    )
+    lhs = ext.emul_v(ext.esub_v(f_all, f_z), denominators[:, : len(positions)])
+    rhs = ext.emul_v(ext.esub_v(f_trace, f_tzn), denominators[:, len(positions) :])
+    first_values = ext.eadd_v(lhs, ext.emul_v(rhs, gpows[:, -1]))
     try:
-        fri.check_queries(proof.fri, betas, positions, first_values, log_n, log_m, params.fri)
+        fri.check_queries(proof.fri, betas, positions, first_values.T, log_n, log_m, params.fri)
     except fri.FriError as e:
         raise InvalidProof(str(e)) from None
+
+
+def _rows(opening: QueryOpening) -> tuple[RowOpening, RowOpening, RowOpening, RowOpening]:
+    return (opening.pre, opening.main, opening.aux, opening.quotient)
+
+
+def _combine_rows(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """sum_i rows[q, i] weights[i] for every row q, as (4, queries): a base value scales each
+    coefficient of an extension element, so each coefficient is a dot product (every product
+    reduced: a row's sum of them stays far below 2^64)."""
+    rows = rows.astype(np.uint64)
+    return np.stack([(rows * weights[:, e] % P_U64).sum(axis=1) % P_U64 for e in range(4)])
 
 
 def check_constraints_at(
@@ -200,15 +233,21 @@ def check_constraints_at(
 
 def _public_columns_at(air: Air, publics: list[int], zeta: Ext, log_n: int) -> list[Ext]:
     """Each public column at zeta: sum of v L_r(zeta), where L_r is row r's Lagrange basis
-    polynomial on the trace domain, L_r(x) = w^r (x^n - 1) / (n (x - w^r))."""
+    polynomial on the trace domain, L_r(x) = w^r (x^n - 1) / (n (x - w^r)); each row's basis
+    once, all of them at once."""
     n = 1 << log_n
     w = field.root_of_unity(log_n)
     scale = ext.escale(ext.esub(ext.epow(zeta, n), ext.ONE), field.inv(n))
+    rows = sorted({row for _, row, _ in air.public_cells})
+    w_r = np.array([pow(w, row, P) for row in rows], dtype=np.uint64)
+    lifted = np.zeros((4, len(rows)), dtype=np.uint64)
+    lifted[0] = w_r
+    zetas = np.array(zeta, dtype=np.uint64)[:, None]
+    basis = ext.escale_v(ext.emul_v(ext.einv_v(ext.esub_v(zetas, lifted)), scale), w_r)
+    at = {row: tuple(int(c) for c in basis[:, i]) for i, row in enumerate(rows)}
     out = [ext.ZERO] * air.n_pubcols
     for c, row, p in air.public_cells:
-        w_r = pow(w, row, P)
-        basis = ext.escale(ext.emul(scale, ext.einv(ext.esub(zeta, ext.lift(w_r)))), w_r)
-        out[c] = ext.eadd(out[c], ext.escale(basis, publics[p]))
+        out[c] = ext.eadd(out[c], ext.escale(at[row], publics[p]))  # type: ignore[arg-type]
     return out
 
 
@@ -224,24 +263,19 @@ def _ext_columns(components: list[Ext]) -> list[Ext]:
     return out
 
 
-def _powers(x: Ext, count: int) -> list[Ext]:
-    out, acc = [], ext.ONE
-    for _ in range(count):
-        out.append(acc)
-        acc = ext.emul(acc, x)
+def _powers(x: Ext, count: int) -> np.ndarray:
+    """1, x, x^2, ... (count of them) as (4, count), doubling the run of powers each step."""
+    out = np.zeros((4, max(count, 1)), dtype=np.uint64)
+    out[0, 0] = 1
+    filled, step = 1, x  # step = x^filled
+    while filled < count:
+        take = min(filled, count - filled)
+        out[:, filled : filled + take] = ext.emul_v(out[:, :take], step)
+        filled, step = filled + take, ext.emul(step, step)
     return out
 
 
-def _combine(values: list[Ext], gpows: list[Ext]) -> Ext:
-    acc = ext.ZERO
-    for v, g in zip(values, gpows, strict=False):
-        acc = ext.eadd(acc, ext.emul(v, g))
-    return acc
-
-
-def _combine_base(values: list[int], gpows: list[Ext]) -> Ext:
-    """sum_i values[i] gpows[i]: a base element scales each component of an extension element,
-    so the sum is four dot products, reduced once."""
-    return tuple(  # type: ignore[return-value]
-        sum(v * g[k] for v, g in zip(values, gpows, strict=False)) % P for k in range(4)
-    )
+def _combine(values: list[Ext], gpows: np.ndarray) -> Ext:
+    """sum_i values[i] gpows[:, i]."""
+    terms = ext.emul_v(np.array(values, dtype=np.uint64).reshape(-1, 4).T, gpows[:, : len(values)])
+    return tuple(int(c) for c in terms.sum(axis=1) % P_U64)  # type: ignore[return-value]

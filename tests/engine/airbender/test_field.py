@@ -117,6 +117,34 @@ def test_numba_extension_products_in_montgomery_reductions(a: ext.Ext, b: ext.Ex
     assert tuple(int(v) for v in ext.kscale_lanes(*u[:4], np.uint32(k))) == ext.escale(a, k)
 
 
+def _column(*elements: ext.Ext) -> np.ndarray:
+    return np.array(elements, dtype=np.uint64).T  # (4, count): the NumPy form
+
+
+def _elements(array: np.ndarray) -> list[ext.Ext]:
+    return [tuple(int(c) for c in array[:, i]) for i in range(array.shape[1])]  # type: ignore[misc]
+
+
+@given(st.lists(st.tuples(ext_elements, ext_elements, elements), min_size=1, max_size=8))
+@example(
+    [((P - 1,) * 4, (P - 1,) * 4, P - 1), ((0, P - 1, 0, P - 1), (P - 2, P - 1, P - 2, P - 1), 1)]
+)
+def test_numpy_extension_matches_python(rows: list[tuple[ext.Ext, ext.Ext, int]]) -> None:
+    a, b = _column(*(r[0] for r in rows)), _column(*(r[1] for r in rows))
+    k = np.array([r[2] for r in rows], dtype=np.uint64)
+    pairs = [(x, y) for x, y, _ in rows]
+    assert _elements(ext.emul_v(a, b)) == [ext.emul(x, y) for x, y in pairs]
+    assert _elements(ext.emul_v(a, rows[0][1])) == [ext.emul(x, rows[0][1]) for x, _ in pairs]
+    assert _elements(ext.eadd_v(a, b)) == [ext.eadd(x, y) for x, y in pairs]
+    assert _elements(ext.esub_v(a, b)) == [ext.esub(x, y) for x, y in pairs]
+    assert _elements(ext.escale_v(a, k)) == [ext.escale(x, c) for x, _, c in rows]
+    if all(x != ext.ZERO for x, _ in pairs):
+        assert _elements(ext.einv_v(a)) == [ext.einv(x) for x, _ in pairs]
+    else:
+        with pytest.raises(ZeroDivisionError):
+            ext.einv_v(a)
+
+
 def test_frobenius_order() -> None:
     # Every nonzero element of the extension has order dividing p^4 - 1.
     a = (3, 1, 4, 1)
