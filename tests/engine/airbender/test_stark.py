@@ -6,11 +6,15 @@ DEEP, FRI, openings, encoding) on a Fibonacci AIR with a preprocessed column and
 
 import dataclasses
 from functools import cache
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from atlasdev.engine.airbender import air as A
+from atlasdev.engine.airbender import proof as proof_format
 from atlasdev.engine.airbender import prover, verifier
 from atlasdev.engine.airbender.backend import quotient_points
 from atlasdev.engine.airbender.field import P
@@ -172,6 +176,13 @@ def _with_query(proof: StarkProof, query) -> StarkProof:  # type: ignore[no-unty
     return dataclasses.replace(proof, queries=[query, *proof.queries[1:]])
 
 
+def _with_fri_opening(proof: StarkProof, change) -> StarkProof:  # type: ignore[no-untyped-def]
+    """The proof with the first FRI query's first layer opening changed."""
+    first = [change(proof.fri.queries[0][0]), *proof.fri.queries[0][1:]]
+    fri = dataclasses.replace(proof.fri, queries=[first, *proof.fri.queries[1:]])
+    return dataclasses.replace(proof, fri=fri)
+
+
 def _flip(path: list[bytes], i: int) -> list[bytes]:
     return [bytes([p[0] ^ 1]) + p[1:] if j == i else p for j, p in enumerate(path)]
 
@@ -226,6 +237,31 @@ TAMPERS = {
         ],
     ),
     "main commitment": lambda p: dataclasses.replace(p, main_root=bytes(32)),
+    # shapes: what the verifier must refuse before it lays the openings out as arrays
+    "main row a value short": lambda p: _with_query(
+        p,
+        dataclasses.replace(
+            p.queries[0],
+            main=dataclasses.replace(p.queries[0].main, values=p.queries[0].main.values[:-1]),
+        ),
+    ),
+    "auxiliary path a node short": lambda p: _with_query(
+        p,
+        dataclasses.replace(
+            p.queries[0],
+            aux=dataclasses.replace(p.queries[0].aux, path=p.queries[0].aux.path[:-1]),
+        ),
+    ),
+    "a trace opening missing": lambda p: dataclasses.replace(p, queries=p.queries[:-1]),
+    "FRI leaf a value short": lambda p: _with_fri_opening(
+        p, lambda o: dataclasses.replace(o, values=o.values[:-1])
+    ),
+    "FRI path a node short": lambda p: _with_fri_opening(
+        p, lambda o: dataclasses.replace(o, path=o.path[:-1])
+    ),
+    "a FRI layer opening missing": lambda p: dataclasses.replace(
+        p, fri=dataclasses.replace(p.fri, queries=[p.fri.queries[0][:-1], *p.fri.queries[1:]])
+    ),
     "FRI final polynomial": lambda p: dataclasses.replace(
         p,
         fri=dataclasses.replace(
@@ -288,6 +324,40 @@ def test_malformed_bytes_are_rejected_with_a_reason() -> None:
     unreduced = data[:offset] + P.to_bytes(4, "little") + data[offset + 4 :]
     with pytest.raises(MalformedProof, match="not reduced"):
         verifier.verify(fib, pk.vk, publics, unreduced)
+
+
+@cache
+def _count_offsets() -> list[int]:
+    """Where the honest proof's length prefixes are (what the decoder reads as counts)."""
+    offsets: list[int] = []
+    count = proof_format._Reader.count
+
+    def spy(reader: proof_format._Reader) -> int:
+        offsets.append(reader.pos)
+        return count(reader)
+
+    with mock.patch.object(proof_format._Reader, "count", spy):
+        StarkProof.from_bytes(honest()[1])
+    return offsets
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_any_changed_bytes_are_rejected_in_one_line(data: st.DataObject) -> None:
+    """Whatever bytes change (a count, a length, a digest, a value, a nonce), verification
+    ends in InvalidProof or MalformedProof: never another exception from inside the checks
+    (the NumPy verifier reshapes what the counts say), never an accepted proof."""
+    fib, pk, _ = setup()
+    publics, honest_bytes = honest()
+    bad = bytearray(honest_bytes)
+    anywhere = st.integers(0, len(bad) - 1)
+    a_count = st.sampled_from(_count_offsets()).map(lambda at: at + data.draw(st.integers(0, 3)))
+    for at in data.draw(st.sets(anywhere | a_count, min_size=1, max_size=3)):
+        bad[at] ^= data.draw(st.integers(1, 255))
+    with pytest.raises((verifier.InvalidProof, MalformedProof)) as raised:
+        verifier.verify(fib, pk.vk, publics, bytes(bad))
+    assert type(raised.value) in (verifier.InvalidProof, MalformedProof)
+    assert "\n" not in str(raised.value)
 
 
 @pytest.mark.parametrize(("chunks", "points"), [(1, 1), (2, 2), (3, 4), (4, 4)])
