@@ -6,8 +6,9 @@ each of those steps fail with probability ~2^-100 or less (docs/prover.md does t
 x^4 - 11 is irreducible over BabyBear (11 is not a square, and p = 1 mod 4), as in Plonky3.
 
 Elements are 4 coefficients (c0 + c1 x + c2 x^2 + c3 x^3). The Python form (tuples of ints) is
-the verifier's; the numba form (4 u32 scalars in, a 4-tuple out) is inlined into the prover's
-kernels; extension columns are stored as 4 base columns.
+the verifier's, and so is the NumPy form (u64 arrays of shape (4, ...): many elements at once,
+a segment's queries); the numba form (4 u32 scalars in, a 4-tuple out) is inlined into the
+prover's kernels; extension columns are stored as 4 base columns.
 """
 
 from __future__ import annotations
