@@ -190,7 +190,8 @@ class _Reader:
         self.pos = 0
 
     def _take(self, n: int) -> int:
-        """Where the next n bytes start (then skipped), or MalformedProof if they are not all there."""
+        """Where the next n bytes start (the reader moves past them); MalformedProof if the
+        proof ends first."""
         at = self.pos
         if at + n > len(self.data):
             raise MalformedProof("proof truncated")
