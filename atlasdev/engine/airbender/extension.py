@@ -135,7 +135,9 @@ def from_words(words: list[int]) -> Ext:
 
 
 def _parts(b: np.ndarray | Ext) -> tuple[Any, Any, Any, Any]:
-    return (b[0], b[1], b[2], b[3])
+    """b's coefficients as u64 operands: a Python int is made np.uint64, since NumPy before 2.0
+    turned `np.uint64 - int` into a float64 (the project allows NumPy 1.26)."""
+    return tuple(np.uint64(v) if isinstance(v, int) else v for v in (b[0], b[1], b[2], b[3]))  # type: ignore[return-value]
 
 
 def eadd_v(a: np.ndarray, b: np.ndarray | Ext) -> np.ndarray:
@@ -148,7 +150,7 @@ def esub_v(a: np.ndarray, b: np.ndarray | Ext) -> np.ndarray:
 
 def emul_v(a: np.ndarray, b: np.ndarray | Ext) -> np.ndarray:
     a0, a1, a2, a3 = a
-    b0, b1, b2, b3 = (np.uint64(v) if isinstance(v, int) else v for v in _parts(b))
+    b0, b1, b2, b3 = _parts(b)
     w, p = np.uint64(W), P_U64
     return np.stack([
         (a0 * b0 + (a1 * b3 + a2 * b2 + a3 * b1) % p * w) % p,
