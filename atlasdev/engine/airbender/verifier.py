@@ -122,19 +122,19 @@ def _verify_segment(
         raise InvalidProof(f"{len(proof.queries)} trace openings, expected {len(positions)}")
     roots = [vk.pre_root, proof.main_root, proof.aux_root, proof.quotient_root]
     names = ["preprocessed", "main", "auxiliary", "quotient"]
-    for q, opening in enumerate(proof.queries):
-        rows: list[RowOpening] = [opening.pre, opening.main, opening.aux, opening.quotient]
+    by_query = [_rows(opening) for opening in proof.queries]
+    for q, rows in enumerate(by_query):
         for name, row, width in zip(names, rows, widths, strict=True):
             if len(row.values) != width or len(row.path) != log_m:
                 raise InvalidProof(f"query {q}: malformed {name} opening")
     # each matrix's opened rows, a query a row
-    by_matrix = [[_rows(o)[i] for o in proof.queries] for i in range(4)]
+    by_matrix = list(zip(*by_query, strict=True)) or [()] * 4
     matrices = [
         np.array([row.values for row in rows], dtype="<u4").reshape(len(positions), width)
         for rows, width in zip(by_matrix, widths, strict=True)
     ]
-    for q, (pos, opening) in enumerate(zip(positions, proof.queries, strict=True)):
-        for name, root, matrix, row in zip(names, roots, matrices, _rows(opening), strict=True):
+    for q, (pos, rows) in enumerate(zip(positions, by_query, strict=True)):
+        for name, root, matrix, row in zip(names, roots, matrices, rows, strict=True):
             if not merkle.verify_path(root, pos, merkle.leaf_digest(matrix[q]), row.path):
                 raise InvalidProof(f"query {q}: {name} row is not under its commitment")
     gpows = _powers(gamma, sum(widths) + 1)  # (4, columns + 1)
